@@ -1,0 +1,121 @@
+"""The ``dxval`` and ``validate`` console scripts.
+
+Thin by design: parse the command line, call one library function through a
+subcommand handler, and map :class:`~dxval.errors.DxvalError` to its exit
+code. A user's mistake prints one line on stderr, never a traceback; any other
+exception is a bug (exit 70), reported with the path of the saved traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+
+from dxval import __version__, commands
+from dxval.errors import DxvalError, ExitCode
+
+Handler = Callable[[argparse.Namespace], int]
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0   run complete, every acceptance criterion met
+  1   run complete, at least one criterion not met (evidence written)
+  2   usage error, invalid protocol, unreadable input
+  3   integrity: lock mismatch, or verify found a changed/missing/extra file
+  4   run incomplete: failed cases beyond the protocol's QC tolerance
+  70  internal error (a bug): message plus where the traceback was saved
+"""
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors with dxval's exit code 2 and one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise SystemExit(_fail(f"{self.prog}: {message}", ExitCode.USAGE))
+
+
+def _fail(message: str, code: ExitCode) -> int:
+    print(f"dxval: error: {message}", file=sys.stderr)
+    return int(code)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``dxval`` parser with every subcommand found in :mod:`dxval.commands`."""
+    parser = _ArgumentParser(
+        prog="dxval",
+        description="Validate a medical-imaging AI model against a pre-specified protocol "
+        "and write traceable regulatory evidence.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"dxval {__version__}")
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=_ArgumentParser
+    )
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def _save_traceback() -> str:
+    """Write the current exception's traceback to a file and return its path."""
+    folder = os.environ.get("DXVAL_CRASH_DIR") or tempfile.gettempdir()
+    path = os.path.join(folder, f"dxval-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt")
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(f"dxval {__version__}\n{' '.join(sys.argv)}\n\n")
+            traceback.print_exc(file=handle)
+    except OSError:
+        traceback.print_exc()
+        return "(could not save; printed above)"
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dxval`` with ``argv`` (default: the process arguments); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return int(ExitCode.USAGE)
+    try:
+        return handler(args)
+    except DxvalError as error:
+        return _fail(error.message, error.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.USAGE)
+    except Exception as error:  # any other exception is a bug: exit 70, traceback saved
+        path = _save_traceback()
+        return _fail(
+            f"internal error ({type(error).__name__}: {error}); traceback saved to {path}",
+            ExitCode.INTERNAL,
+        )
+
+
+def validate_main(argv: Sequence[str] | None = None) -> int:
+    """The ``validate`` console script: the same as ``dxval validate``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    return main(["validate", *arguments])
+
+
+def run() -> None:
+    """Entry point used by ``python -m dxval``."""
+    sys.exit(main())
+
+
+def validate_run() -> None:
+    """Entry point of the ``validate`` console script."""
+    sys.exit(validate_main())
