@@ -1,0 +1,143 @@
+"""Run the whole analysis and shape ``metrics.json`` and ``criteria.json``.
+
+Both documents are deterministic functions of the protocol and the inputs:
+no time, run ID or host appears in them, and every interval is seeded, so a
+rerun gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dxval.analysis.criteria import (
+    RequirementResult,
+    RequirementSpec,
+    Verdict,
+    evaluate_requirements,
+)
+from dxval.analysis.failure_modes import failure_modes
+from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
+from dxval.analysis.populations import Population, PopulationIndex
+from dxval.analysis.table import CaseTable
+
+METRICS_SCHEMA = "dxval-metrics/1"
+CRITERIA_SCHEMA = "dxval-criteria/1"
+_IMPUTED_METRICS = ("sensitivity", "specificity")
+
+
+@dataclass(frozen=True, slots=True)
+class CriteriaSummary:
+    """How many criteria passed, failed and were undefined."""
+
+    total: int
+    passed: int
+    failed: int
+    undefined: int
+
+    @property
+    def all_met(self) -> bool:
+        """True when every criterion passed (undefined counts as not met)."""
+        return self.passed == self.total
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-safe record."""
+        return {**asdict(self), "all_met": self.all_met}
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisResult:
+    """Everything the analysis produced, with the two evidence documents."""
+
+    requirements: tuple[RequirementResult, ...]
+    summary: CriteriaSummary
+    metrics_document: dict[str, Any]
+    criteria_document: dict[str, Any]
+
+
+def _population_entry(engine: MetricEngine, population: Population) -> dict[str, Any]:
+    counts = population_counts(engine.table, population)
+    metrics = engine.metrics(population)
+    imputed = {
+        handling: {
+            name: engine.estimate(population, name, handling=handling).to_dict()
+            for name in _IMPUTED_METRICS
+        }
+        for handling in HANDLINGS
+        if handling != "exclude"
+    }
+    return {
+        **population.describe(),
+        "cases": counts.cases,
+        "evaluable": counts.evaluable,
+        "non_evaluable": counts.non_evaluable,
+        "positives": counts.positives,
+        "negatives": counts.negatives,
+        "insufficient": list(counts.insufficient(engine.settings)),
+        "metrics": {name: estimate.to_dict() for name, estimate in metrics.items()},
+        "non_evaluable_imputed": imputed,
+        "calibration": engine.calibration_record(population),
+    }
+
+
+def summarise(requirements: Sequence[RequirementResult]) -> CriteriaSummary:
+    """Count criterion verdicts over all requirements."""
+    verdicts = [
+        criterion.verdict for requirement in requirements for criterion in requirement.criteria
+    ]
+    return CriteriaSummary(
+        total=len(verdicts),
+        passed=verdicts.count(Verdict.PASS),
+        failed=verdicts.count(Verdict.FAIL),
+        undefined=verdicts.count(Verdict.UNDEFINED),
+    )
+
+
+def analyse(
+    table: CaseTable,
+    populations: PopulationIndex,
+    requirements: Sequence[RequirementSpec],
+    *,
+    settings: StatisticsSettings,
+    header: Mapping[str, Any],
+) -> AnalysisResult:
+    """Compute every metric for every population, evaluate the criteria, run failure modes.
+
+    Parameters
+    ----------
+    table:
+        All cases, evaluable or not.
+    populations:
+        From :func:`dxval.analysis.populations.build_populations`.
+    requirements:
+        The protocol's requirements as plain specs.
+    settings:
+        The protocol's statistical methods.
+    header:
+        Protocol identity copied into both documents (ID, version, SHA-256).
+    """
+    engine = MetricEngine(table, settings)
+    results = evaluate_requirements(requirements, engine, populations)
+    summary = summarise(results)
+    groups = [p for p in populations.populations if p.kind in ("site", "attribute")]
+    sites = populations.family("site")
+    metrics_document = {
+        "schema": METRICS_SCHEMA,
+        "protocol": dict(header),
+        "settings": asdict(settings),
+        "cases": {
+            "total": table.size,
+            "evaluable": int(table.evaluable.sum()),
+            "non_evaluable": int((~table.evaluable).sum()),
+        },
+        "populations": [_population_entry(engine, p) for p in populations.populations],
+        "failure_modes": failure_modes(table, groups, sites, settings),
+    }
+    criteria_document = {
+        "schema": CRITERIA_SCHEMA,
+        "protocol": dict(header),
+        "summary": summary.to_dict(),
+        "requirements": [requirement.to_dict() for requirement in results],
+    }
+    return AnalysisResult(results, summary, metrics_document, criteria_document)

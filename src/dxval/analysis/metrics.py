@@ -1,0 +1,277 @@
+"""Every applicable metric of :mod:`dxval.stats` for a population, with the protocol's methods.
+
+Decision metrics (sensitivity … NPV at prevalence) come from
+:func:`dxval.stats.binary_metrics` at the frozen operating point; the ROC AUC
+from DeLong (Sun & Xu 2014) or a bootstrap stratified by truth and site;
+average precision (step-wise) with a stratified bootstrap; calibration
+(Brier, log loss, ECE, slope, calibration-in-the-large) when the protocol
+asks and the scores are probabilities; and the non-evaluable fraction.
+
+Non-evaluable cases (FDA, *Statistical Guidance on Reporting Results from
+Studies Evaluating Diagnostic Tests*, 2007, section on equivocal results):
+``exclude`` uses the evaluable cases only; ``as_negative`` / ``as_positive``
+keep every case and count each non-evaluable one as a negative / positive
+call, giving the decision metrics under both imputations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from dxval.analysis.populations import Population
+from dxval.analysis.table import CaseTable
+from dxval.stats import (
+    Estimate,
+    auc_delong,
+    average_precision,
+    binary_metrics,
+    bootstrap_auc,
+    calibration,
+    proportion_ci,
+)
+
+DECISION_METRICS = (
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "mcc",
+    "youden_j",
+    "lr_positive",
+    "lr_negative",
+    "ppv_at_prevalence",
+    "npv_at_prevalence",
+)
+CALIBRATION_METRICS = ("brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
+ALL_METRICS = (
+    *DECISION_METRICS,
+    "auc",
+    "average_precision",
+    *CALIBRATION_METRICS,
+    "failed_fraction",
+)
+HANDLINGS = ("exclude", "as_negative", "as_positive")
+
+
+@dataclass(frozen=True, slots=True)
+class StatisticsSettings:
+    """The protocol's pre-specified statistical methods, as plain values."""
+
+    operating_point: float
+    confidence_level: float = 0.95
+    proportion_method: str = "wilson"
+    auc_method: str = "delong"
+    bootstrap_replicates: int = 2000
+    bootstrap_seed: int = 20261126
+    bootstrap_interval: str = "percentile"
+    multiplicity: str = "holm"
+    prevalence: float | None = None
+    calibration_bins: int | None = None
+    minimum_positives: int = 10
+    minimum_negatives: int = 10
+    most_confident_errors: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationCounts:
+    """Case counts of one population (positives/negatives among evaluable cases)."""
+
+    cases: int
+    evaluable: int
+    non_evaluable: int
+    positives: int
+    negatives: int
+
+    def insufficient(self, settings: StatisticsSettings) -> tuple[str, ...]:
+        """Why the cell is below the protocol's minimum (empty when it is not)."""
+        flags = []
+        if self.positives < settings.minimum_positives:
+            flags.append(
+                f"{self.positives} positive case(s) < minimum {settings.minimum_positives}"
+            )
+        if self.negatives < settings.minimum_negatives:
+            flags.append(
+                f"{self.negatives} negative case(s) < minimum {settings.minimum_negatives}"
+            )
+        return tuple(flags)
+
+
+def population_counts(table: CaseTable, population: Population) -> PopulationCounts:
+    """Counts of ``population`` in ``table``."""
+    evaluable = population.mask & table.evaluable
+    return PopulationCounts(
+        cases=int(population.mask.sum()),
+        evaluable=int(evaluable.sum()),
+        non_evaluable=int((population.mask & ~table.evaluable).sum()),
+        positives=int((evaluable & table.truth).sum()),
+        negatives=int((evaluable & ~table.truth).sum()),
+    )
+
+
+def _point_only(value: float | None, reason: str, *, level: float, method: str, n: int) -> Estimate:
+    """A statistic reported without an interval: undefined interval, point kept."""
+    return Estimate.undefined(reason, confidence_level=level, method=method, n=n, estimate=value)
+
+
+class MetricEngine:
+    """Computes and caches metrics per (population, non-evaluable handling, confidence level)."""
+
+    def __init__(self, table: CaseTable, settings: StatisticsSettings) -> None:
+        self.table = table
+        self.settings = settings
+        self._cache: dict[tuple[str, str, float], dict[str, Estimate]] = {}
+        self._calibration: dict[str, dict[str, object] | None] = {}
+
+    def metrics(
+        self,
+        population: Population,
+        *,
+        handling: str = "exclude",
+        confidence_level: float | None = None,
+    ) -> dict[str, Estimate]:
+        """Metric name → :class:`Estimate` for ``population``.
+
+        ``handling`` is ``exclude`` (evaluable cases; every metric) or
+        ``as_negative``/``as_positive`` (every case; decision metrics and
+        ``failed_fraction`` only).
+        """
+        level = self.settings.confidence_level if confidence_level is None else confidence_level
+        key = (population.key, handling, level)
+        if key not in self._cache:
+            self._cache[key] = self._compute(population, handling, level)
+        return self._cache[key]
+
+    def estimate(
+        self,
+        population: Population,
+        metric: str,
+        *,
+        handling: str,
+        confidence_level: float | None = None,
+    ) -> Estimate:
+        """One metric of ``population`` (see :meth:`metrics`)."""
+        return self.metrics(population, handling=handling, confidence_level=confidence_level)[
+            metric
+        ]
+
+    def calibration_record(self, population: Population) -> dict[str, object] | None:
+        """The full calibration result (reliability bins included) when it was computed."""
+        self.metrics(population)
+        return self._calibration.get(population.key)
+
+    def _compute(self, population: Population, handling: str, level: float) -> dict[str, Estimate]:
+        table, settings = self.table, self.settings
+        mask = population.mask
+        failed = int((mask & ~table.evaluable).sum())
+        results: dict[str, Estimate] = {}
+        if handling == "exclude":
+            selected = mask & table.evaluable
+            truth, scores = table.truth[selected], table.scores[selected]
+            results.update(self._decision(truth, scores, settings.operating_point, level))
+            results["auc"] = self._auc(truth, scores, table.sites[selected], level)
+            results["average_precision"] = average_precision(
+                truth,
+                scores,
+                seed=settings.bootstrap_seed,
+                replicates=settings.bootstrap_replicates,
+                strata=table.sites[selected],
+                confidence_level=level,
+                interval=settings.bootstrap_interval,
+            )
+            results.update(self._calibration_metrics(population.key, truth, scores, level))
+        else:
+            called = table.called_positive() | (~table.evaluable & (handling == "as_positive"))
+            decisions = called[mask].astype(np.float64)
+            results.update(self._decision(table.truth[mask], decisions, 0.5, level))
+        results["failed_fraction"] = proportion_ci(
+            failed, int(mask.sum()), confidence_level=level, method=settings.proportion_method
+        )
+        return results
+
+    def _decision(
+        self,
+        truth: npt.NDArray[np.bool_],
+        scores: npt.NDArray[np.float64],
+        threshold: float,
+        level: float,
+    ) -> dict[str, Estimate]:
+        computed = binary_metrics(
+            truth,
+            scores,
+            threshold=threshold,
+            confidence_level=level,
+            proportion_method=self.settings.proportion_method,
+            prevalence=self.settings.prevalence,
+        )
+        return dict(computed.as_dict())
+
+    def _auc(
+        self,
+        truth: npt.NDArray[np.bool_],
+        scores: npt.NDArray[np.float64],
+        sites: npt.NDArray[np.str_],
+        level: float,
+    ) -> Estimate:
+        if self.settings.auc_method == "delong":
+            return auc_delong(truth, scores, confidence_level=level)
+        return bootstrap_auc(
+            truth,
+            scores,
+            seed=self.settings.bootstrap_seed,
+            replicates=self.settings.bootstrap_replicates,
+            strata=sites,
+            confidence_level=level,
+            interval=self.settings.bootstrap_interval,
+        )
+
+    def _calibration_metrics(
+        self,
+        key: str,
+        truth: npt.NDArray[np.bool_],
+        scores: npt.NDArray[np.float64],
+        level: float,
+    ) -> dict[str, Estimate]:
+        bins = self.settings.calibration_bins
+        n = int(truth.shape[0])
+        method = "calibration"
+        if bins is None:
+            reason = "calibration not requested by the protocol"
+        elif n == 0:
+            reason = "no evaluable cases"
+        elif scores.min() < 0.0 or scores.max() > 1.0:
+            reason = "scores are not probabilities in [0, 1]"
+        else:
+            result = calibration(truth, scores, bins=bins, confidence_level=level)
+            self._calibration.setdefault(key, result.to_dict())
+            no_interval = "reported without a confidence interval"
+            return {
+                "brier": _point_only(
+                    result.brier, no_interval, level=level, method="Brier score", n=n
+                ),
+                "log_loss": _point_only(
+                    result.log_loss,
+                    result.log_loss_reason or no_interval,
+                    level=level,
+                    method="log loss",
+                    n=n,
+                ),
+                "ece": _point_only(
+                    result.ece,
+                    no_interval,
+                    level=level,
+                    method=f"ECE, {bins} equal-width bins, {result.bin_convention.value}",
+                    n=n,
+                ),
+                "calibration_slope": result.slope,
+                "calibration_intercept": result.intercept,
+            }
+        return {
+            name: Estimate.undefined(reason, confidence_level=level, method=method, n=n)
+            for name in CALIBRATION_METRICS
+        }

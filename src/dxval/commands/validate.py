@@ -1,0 +1,103 @@
+"""``dxval validate PROTOCOL`` (also the ``validate`` console script).
+
+Runs the protocol (:func:`dxval.pipeline.run_validation`), prints the
+requirements table and the bundle path on stdout (or the JSON summary with
+``--json``), progress on stderr, and optionally writes JUnit XML and appends
+a Markdown summary to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from dxval.errors import UsageError
+from dxval.evidence.summaries import (
+    RunSummary,
+    json_summary,
+    junit_xml,
+    markdown_summary,
+    requirements_table,
+)
+from dxval.pipeline import run_validation
+
+EXIT_CODES = """\
+exit codes:
+  0   run complete, every acceptance criterion met
+  1   run complete, at least one criterion not met (evidence written)
+  2   usage error, invalid protocol, unreadable input
+  3   integrity: a pinned digest differs from the model or data
+  4   run incomplete: non-evaluable cases beyond the protocol's QC tolerance
+  70  internal error (a bug): message plus where the traceback was saved
+"""
+
+
+def _progress(message: str) -> None:
+    print(f"validate: {message}", file=sys.stderr, flush=True)
+
+
+def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) -> None:
+    try:
+        with path.open("ab" if append else "wb") as handle:
+            handle.write(content)
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write {what} ({error.strerror})") from error
+
+
+def _validate(args: argparse.Namespace) -> int:
+    result = run_validation(args.protocol, out=args.out, progress=_progress)
+    run = RunSummary(
+        protocol_id=result.protocol_id,
+        run_id=result.run_id,
+        bundle=result.bundle,
+        exit_code=int(result.exit_code),
+        status=result.status,
+        requirements=result.requirements,
+        summary=result.summary,
+        cases=result.cases,
+        message=result.message,
+    )
+    if args.junit is not None:
+        _write_text(Path(args.junit), junit_xml(run), what="JUnit XML")
+    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        _write_text(
+            Path(summary_path), markdown_summary(run).encode(), what="step summary", append=True
+        )
+    if args.json:
+        print(json.dumps(json_summary(run), indent=2))
+    else:
+        print(requirements_table(run), end="")
+    if result.message:
+        print(f"validate: {result.message}", file=sys.stderr)
+    return int(result.exit_code)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate`` subcommand."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="run a validation protocol and write its evidence bundle",
+        description="Run the validation a protocol specifies: check the locks, read the "
+        "cases, score them, compute every metric with its confidence interval, evaluate the "
+        "acceptance criteria and write the evidence bundle to OUT/<protocol-id>/<run-id>/.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("protocol", metavar="PROTOCOL", help="the protocol YAML file")
+    parser.add_argument(
+        "--out",
+        default="evidence",
+        metavar="DIR",
+        help="evidence root folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the run summary as JSON on stdout"
+    )
+    parser.add_argument(
+        "--junit", metavar="FILE", help="also write JUnit XML, one testcase per criterion"
+    )
+    parser.set_defaults(handler=_validate)

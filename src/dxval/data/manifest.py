@@ -1,0 +1,208 @@
+"""Test-set manifests: one CSV row per case, checked before anything is computed.
+
+Columns: ``case_id`` (required, unique), ``path`` (a file or a folder
+relative to the manifest; a folder stands for every file below it, e.g. a CT
+series; optional for predictions-only protocols, which need no images),
+``sha256`` (optional: the SHA-256 of the row's file, or for a folder the
+digest of its file listing, see :func:`dxval.data.hashing.digest_listing`),
+the truth column and any attribute columns. Values are text, matched exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dxval.data.hashing import sha256_bytes
+from dxval.errors import InputError
+
+CASE_ID_COLUMN = "case_id"
+PATH_COLUMN = "path"
+SHA256_COLUMN = "sha256"
+_SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestRow:
+    """One case as listed in a manifest.
+
+    ``files`` are absolute paths (empty without a ``path`` column), ``names``
+    the same files as POSIX paths relative to the manifest's folder.
+    """
+
+    line: int
+    case_id: str
+    values: Mapping[str, str]
+    files: tuple[Path, ...]
+    names: tuple[str, ...]
+    declared_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A parsed manifest with its exact bytes."""
+
+    path: Path
+    raw_bytes: bytes
+    columns: tuple[str, ...]
+    rows: tuple[ManifestRow, ...]
+
+    @property
+    def has_paths(self) -> bool:
+        """Whether the manifest names files (a ``path`` column)."""
+        return PATH_COLUMN in self.columns
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the manifest's bytes."""
+        return sha256_bytes(self.raw_bytes)
+
+    def location(self, row: ManifestRow) -> str:
+        """``manifest.csv:line`` of ``row``, for messages."""
+        return f"{self.path}:{row.line}"
+
+
+def _decode(path: Path, raw_bytes: bytes) -> str:
+    try:
+        return raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"{path}: byte {error.start}: got bytes that are not UTF-8 expected a UTF-8 CSV file"
+        ) from error
+
+
+def csv_records(path: Path, raw_bytes: bytes) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """Yield (line, header, row mapping) of a UTF-8 CSV file; cells are stripped of blanks.
+
+    Raises
+    ------
+    InputError
+        Not UTF-8, no header, or a row whose width differs from the header's.
+    """
+    reader = csv.reader(io.StringIO(_decode(path, raw_bytes), newline=""))
+    header = next(reader, None)
+    if not header or not any(cell.strip() for cell in header):
+        raise InputError(f"{path}: got an empty file expected a CSV header line")
+    header = [cell.strip() for cell in header]
+    for cells in reader:
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            raise InputError(
+                f"{path}:{reader.line_num}: got {len(cells)} fields "
+                f"expected {len(header)} (as in the header)"
+            )
+        yield (
+            reader.line_num,
+            header,
+            {name: cell.strip() for name, cell in zip(header, cells, strict=True)},
+        )
+
+
+def files_of(target: Path) -> tuple[Path, ...]:
+    """The files a manifest ``path`` names: the file itself, or every file below a folder.
+
+    Files below a folder are sorted by their relative POSIX path so that the
+    order (and every digest built from it) is the same on every platform.
+    """
+    if target.is_file():
+        return (target,)
+    found = [child for child in target.rglob("*") if child.is_file()]
+    return tuple(sorted(found, key=lambda child: child.relative_to(target).as_posix()))
+
+
+def _row_files(
+    manifest_path: Path, line: int, written: str
+) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    folder = manifest_path.absolute().parent
+    where = f"{manifest_path}:{line} {PATH_COLUMN}"
+    if not written:
+        raise InputError(f"{where}: got an empty value expected a file or folder")
+    target = folder / written
+    if not target.exists():
+        raise InputError(
+            f"{where}: got {written!r} expected an existing file (not found: {target})"
+        )
+    files = files_of(target)
+    if not files:
+        raise InputError(f"{where}: got {written!r} expected a folder holding files (it is empty)")
+    names = tuple(Path(os.path.relpath(file, folder)).as_posix() for file in files)
+    return files, names
+
+
+def _declared_sha256(manifest_path: Path, line: int, values: Mapping[str, str]) -> str | None:
+    written = values.get(SHA256_COLUMN, "")
+    if not written:
+        return None
+    if not _SHA256_PATTERN.match(written):
+        raise InputError(
+            f"{manifest_path}:{line} {SHA256_COLUMN}: got {written!r} "
+            "expected 64 lowercase hexadecimal digits"
+        )
+    return written
+
+
+def read_manifest(path: Path, *, label: str) -> Manifest:
+    """Read and check the manifest CSV at ``path``.
+
+    Parameters
+    ----------
+    path:
+        The manifest file.
+    label:
+        What the manifest belongs to, for messages (e.g. ``"test set site-a"``).
+
+    Raises
+    ------
+    InputError
+        The manifest is missing, not UTF-8 CSV, lacks ``case_id``, has a row of
+        the wrong width, an empty or duplicate case ID, a ``path`` naming no
+        file, or a malformed ``sha256``; the message gives file and line.
+    """
+    try:
+        raw_bytes = path.read_bytes()
+    except FileNotFoundError as error:
+        raise InputError(f"{path}: manifest of {label} not found") from error
+    except OSError as error:
+        raise InputError(f"{path}: cannot read manifest of {label} ({error.strerror})") from error
+    rows: list[ManifestRow] = []
+    first_line: dict[str, int] = {}
+    columns: tuple[str, ...] = ()
+    for line, header, values in csv_records(path, raw_bytes):
+        columns = tuple(header)
+        case_id = values.get(CASE_ID_COLUMN)
+        if case_id is None:
+            raise InputError(
+                f"{path}: got columns {list(header)} expected a {CASE_ID_COLUMN!r} column"
+            )
+        if not case_id:
+            raise InputError(
+                f"{path}:{line} {CASE_ID_COLUMN}: got an empty value expected a case ID"
+            )
+        if case_id in first_line:
+            raise InputError(
+                f"{path}:{line} {CASE_ID_COLUMN}: got duplicate {case_id!r} "
+                f"(first on line {first_line[case_id]}) expected unique case IDs"
+            )
+        first_line[case_id] = line
+        files, names = (
+            ((), ()) if PATH_COLUMN not in values else _row_files(path, line, values[PATH_COLUMN])
+        )
+        rows.append(
+            ManifestRow(
+                line=line,
+                case_id=case_id,
+                values=values,
+                files=files,
+                names=names,
+                declared_sha256=_declared_sha256(path, line, values),
+            )
+        )
+    if not rows:
+        raise InputError(f"{path}: got no case rows expected at least one case in {label}")
+    return Manifest(path=path, raw_bytes=raw_bytes, columns=columns, rows=tuple(rows))

@@ -1,0 +1,589 @@
+"""``validate protocol.yaml`` end to end: load → locks → cases → scores → analysis → bundle.
+
+:func:`run_validation` follows DESIGN.md's data flow. Nothing is written
+until the protocol is valid, the output folder writable, every pin matches
+and every input is readable; the bundle is then written atomically. The
+exit code says which way the run went (0 all criteria met, 1 not met,
+4 incomplete: non-evaluable cases beyond the QC tolerance); errors raise
+:class:`~dxval.errors.DxvalError` subclasses with codes 2 and 3.
+:func:`lock_protocol` computes and writes the pins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxval import __version__
+from dxval.analysis import (
+    AnalysisResult,
+    AttributeSpec,
+    CaseRecord,
+    CaseTable,
+    CriteriaSummary,
+    CriterionSpec,
+    PopulationSpec,
+    RequirementResult,
+    RequirementSpec,
+    StatisticsSettings,
+    analyse,
+    band_of,
+    build_populations,
+)
+from dxval.analysis.populations import MISSING_LEVEL
+from dxval.data import (
+    AttributeSources,
+    Case,
+    DicomAttributeReader,
+    Pin,
+    PinUpdate,
+    TestSetSource,
+    TruthRule,
+    build_cases,
+    check_coverage,
+    check_pins,
+    file_pin,
+    lock_test_set,
+    read_manifest,
+    read_predictions,
+    replace_file,
+    rewrite_pins,
+)
+from dxval.errors import ExitCode, UsageError
+from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
+from dxval.evidence.audit import utc_now
+from dxval.evidence.records import CaseRow, render_cases
+from dxval.protocol import (
+    CellPopulation,
+    Criterion,
+    EachPopulation,
+    LoadedProtocol,
+    SitePopulation,
+    TestSetPopulation,
+    load_protocol,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    """A case's score, or why it has none (reason code and text)."""
+
+    score: float | None
+    reason_code: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a validation run produced and the exit code it ends with."""
+
+    exit_code: ExitCode
+    status: str
+    run_id: str
+    protocol_id: str
+    bundle: Path
+    requirements: tuple[RequirementResult, ...]
+    summary: CriteriaSummary
+    cases: dict[str, int]
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    """The pins ``dxval lock`` computed, and whether the protocol file changed."""
+
+    path: Path
+    updates: tuple[PinUpdate, ...]
+    changed: bool
+
+
+def _quiet(message: str) -> None:
+    """Default progress sink: report nothing."""
+
+
+def _read_sources(loaded: LoadedProtocol) -> list[TestSetSource]:
+    """Read and lock every test set's manifest (hashing every file it names)."""
+    sources = []
+    for test_set in loaded.protocol.test_sets:
+        manifest = read_manifest(loaded.resolve(test_set.manifest), label=f"test set {test_set.id}")
+        lock = lock_test_set(manifest, test_set=test_set.id)
+        sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
+    return sources
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedItem:
+    """One pinned digest: the Pin to check and the PinUpdate that `dxval lock` writes."""
+
+    pin: Pin
+    update: PinUpdate
+
+
+def _pinned(update: PinUpdate, *, what: str, path: Path) -> PinnedItem:
+    return PinnedItem(Pin(what, path, update.field, update.old, update.new), update)
+
+
+def _pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> list[PinnedItem]:
+    """Every digest the protocol pins, with the actual value and where `dxval lock` writes it."""
+    protocol = loaded.protocol
+    items = []
+    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+        assert source.lock is not None  # _read_sources always locks
+        update = PinUpdate(
+            ("test_sets", index), "sha256", "manifest", test_set.sha256, source.lock.digest
+        )
+        what = (
+            f"test set {test_set.id} (manifest and the {len(source.lock.files)} file(s) it names)"
+        )
+        items.append(_pinned(update, what=what, path=source.manifest.path))
+    if protocol.predictions is not None:
+        path = loaded.resolve(protocol.predictions.path)
+        actual = file_pin(path, what="predictions file")
+        update = PinUpdate(("predictions",), "sha256", "path", protocol.predictions.sha256, actual)
+        items.append(_pinned(update, what="predictions file", path=path))
+    if protocol.model is not None:
+        path = loaded.resolve(protocol.model.path)
+        actual = file_pin(path, what="model file")
+        update = PinUpdate(("model",), "sha256", "path", protocol.model.sha256, actual)
+        items.append(_pinned(update, what="model", path=path))
+        reference = protocol.model.reference
+        if reference is not None:
+            path = loaded.resolve(reference.input)
+            actual = file_pin(path, what="model reference input")
+            location: tuple[str | int, ...] = ("model", "reference")
+            update = PinUpdate(location, "input_sha256", "input", reference.input_sha256, actual)
+            items.append(_pinned(update, what="model reference input", path=path))
+    return items
+
+
+def lock_protocol(protocol_path: str | Path) -> LockResult:
+    """Compute every pin of the protocol and write them into it (``dxval lock``).
+
+    The protocol keeps its comments, key order and layout; only ``sha256``
+    fields (and ``model.reference.input_sha256``) change.
+
+    Raises
+    ------
+    ProtocolError, InputError
+        Invalid protocol, unreadable manifest or pinned file.
+    IntegrityError
+        A manifest's own ``sha256`` column disagrees with a file it names.
+    """
+    loaded = load_protocol(protocol_path)
+    updates = tuple(item.update for item in _pins(loaded, _read_sources(loaded)))
+    changed = any(update.old != update.new for update in updates)
+    if changed:
+        replace_file(loaded.path, rewrite_pins(loaded.raw_bytes, updates))
+        relocked = load_protocol(loaded.path)
+        check_pins(item.pin for item in _pins(relocked, _read_sources(relocked)))
+    return LockResult(loaded.path, updates, changed)
+
+
+def _dicom_attribute_reader() -> DicomAttributeReader:
+    """Read DICOM keywords from a file's header; unreadable files give missing values."""
+    from dxval.dicom import CaseFailure
+    from dxval.dicom.attributes import extract_attributes
+    from dxval.dicom.reader import read_header
+
+    def read(path: Path, keywords: Sequence[str]) -> dict[str, str]:
+        """Keyword → value as text; multi-valued joined with a backslash as in DICOM."""
+        try:
+            values = extract_attributes(read_header(path), keywords)
+        except CaseFailure:
+            return {}
+        return {
+            keyword: ""
+            if value is None
+            else "\\".join(map(str, value))
+            if isinstance(value, list)
+            else str(value)
+            for keyword, value in values.items()
+        }
+
+    return read
+
+
+def _read_cases(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> tuple[Case, ...]:
+    protocol = loaded.protocol
+    attributes = AttributeSources(
+        columns={name: a.column for name, a in protocol.attributes.items() if a.column is not None},
+        dicom={name: a.dicom for name, a in protocol.attributes.items() if a.dicom is not None},
+    )
+    rule = TruthRule(
+        protocol.truth.column,
+        frozenset(protocol.truth.positive),
+        frozenset(protocol.truth.negative),
+    )
+    reader = _dicom_attribute_reader() if attributes.dicom else None
+    return build_cases(sources, rule, attributes=attributes, dicom_reader=reader)
+
+
+def _prediction_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[str, CaseOutcome]:
+    """Scores from the protocol's predictions CSV (bring-your-own-predictions)."""
+    section = loaded.protocol.predictions
+    assert section is not None  # only called for predictions protocols
+    path = loaded.resolve(section.path)
+    predictions = read_predictions(
+        path,
+        case_id_column=section.case_id,
+        score_column=section.score,
+        failure_reason_column=section.failure_reason,
+    )
+    check_coverage(path, predictions, (case.case_id for case in cases))
+    return {
+        case_id: CaseOutcome(p.score)
+        if p.score is not None
+        else CaseOutcome(None, "no_prediction", p.reason or "")
+        for case_id, p in predictions.items()
+    }
+
+
+def _model_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[str, CaseOutcome]:
+    """Seam for ``model:`` protocols: scoring through :mod:`dxval.inference` plugs in here.
+
+    Raises
+    ------
+    UsageError
+        Always in this build: model inference is not wired into ``validate`` yet.
+    """
+    raise UsageError(
+        f"{loaded.path}: model inference is not available in this build of validate; "
+        "use a 'predictions:' section (scores from a CSV) instead of 'model:'"
+    )
+
+
+def _levels(loaded: LoadedProtocol, case: Case) -> dict[str, str]:
+    """Attribute levels of a case: band labels for binned attributes, text otherwise."""
+    levels = {}
+    for name, attribute in loaded.protocol.attributes.items():
+        value = case.attributes.get(name, "")
+        if attribute.bins is not None:
+            levels[name] = band_of(value, attribute.bins, where=f"{case.source} {name}")
+        else:
+            levels[name] = value or MISSING_LEVEL
+    return levels
+
+
+def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
+    protocol = loaded.protocol
+    statistics = protocol.statistics
+    return StatisticsSettings(
+        operating_point=protocol.operating_point,
+        confidence_level=statistics.confidence_level,
+        proportion_method=statistics.proportion_ci,
+        auc_method=statistics.auc_ci,
+        bootstrap_replicates=statistics.bootstrap.replicates,
+        bootstrap_seed=statistics.bootstrap.seed,
+        bootstrap_interval=statistics.bootstrap.interval,
+        multiplicity=statistics.multiplicity,
+        prevalence=statistics.prevalence,
+        calibration_bins=None if statistics.calibration is None else statistics.calibration.bins,
+        minimum_positives=statistics.minimum.positives,
+        minimum_negatives=statistics.minimum.negatives,
+        most_confident_errors=protocol.analysis.most_confident_errors,
+    )
+
+
+def _population_spec(criterion: Criterion) -> PopulationSpec:
+    population = criterion.population
+    if isinstance(population, EachPopulation):
+        return PopulationSpec("each", family=population.each, site=population.site)
+    if isinstance(population, SitePopulation):
+        return PopulationSpec("site", site=population.site)
+    if isinstance(population, TestSetPopulation):
+        return PopulationSpec("test_set", test_set=population.test_set)
+    if isinstance(population, CellPopulation):
+        value = population.value
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return PopulationSpec(
+            "cell", attribute=population.attribute, value=text, site=population.site
+        )
+    return PopulationSpec("all")
+
+
+def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
+    return [
+        RequirementSpec(
+            requirement.id,
+            requirement.text,
+            tuple(
+                CriterionSpec(
+                    metric=criterion.metric,
+                    population=_population_spec(criterion),
+                    op=criterion.op,
+                    value=criterion.value,
+                    bound=criterion.bound,
+                    spread=criterion.spread,
+                    non_evaluable=criterion.non_evaluable,
+                )
+                for criterion in requirement.criteria
+            ),
+        )
+        for requirement in loaded.protocol.requirements
+    ]
+
+
+def _table(
+    loaded: LoadedProtocol, cases: Sequence[Case], outcomes: dict[str, CaseOutcome]
+) -> tuple[CaseTable, list[CaseRow]]:
+    protocol = loaded.protocol
+    records, rows = [], []
+    for case in cases:
+        outcome = outcomes[case.case_id]
+        levels = _levels(loaded, case)
+        records.append(
+            CaseRecord(case.case_id, case.site, case.test_set, case.truth, outcome.score, levels)
+        )
+        rows.append(
+            CaseRow(
+                case_id=case.case_id,
+                test_set=case.test_set,
+                site=case.site,
+                truth_label=case.truth_label,
+                truth=case.truth,
+                score=outcome.score,
+                decision=None
+                if outcome.score is None
+                else outcome.score >= protocol.operating_point,
+                status="scored" if outcome.score is not None else "failed",
+                reason_code=outcome.reason_code,
+                reason=outcome.reason,
+                levels=levels,
+                input_sha256=case.input_sha256,
+            )
+        )
+    table = CaseTable.from_records(
+        records, operating_point=protocol.operating_point, attributes=list(protocol.attributes)
+    )
+    return table, rows
+
+
+def _lock_record(
+    loaded: LoadedProtocol, pins: Sequence[PinnedItem], sources: Sequence[TestSetSource]
+) -> dict[str, Any]:
+    protocol = loaded.protocol
+    by_field = {item.pin.field: item.pin.actual for item in pins}
+    test_sets = []
+    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+        assert source.lock is not None  # _read_sources always locks
+        test_sets.append(
+            {
+                **source.lock.to_dict(),
+                "manifest": test_set.manifest,
+                "site": test_set.site,
+                "pinned_in": f"test_sets[{index}].sha256",
+            }
+        )
+    source_section: dict[str, Any] = {}
+    if protocol.predictions is not None:
+        source_section["predictions"] = {
+            "path": protocol.predictions.path,
+            "sha256": by_field["predictions.sha256"],
+        }
+    if protocol.model is not None:
+        source_section["model"] = {"path": protocol.model.path, "sha256": by_field["model.sha256"]}
+    return {
+        "protocol": {"path": loaded.path.name, "sha256": loaded.digest},
+        "model": source_section.get("model"),
+        "predictions": source_section.get("predictions"),
+        "test_sets": test_sets,
+        "preprocessing_digest": None,
+        "decoders": None,
+    }
+
+
+def _exit_code(
+    summary: CriteriaSummary, failed_fraction: float, tolerance: float
+) -> tuple[ExitCode, str, str | None]:
+    if failed_fraction > tolerance:
+        message = (
+            f"run incomplete: {failed_fraction:.2%} of cases are non-evaluable, "
+            f"above qc.max_failed_fraction {tolerance:.2%}"
+        )
+        return ExitCode.INCOMPLETE, "incomplete", message
+    if summary.all_met:
+        return ExitCode.OK, "complete", None
+    return ExitCode.CRITERIA_NOT_MET, "complete", None
+
+
+@dataclass(frozen=True, slots=True)
+class _Gathered:
+    """Everything read and checked before the analysis: nothing is written yet."""
+
+    sources: list[TestSetSource]
+    pins: list[PinnedItem]
+    table: CaseTable
+    rows: list[CaseRow]
+    counts: dict[str, int]
+
+
+def _gather(loaded: LoadedProtocol, audit: AuditLog, progress: Progress) -> _Gathered:
+    """Check the locks, read the cases and their scores; record each step in ``audit``."""
+    protocol = loaded.protocol
+    progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
+    sources = _read_sources(loaded)
+    pins = _pins(loaded, sources)
+    check_pins(item.pin for item in pins)
+    pinned = {item.pin.field: item.pin.actual for item in pins}
+    audit.record("locks.checked", pinned, "every pinned digest matches")
+    cases = _read_cases(loaded, sources)
+    per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
+    audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
+    progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
+    if protocol.model is not None:
+        outcomes, origin = _model_scores(loaded, cases), "model"
+    else:
+        outcomes, origin = _prediction_scores(loaded, cases), "predictions file"
+    table, rows = _table(loaded, cases, outcomes)
+    counts = {
+        "total": table.size,
+        "scored": int(table.evaluable.sum()),
+        "failed": int((~table.evaluable).sum()),
+    }
+    audit.record("cases.scored", counts, f"scores from the {origin}")
+    progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
+    return _Gathered(sources, pins, table, rows, counts)
+
+
+def _site_by(loaded: LoadedProtocol) -> list[str]:
+    """Attributes analysed within each site: ``analysis.site_by`` and those criteria need."""
+    names = list(loaded.protocol.analysis.site_by)
+    for requirement in loaded.protocol.requirements:
+        for criterion in requirement.criteria:
+            population = criterion.population
+            if isinstance(population, (EachPopulation, CellPopulation)) and population.site:
+                attribute = (
+                    population.each
+                    if isinstance(population, EachPopulation)
+                    else population.attribute
+                )
+                if attribute not in names:
+                    names.append(attribute)
+    return names
+
+
+def _analyse(loaded: LoadedProtocol, table: CaseTable) -> AnalysisResult:
+    """Populations, metrics, criteria and failure modes of the protocol."""
+    protocol = loaded.protocol
+    populations = build_populations(
+        table.sites,
+        table.test_sets,
+        table.levels,
+        site_order=protocol.sites,
+        test_set_order=[test_set.id for test_set in protocol.test_sets],
+        attributes=[
+            AttributeSpec(name, a.label or name, None if a.bins is None else tuple(a.bins))
+            for name, a in protocol.attributes.items()
+        ],
+        site_by=_site_by(loaded),
+    )
+    header = {"id": protocol.id, "version": protocol.version, "sha256": loaded.digest}
+    return analyse(
+        table, populations, _requirement_specs(loaded), settings=_settings(loaded), header=header
+    )
+
+
+def _run_record(
+    loaded: LoadedProtocol, run_id: str, started: str, audit: AuditLog
+) -> dict[str, Any]:
+    """Identity part of ``run.json`` (outcome fields are added by the caller)."""
+    protocol = loaded.protocol
+    return {
+        "schema": "dxval-run/1",
+        "run_id": run_id,
+        "protocol": {
+            "id": protocol.id,
+            "title": protocol.title,
+            "version": protocol.version,
+            "path": str(loaded.path),
+            "sha256": loaded.digest,
+        },
+        "device": protocol.device.model_dump(),
+        "started_utc": started,
+        "finished_utc": utc_now(),
+        "user": audit.user,
+        "host": audit.host,
+        "dxval_version": __version__,
+    }
+
+
+def run_validation(
+    protocol_path: str | Path,
+    *,
+    out: str | Path = "evidence",
+    progress: Progress = _quiet,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run the validation a protocol specifies and write its evidence bundle.
+
+    Parameters
+    ----------
+    protocol_path:
+        The protocol YAML file.
+    out:
+        Evidence root; the bundle lands in ``out/<protocol-id>/<run-id>/``.
+    progress:
+        Called with one line per step (the CLI prints it on stderr).
+    run_id:
+        Fixed run ID (tests); default :func:`dxval.evidence.new_run_id`.
+
+    Returns
+    -------
+    RunResult
+        Exit code 0 (all criteria met), 1 (some not met) or 4 (incomplete).
+
+    Raises
+    ------
+    ProtocolError, InputError, UsageError
+        Invalid protocol or unusable input (exit 2); nothing is written.
+    IntegrityError
+        A pinned digest differs (exit 3); nothing is written.
+    """
+    started = utc_now()
+    run_id = run_id or new_run_id()
+    audit = AuditLog()
+    loaded = load_protocol(protocol_path)
+    protocol = loaded.protocol
+    digest = {"path": str(loaded.path), "sha256": loaded.digest}
+    audit.record("protocol.loaded", digest, f"validate run {run_id}")
+    out = Path(out)
+    check_writable(out)
+    gathered = _gather(loaded, audit, progress)
+    result = _analyse(loaded, gathered.table)
+    audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
+    failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
+    code, status, message = _exit_code(
+        result.summary, failed_fraction, protocol.qc.max_failed_fraction
+    )
+    progress("writing evidence bundle")
+    with BundleWriter(out, protocol.id, run_id) as writer:
+        writer.write_bytes("protocol.yaml", loaded.raw_bytes)
+        writer.write_json("lock.json", _lock_record(loaded, gathered.pins, gathered.sources))
+        writer.write_json("environment.json", capture_environment())
+        writer.write_bytes("cases.csv", render_cases(gathered.rows, list(protocol.attributes)))
+        writer.write_json("metrics.json", result.metrics_document)
+        writer.write_json("criteria.json", result.criteria_document)
+        run = {
+            **_run_record(loaded, run_id, started, audit),
+            "status": status,
+            "exit_code": int(code),
+            "message": message,
+            "cases": gathered.counts,
+            "criteria": result.summary.to_dict(),
+        }
+        bundle = writer.seal(audit, run)
+    return RunResult(
+        code,
+        status,
+        run_id,
+        protocol.id,
+        bundle,
+        result.requirements,
+        result.summary,
+        gathered.counts,
+        message,
+    )

@@ -1,0 +1,221 @@
+"""Cross-field checks of a schema-valid protocol, each located at the offending field.
+
+Pydantic validates each field on its own; these checks relate fields to one
+another: exactly one score source, unique IDs, criteria that name declared
+sites, test sets and attributes, and combinations that have no meaning (a
+spread over a single population, a confidence bound of a spread). Each
+problem is an :class:`Issue` with the location of the field to fix, so the
+loader can point at its line.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from dxval.dicom.ops import check_pipeline
+from dxval.protocol.criteria import (
+    CellPopulation,
+    Criterion,
+    EachPopulation,
+    TestSetPopulation,
+)
+from dxval.protocol.schema import Protocol
+from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES
+
+Location = tuple[str | int, ...]
+
+_CALIBRATION_METRICS = frozenset(
+    {"brier", "log_loss", "ece", "calibration_slope", "calibration_intercept"}
+)
+#: Metrics computed from decisions at the operating point; only these can count
+#: non-evaluable cases as test-negative or test-positive.
+DECISION_METRICS = frozenset(
+    {
+        "sensitivity",
+        "specificity",
+        "ppv",
+        "npv",
+        "accuracy",
+        "balanced_accuracy",
+        "f1",
+        "mcc",
+        "youden_j",
+        "lr_positive",
+        "lr_negative",
+        "ppv_at_prevalence",
+        "npv_at_prevalence",
+    }
+)
+_PREVALENCE_METRICS = frozenset({"ppv_at_prevalence", "npv_at_prevalence"})
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One protocol problem: where, what was found and what was expected."""
+
+    location: Location
+    got: str
+    expected: str
+
+
+def show_value(value: object, *, limit: int = 60) -> str:
+    """Render a found value for an error message: quoted text, shortened when long."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_of(options: Sequence[str]) -> str:
+    shown = ", ".join(repr(option) for option in options)
+    return f"one of {shown}" if options else "none (nothing is declared)"
+
+
+def check_protocol(protocol: Protocol) -> list[Issue]:
+    """Return every cross-field problem of ``protocol`` (empty when it is consistent)."""
+    return [
+        *_check_source(protocol),
+        *_check_unique_ids(protocol),
+        *_check_truth(protocol),
+        *_check_attributes(protocol),
+        *_check_requirements(protocol),
+    ]
+
+
+def _check_source(protocol: Protocol) -> Iterator[Issue]:
+    if protocol.model is not None and protocol.predictions is not None:
+        yield Issue(("predictions",), "both model and predictions", "exactly one of them")
+    elif protocol.model is None and protocol.predictions is None:
+        yield Issue((), "neither model nor predictions", "exactly one of them")
+    if protocol.predictions is not None and protocol.preprocessing:
+        yield Issue(
+            ("preprocessing",),
+            f"{len(protocol.preprocessing)} step(s) in a predictions protocol",
+            "no preprocessing (scores come from the predictions file)",
+        )
+        return
+    try:
+        check_pipeline(protocol.preprocessing)
+    except ValueError as error:
+        match = re.match(r"preprocessing\[(\d+)\] \(([^)]*)\): (.*)", str(error))
+        if match is None:
+            yield Issue(("preprocessing",), str(error), "a valid step order")
+        else:
+            yield Issue(
+                ("preprocessing", int(match.group(1))),
+                f"{match.group(2)}: {match.group(3)}",
+                "a valid step order",
+            )
+
+
+def _duplicates(values: Sequence[str]) -> Iterator[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            yield index, value
+        seen.add(value)
+
+
+def _check_unique_ids(protocol: Protocol) -> Iterator[Issue]:
+    for index, value in _duplicates([test_set.id for test_set in protocol.test_sets]):
+        yield Issue(("test_sets", index, "id"), f"duplicate ID {value!r}", "a unique test set ID")
+    for index, value in _duplicates([requirement.id for requirement in protocol.requirements]):
+        yield Issue(
+            ("requirements", index, "id"), f"duplicate ID {value!r}", "a unique requirement ID"
+        )
+
+
+def _check_truth(protocol: Protocol) -> Iterator[Issue]:
+    both = sorted(set(protocol.truth.positive) & set(protocol.truth.negative))
+    if both:
+        yield Issue(
+            ("truth", "negative"),
+            f"{', '.join(map(repr, both))} also listed as positive",
+            "labels that are either positive or negative",
+        )
+
+
+def _check_attributes(protocol: Protocol) -> Iterator[Issue]:
+    for name, attribute in protocol.attributes.items():
+        if name in RESERVED_ATTRIBUTE_NAMES:
+            yield Issue(
+                ("attributes", name),
+                f"attribute named {name!r}",
+                f"a name other than {', '.join(sorted(RESERVED_ATTRIBUTE_NAMES))}",
+            )
+        if (attribute.column is None) == (attribute.dicom is None):
+            yield Issue(("attributes", name), "column and dicom both or neither set", "one of them")
+        bins = attribute.bins or []
+        if any(later <= earlier for earlier, later in itertools.pairwise(bins)):
+            yield Issue(("attributes", name, "bins"), str(bins), "strictly increasing band edges")
+    for index, name in enumerate(protocol.analysis.site_by):
+        if name not in protocol.attributes:
+            yield Issue(
+                ("analysis", "site_by", index),
+                show_value(name),
+                f"an attribute name: {_one_of(list(protocol.attributes))}",
+            )
+
+
+def _check_requirements(protocol: Protocol) -> Iterator[Issue]:
+    for requirement_index, requirement in enumerate(protocol.requirements):
+        for criterion_index, criterion in enumerate(requirement.criteria):
+            location: Location = ("requirements", requirement_index, "criteria", criterion_index)
+            yield from _check_population(protocol, criterion, location)
+            yield from _check_criterion_form(protocol, criterion, location)
+
+
+def _check_population(
+    protocol: Protocol, criterion: Criterion, location: Location
+) -> Iterator[Issue]:
+    population = criterion.population
+    here: Location = (*location, "population")
+    attributes = list(protocol.attributes)
+    if isinstance(population, EachPopulation):
+        families = ["site", "test_set", *attributes]
+        if population.each not in families:
+            yield Issue((*here, "each"), show_value(population.each), _one_of(families))
+        if population.site is not None and population.each in ("site", "test_set"):
+            yield Issue((*here, "site"), show_value(population.site), "no site for this family")
+    if isinstance(population, CellPopulation) and population.attribute not in attributes:
+        yield Issue((*here, "attribute"), show_value(population.attribute), _one_of(attributes))
+    if isinstance(population, TestSetPopulation):
+        ids = [test_set.id for test_set in protocol.test_sets]
+        if population.test_set not in ids:
+            yield Issue((*here, "test_set"), show_value(population.test_set), _one_of(ids))
+    site = getattr(population, "site", None)
+    if site is not None and site not in protocol.sites:
+        yield Issue((*here, "site"), show_value(site), _one_of(protocol.sites))
+
+
+def _check_criterion_form(
+    protocol: Protocol, criterion: Criterion, location: Location
+) -> Iterator[Issue]:
+    if criterion.spread is not None:
+        if not isinstance(criterion.population, EachPopulation):
+            yield Issue(
+                (*location, "population"),
+                show_value(criterion.population),
+                "a family {each: ...} for a spread",
+            )
+        if criterion.bound != "point":
+            yield Issue((*location, "bound"), show_value(criterion.bound), "'point' for a spread")
+    if criterion.metric in _PREVALENCE_METRICS and protocol.statistics.prevalence is None:
+        yield Issue(
+            (*location, "metric"),
+            show_value(criterion.metric),
+            "statistics.prevalence to be set for this metric",
+        )
+    if criterion.non_evaluable != "exclude" and criterion.metric not in DECISION_METRICS:
+        yield Issue(
+            (*location, "non_evaluable"),
+            show_value(criterion.non_evaluable),
+            f"'exclude' for {criterion.metric} (only decision metrics can impute a call)",
+        )
+    if criterion.metric in _CALIBRATION_METRICS and protocol.statistics.calibration is None:
+        yield Issue(
+            (*location, "metric"),
+            show_value(criterion.metric),
+            "statistics.calibration to be set for this metric",
+        )

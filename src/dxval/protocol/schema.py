@@ -1,0 +1,90 @@
+"""The validation protocol, schema ``dxval: 1``.
+
+The top-level model gathers the sections of :mod:`dxval.protocol.sections`
+and the requirements of :mod:`dxval.protocol.criteria`. Checks that relate
+fields to each other (exactly one of ``model``/``predictions``, unique IDs,
+criteria naming declared sites and attributes) live in
+:mod:`dxval.protocol.checks`, so each problem is reported at its own line.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field
+
+from dxval.dicom.ops import PreprocessingStep
+from dxval.protocol.criteria import Requirement
+from dxval.protocol.sections import (
+    Analysis,
+    Attribute,
+    Device,
+    Identifier,
+    ModelSection,
+    Predictions,
+    Qc,
+    Section,
+    Statistics,
+    TestSet,
+    Truth,
+)
+
+SCHEMA_VERSION = 1
+
+
+class Protocol(Section):
+    """A pre-specified standalone performance validation of one model version."""
+
+    dxval: Literal[1] = Field(description="Schema version of this protocol; must be 1.")
+    id: Identifier = Field(description="Protocol ID; names the evidence folder.")
+    title: str = Field(description="Title shown in the report.")
+    version: str = Field(description="Protocol document version, e.g. '1.0' (quoted).")
+    device: Device = Field(description="The device under validation.")
+    model: ModelSection | None = Field(
+        default=None, description="The model dxval runs (exactly one of model/predictions)."
+    )
+    predictions: Predictions | None = Field(
+        default=None, description="Scores produced elsewhere (exactly one of model/predictions)."
+    )
+    preprocessing: list[PreprocessingStep] = Field(
+        default_factory=list, description="Ordered pixel preprocessing (model protocols only)."
+    )
+    test_sets: list[TestSet] = Field(min_length=1, description="Test sets, one manifest each.")
+    truth: Truth = Field(description="Reference-standard labels.")
+    attributes: dict[Identifier, Attribute] = Field(
+        default_factory=dict, description="Subgroup attributes by name."
+    )
+    statistics: Statistics = Field(
+        default_factory=Statistics, description="Pre-specified statistical methods."
+    )
+    qc: Qc = Field(default_factory=Qc, description="Quality-control tolerances.")
+    analysis: Analysis = Field(default_factory=Analysis, description="Optional extra analyses.")
+    requirements: list[Requirement] = Field(
+        min_length=1, description="Requirements with acceptance criteria."
+    )
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Site names in the order of first appearance in ``test_sets``."""
+        return tuple(dict.fromkeys(test_set.site for test_set in self.test_sets))
+
+    @property
+    def operating_point(self) -> float:
+        """The frozen decision threshold of the model or of the predictions."""
+        source = self.model if self.model is not None else self.predictions
+        if source is None:  # excluded by dxval.protocol.checks
+            raise ValueError("protocol has neither model nor predictions")
+        return source.operating_point
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of :class:`Protocol`, for editors and CI linters."""
+    schema = Protocol.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def json_schema_text() -> str:
+    """:func:`json_schema` as indented JSON text with a trailing newline."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

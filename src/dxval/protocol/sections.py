@@ -1,0 +1,259 @@
+"""Protocol sections other than the requirements: identity, scores, data, statistics, QC.
+
+Every model forbids unknown keys and is strict about types (a quoted number
+is not a number, a number is not a string), so a typo in a protocol is an
+error located at its line rather than a silently ignored setting. Paths are
+strings relative to the protocol file's folder; :mod:`dxval.protocol.loader`
+resolves them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100),
+]
+"""An ID that is safe as a folder name: letters, digits, ``.``, ``_``, ``-``."""
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A SHA-256 digest as 64 lowercase hexadecimal digits."""
+
+ProportionCiMethod = Literal["wilson", "wilson_cc", "clopper_pearson", "agresti_coull", "jeffreys"]
+AucCiMethod = Literal["delong", "bootstrap"]
+BootstrapInterval = Literal["percentile", "bca"]
+MultiplicityMethod = Literal["none", "bonferroni", "holm"]
+
+#: Attribute names with a fixed meaning in populations; an attribute may not use them.
+RESERVED_ATTRIBUTE_NAMES = frozenset({"all", "site", "test_set"})
+
+
+class Section(BaseModel):
+    """Common configuration of every protocol model: strict, frozen, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Device(Section):
+    """The device under validation, as named in the submission."""
+
+    name: str = Field(description="Device (product) name.")
+    version: str = Field(description="Device software version under validation, e.g. '0.3.0'.")
+    intended_use: str = Field(description="Intended use statement, quoted in the report.")
+    manufacturer: str | None = Field(default=None, description="Legal manufacturer (optional).")
+
+
+class ModelInput(Section):
+    """The model's input tensor."""
+
+    name: str = Field(description="Input name in the artifact (ONNX graph input, argument name).")
+    shape: list[Annotated[int, Field(ge=1)] | None] = Field(
+        min_length=1,
+        description="Expected shape, batch axis first; null entries are dynamic axes.",
+    )
+    dtype: Literal["float32", "float16", "float64", "uint8", "int8", "int16", "int32", "int64"] = (
+        Field(default="float32", description="Element type the model expects.")
+    )
+
+
+class ModelOutput(Section):
+    """How a model output becomes one score per case (larger = more likely positive)."""
+
+    name: str = Field(description="Output name in the artifact that carries the score.")
+    activation: Literal["none", "sigmoid", "softmax"] = Field(
+        default="none", description="Applied to the raw output before taking the score."
+    )
+    positive_index: int = Field(
+        default=0, ge=0, description="Index of the positive class along the last output axis."
+    )
+
+
+class ModelReference(Section):
+    """Golden check: a fixed input whose outputs must be reproduced before any case is scored."""
+
+    input: str = Field(
+        description="Path (relative to the protocol) of a .npy array holding one input batch."
+    )
+    input_sha256: Sha256Hex | None = Field(
+        default=None, description="SHA-256 of the input file; written by `dxval lock`."
+    )
+    expected: list[float] = Field(min_length=1, description="Expected outputs, flattened.")
+    tolerance: float = Field(ge=0, description="Largest allowed absolute difference.")
+
+
+class ModelSection(Section):
+    """A frozen model artifact that dxval runs itself."""
+
+    path: str = Field(description="Model file (ONNX or TorchScript), relative to the protocol.")
+    sha256: Sha256Hex | None = Field(
+        default=None, description="SHA-256 of the model file; written by `dxval lock`."
+    )
+    runtime: Literal["onnxruntime", "torch"] = Field(description="Inference runtime.")
+    input: ModelInput = Field(description="Input tensor.")
+    output: ModelOutput = Field(description="Output → score.")
+    operating_point: float = Field(
+        description="Frozen decision threshold: a case is positive when score >= operating_point."
+    )
+    reference: ModelReference | None = Field(
+        default=None, description="Optional golden input/output check."
+    )
+    decoders: dict[str, str] | None = Field(
+        default=None,
+        description="Optional pin of DICOM decoder distributions: name -> exact version.",
+    )
+
+
+class Predictions(Section):
+    """Bring-your-own predictions: scores produced elsewhere, one CSV row per case."""
+
+    path: str = Field(description="Predictions CSV, relative to the protocol.")
+    sha256: Sha256Hex | None = Field(
+        default=None, description="SHA-256 of the predictions file; written by `dxval lock`."
+    )
+    case_id: str = Field(default="case_id", description="Column holding the case ID.")
+    score: str = Field(
+        default="score", description="Column holding the score (larger = more likely positive)."
+    )
+    failure_reason: str | None = Field(
+        default=None,
+        description="Optional column: a row with an empty score and a reason here is a "
+        "non-evaluable case; without this column every case needs a finite score.",
+    )
+    operating_point: float = Field(
+        description="Frozen decision threshold: a case is positive when score >= operating_point."
+    )
+
+
+class TestSet(Section):
+    """One test set: a manifest CSV of cases from one site."""
+
+    __test__ = False  # not a pytest test class despite its name
+
+    id: Identifier = Field(description="Test set ID, unique in the protocol.")
+    site: str = Field(min_length=1, description="Site (clinical source) name.")
+    manifest: str = Field(
+        description="Manifest CSV, relative to the protocol: columns case_id, path (optional "
+        "for predictions-only protocols), the truth column, optional sha256 and attributes."
+    )
+    sha256: Sha256Hex | None = Field(
+        default=None,
+        description="Lock digest of the manifest and every file it names; written by `dxval lock`.",
+    )
+
+
+def _as_text_list(value: object) -> object:
+    """Accept one label or a list of labels; numbers become their text (CSV values are text)."""
+    values = value if isinstance(value, list) else [value]
+    if all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
+        return [str(item) for item in values]
+    return value
+
+
+class Truth(Section):
+    """Reference-standard labels in the manifests."""
+
+    column: str = Field(description="Manifest column holding the reference-standard label.")
+    positive: list[str] = Field(
+        min_length=1, description="Label (or labels) meaning positive, matched exactly as text."
+    )
+    negative: list[str] = Field(
+        min_length=1, description="Label (or labels) meaning negative, matched exactly as text."
+    )
+    reference_standard: str = Field(
+        description="How truth was established, e.g. '3-reader consensus'."
+    )
+
+    @field_validator("positive", "negative", mode="before")
+    @classmethod
+    def _labels(cls, value: object) -> object:
+        return _as_text_list(value)
+
+
+class Attribute(Section):
+    """A case attribute used for subgroups: a manifest column or a DICOM keyword."""
+
+    column: str | None = Field(default=None, description="Manifest column holding the value.")
+    dicom: str | None = Field(
+        default=None, description="DICOM keyword read from the case's first file, e.g. PatientSex."
+    )
+    bins: list[float] | None = Field(
+        default=None,
+        min_length=2,
+        description="Increasing band edges for a numeric attribute: [a, b) bands, the last "
+        "closed [y, z]. DICOM age strings such as '045Y' are converted to years.",
+    )
+    label: str | None = Field(default=None, description="Display name in the report.")
+
+
+class Bootstrap(Section):
+    """Bootstrap settings (stratified by truth and site)."""
+
+    replicates: int = Field(default=2000, ge=100, description="Number of resamples.")
+    seed: int = Field(default=20261126, ge=0, description="Seed of the random generator.")
+    interval: BootstrapInterval = Field(default="percentile", description="Interval type.")
+
+
+class Minimum(Section):
+    """Smallest cells reported without an 'insufficient' flag."""
+
+    positives: int = Field(default=10, ge=0, description="Minimum number of positive cases.")
+    negatives: int = Field(default=10, ge=0, description="Minimum number of negative cases.")
+
+
+class Calibration(Section):
+    """Calibration analysis; only for scores that are probabilities in [0, 1]."""
+
+    bins: int = Field(default=10, ge=2, description="Equal-width bins for ECE/MCE.")
+
+
+class Statistics(Section):
+    """Pre-specified statistical methods."""
+
+    confidence_level: float = Field(
+        default=0.95, gt=0.5, lt=1.0, description="Two-sided confidence level of every interval."
+    )
+    proportion_ci: ProportionCiMethod = Field(
+        default="wilson", description="Interval for sensitivity, specificity and other proportions."
+    )
+    auc_ci: AucCiMethod = Field(default="delong", description="Interval for the ROC AUC.")
+    bootstrap: Bootstrap = Field(default_factory=Bootstrap, description="Bootstrap settings.")
+    multiplicity: MultiplicityMethod = Field(
+        default="holm",
+        description="Correction for a criterion over K populations (intervals use the "
+        "Bonferroni level for holm; recorded).",
+    )
+    prevalence: float | None = Field(
+        default=None, gt=0, lt=1, description="Target prevalence for PPV/NPV at prevalence."
+    )
+    minimum: Minimum = Field(default_factory=Minimum, description="Insufficient-cell thresholds.")
+    calibration: Calibration | None = Field(
+        default=None, description="Calibration analysis (scores must be probabilities)."
+    )
+
+
+class Qc(Section):
+    """Quality-control tolerances."""
+
+    max_failed_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Largest fraction of non-evaluable cases for a complete run (else exit 4).",
+    )
+    phi: Literal["refuse", "warn"] = Field(
+        default="refuse", description="What to do when a DICOM file holds PHI."
+    )
+
+
+class Analysis(Section):
+    """Optional extra analyses."""
+
+    site_by: list[str] = Field(
+        default_factory=list, description="Attributes analysed within each site (site × attribute)."
+    )
+    most_confident_errors: int = Field(
+        default=10, ge=0, description="How many most confident false negatives/positives to list."
+    )

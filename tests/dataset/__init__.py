@@ -1,0 +1,1 @@
+"""Tests of dxval.data (named dataset: tests/data holds data files)."""

@@ -1,0 +1,1 @@
+"""End-to-end tests of the validate, lock, verify and schema commands."""

@@ -1,0 +1,84 @@
+"""The protocol schema: strict types, documented fields, JSON Schema export."""
+
+from __future__ import annotations
+
+import json
+import typing
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from dxval.analysis import ALL_METRICS
+from dxval.cli import main
+from dxval.protocol import MetricName, Protocol, json_schema, json_schema_text
+from dxval.protocol.sections import Truth
+
+
+def _properties(node: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every (name, property schema) pair anywhere in a JSON Schema."""
+    found = []
+    if isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            found.append((name, prop))
+        for value in node.values():
+            found.extend(_properties(value))
+    elif isinstance(node, list):
+        for value in node:
+            found.extend(_properties(value))
+    return found
+
+
+def _documented(prop: dict[str, Any], definitions: dict[str, Any]) -> bool:
+    """A description on the property, or (pydantic drops a duplicate) on the model it refers to."""
+    if prop.get("description"):
+        return True
+    reference = prop.get("$ref", "")
+    return bool(definitions.get(reference.rsplit("/", 1)[-1], {}).get("description"))
+
+
+def test_every_field_is_documented() -> None:
+    schema = json_schema()
+    properties = _properties(schema)
+    assert len(properties) > 60
+    undocumented = [name for name, prop in properties if not _documented(prop, schema["$defs"])]
+    assert undocumented == []
+
+
+def test_schema_forbids_unknown_keys_everywhere() -> None:
+    definitions = json_schema()["$defs"]
+    for name, definition in definitions.items():
+        if definition.get("type") == "object" and "properties" in definition:
+            assert definition.get("additionalProperties") is False, name
+
+
+def test_schema_command_prints_parseable_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json_schema_text())
+    assert printed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert printed["properties"]["dxval"]["const"] == 1
+
+
+def test_metric_vocabulary_matches_the_analysis() -> None:
+    assert typing.get_args(MetricName) == ALL_METRICS
+
+
+def test_truth_labels_accept_scalars_and_lists_as_text() -> None:
+    truth = Truth.model_validate(
+        {"column": "y", "positive": 1, "negative": ["0", 2], "reference_standard": "x"}
+    )
+    assert truth.positive == ["1"]
+    assert truth.negative == ["0", "2"]
+
+
+def test_truth_labels_reject_booleans() -> None:
+    with pytest.raises(ValidationError, match="positive"):
+        Truth.model_validate(
+            {"column": "y", "positive": True, "negative": "0", "reference_standard": "x"}
+        )
+
+
+def test_protocol_model_is_frozen() -> None:
+    assert Protocol.model_config.get("frozen") is True
+    assert Protocol.model_config.get("extra") == "forbid"
