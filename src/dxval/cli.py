@@ -91,12 +91,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
+    return _run_handler(handler, args)
+
+
+def _run_handler(handler: Handler, args: argparse.Namespace) -> int:
+    """Call ``handler`` and map what it raises onto dxval's exit codes."""
     try:
         return handler(args)
     except DxvalError as error:
         return _fail(error.message, error.exit_code)
     except KeyboardInterrupt:
         return _fail("interrupted", ExitCode.USAGE)
+    except BrokenPipeError:
+        # The reader of stdout went away (``dxval ... | head``): not an error of
+        # dxval's. Point stdout at /dev/null so the interpreter's final flush
+        # does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.OK)
     except Exception as error:  # any other exception is a bug: exit 70, traceback saved
         path = _save_traceback()
         return _fail(
