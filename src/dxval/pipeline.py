@@ -51,7 +51,7 @@ from dxval.data import (
     replace_file,
     rewrite_pins,
 )
-from dxval.errors import ExitCode, UsageError
+from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.audit import utc_now
 from dxval.evidence.records import CaseRow, render_cases
@@ -64,6 +64,7 @@ from dxval.protocol import (
     TestSetPopulation,
     load_protocol,
 )
+from dxval.scoring import InferenceOptions, ModelScores, score_with_model
 
 Progress = Callable[[str], None]
 
@@ -242,18 +243,23 @@ def _prediction_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[st
     }
 
 
-def _model_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[str, CaseOutcome]:
-    """Seam for ``model:`` protocols: scoring through :mod:`dxval.inference` plugs in here.
-
-    Raises
-    ------
-    UsageError
-        Always in this build: model inference is not wired into ``validate`` yet.
-    """
-    raise UsageError(
-        f"{loaded.path}: model inference is not available in this build of validate; "
-        "use a 'predictions:' section (scores from a CSV) instead of 'model:'"
-    )
+def _model_scores(
+    loaded: LoadedProtocol,
+    cases: Sequence[Case],
+    options: InferenceOptions,
+    cache_dir: Path,
+) -> tuple[dict[str, CaseOutcome], ModelScores]:
+    """Scores from the frozen model through the locked harness (:mod:`dxval.scoring`)."""
+    run = score_with_model(loaded, cases, options=options, default_cache_dir=cache_dir)
+    outcomes = {}
+    for case in cases:
+        score = run.scores.get(case.case_id)
+        if score is not None:
+            outcomes[case.case_id] = CaseOutcome(score)
+        else:
+            code, reason = run.failures.get(case.case_id, ("failed", "no result from the harness"))
+            outcomes[case.case_id] = CaseOutcome(None, code, reason)
+    return outcomes, run
 
 
 def _levels(loaded: LoadedProtocol, case: Case) -> dict[str, str]:
@@ -363,7 +369,10 @@ def _table(
 
 
 def _lock_record(
-    loaded: LoadedProtocol, pins: Sequence[PinnedItem], sources: Sequence[TestSetSource]
+    loaded: LoadedProtocol,
+    pins: Sequence[PinnedItem],
+    sources: Sequence[TestSetSource],
+    model_run: ModelScores | None,
 ) -> dict[str, Any]:
     protocol = loaded.protocol
     by_field = {item.pin.field: item.pin.actual for item in pins}
@@ -391,8 +400,9 @@ def _lock_record(
         "model": source_section.get("model"),
         "predictions": source_section.get("predictions"),
         "test_sets": test_sets,
-        "preprocessing_digest": None,
-        "decoders": None,
+        "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
+        "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
+        "runner": None if model_run is None else model_run.runner,
     }
 
 
@@ -419,9 +429,17 @@ class _Gathered:
     table: CaseTable
     rows: list[CaseRow]
     counts: dict[str, int]
+    model_run: ModelScores | None
 
 
-def _gather(loaded: LoadedProtocol, audit: AuditLog, progress: Progress) -> _Gathered:
+def _gather(
+    loaded: LoadedProtocol,
+    audit: AuditLog,
+    progress: Progress,
+    *,
+    options: InferenceOptions,
+    cache_dir: Path,
+) -> _Gathered:
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
     protocol = loaded.protocol
     progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
@@ -434,8 +452,11 @@ def _gather(loaded: LoadedProtocol, audit: AuditLog, progress: Progress) -> _Gat
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
+    model_run = None
     if protocol.model is not None:
-        outcomes, origin = _model_scores(loaded, cases), "model"
+        outcomes, model_run = _model_scores(loaded, cases, options, cache_dir)
+        _record_model_run(audit, model_run)
+        origin = "model"
     else:
         outcomes, origin = _prediction_scores(loaded, cases), "predictions file"
     table, rows = _table(loaded, cases, outcomes)
@@ -446,7 +467,19 @@ def _gather(loaded: LoadedProtocol, audit: AuditLog, progress: Progress) -> _Gat
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
-    return _Gathered(sources, pins, table, rows, counts)
+    return _Gathered(sources, pins, table, rows, counts, model_run)
+
+
+def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
+    """Audit events of a model run: runner and golden check, cache use, PHI policy."""
+    audit.record("model.loaded", run.runner, "artifact signature checked before any case")
+    if run.golden is not None:
+        audit.record("model.golden_checked", run.golden, "pinned reference input re-scored")
+    cache = {**run.cache, "hit_case_ids": list(run.cache_hit_case_ids)}
+    audit.record("cache.used", cache, "cached scores verified by hash before use")
+    if run.phi_findings:
+        findings = {"findings": len(run.phi_findings), "file": "phi.json"}
+        audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
 
 
 def _site_by(loaded: LoadedProtocol) -> list[str]:
@@ -517,6 +550,7 @@ def run_validation(
     out: str | Path = "evidence",
     progress: Progress = _quiet,
     run_id: str | None = None,
+    inference: InferenceOptions | None = None,
 ) -> RunResult:
     """Run the validation a protocol specifies and write its evidence bundle.
 
@@ -530,6 +564,9 @@ def run_validation(
         Called with one line per step (the CLI prints it on stderr).
     run_id:
         Fixed run ID (tests); default :func:`dxval.evidence.new_run_id`.
+    inference:
+        Device, workers, batch size and cache use for a ``model:`` protocol;
+        the prediction cache defaults to ``<out>/.dxval-cache``.
 
     Returns
     -------
@@ -552,7 +589,13 @@ def run_validation(
     audit.record("protocol.loaded", digest, f"validate run {run_id}")
     out = Path(out)
     check_writable(out)
-    gathered = _gather(loaded, audit, progress)
+    gathered = _gather(
+        loaded,
+        audit,
+        progress,
+        options=inference or InferenceOptions(),
+        cache_dir=out / ".dxval-cache",
+    )
     result = _analyse(loaded, gathered.table)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
@@ -562,8 +605,15 @@ def run_validation(
     progress("writing evidence bundle")
     with BundleWriter(out, protocol.id, run_id) as writer:
         writer.write_bytes("protocol.yaml", loaded.raw_bytes)
-        writer.write_json("lock.json", _lock_record(loaded, gathered.pins, gathered.sources))
-        writer.write_json("environment.json", capture_environment())
+        model_run = gathered.model_run
+        lock = _lock_record(loaded, gathered.pins, gathered.sources, model_run)
+        writer.write_json("lock.json", lock)
+        environment = capture_environment()
+        if model_run is not None:
+            environment["runtime"] = model_run.environment
+        writer.write_json("environment.json", environment)
+        if model_run is not None and model_run.phi_findings:
+            writer.write_json("phi.json", {"findings": list(model_run.phi_findings)})
         writer.write_bytes("cases.csv", render_cases(gathered.rows, list(protocol.attributes)))
         writer.write_json("metrics.json", result.metrics_document)
         writer.write_json("criteria.json", result.criteria_document)

@@ -23,6 +23,7 @@ from dxval.evidence.summaries import (
     requirements_table,
 )
 from dxval.pipeline import run_validation
+from dxval.scoring import InferenceOptions
 
 EXIT_CODES = """\
 exit codes:
@@ -48,7 +49,18 @@ def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) 
 
 
 def _validate(args: argparse.Namespace) -> int:
-    result = run_validation(args.protocol, out=args.out, progress=_progress)
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size: got {args.batch_size}, expected a positive integer")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError(f"--workers: got {args.workers}, expected 0 or more (0: no workers)")
+    inference = InferenceOptions(
+        device=args.device,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        use_cache=not args.no_cache,
+        cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
+    )
+    result = run_validation(args.protocol, out=args.out, progress=_progress, inference=inference)
     run = RunSummary(
         protocol_id=result.protocol_id,
         run_id=result.run_id,
@@ -99,5 +111,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--junit", metavar="FILE", help="also write JUnit XML, one testcase per criterion"
+    )
+    model = parser.add_argument_group("model protocols (ignored for predictions protocols)")
+    model.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "tensorrt"),
+        default="cpu",
+        help="where the model runs (default: %(default)s)",
+    )
+    model.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="decode/preprocess worker processes (default: all cores; 0: in this process)",
+    )
+    model.add_argument(
+        "--batch-size",
+        type=int,
+        default=16,
+        metavar="N",
+        help="cases per model call; never changes a score (default: %(default)s)",
+    )
+    model.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="score every case afresh instead of reusing verified cached predictions",
+    )
+    model.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="prediction cache folder (default: OUT/.dxval-cache)",
     )
     parser.set_defaults(handler=_validate)

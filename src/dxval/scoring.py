@@ -1,0 +1,205 @@
+"""Scores for a ``model:`` protocol: PHI and decoder checks, then the locked harness.
+
+:func:`score_with_model` is what :func:`dxval.pipeline.run_validation` calls
+for a protocol that names a frozen model. Before any case is decoded it reads
+every DICOM header once to
+
+* scan for PHI (DICOM PS3.15 Annex E, :mod:`dxval.dicom.phi`): under
+  ``qc.phi: refuse`` any finding stops the run with exit 2 and a summary that
+  names attributes and counts, never values; under ``warn`` the findings go
+  into the bundle (``phi.json``);
+* check the pinned pixel decoders (``model.decoders``): a file that another
+  decoder would decode is a lock mismatch (exit 3).
+
+Then the harness (:func:`dxval.inference.score_cases`) decodes, preprocesses
+and scores every case; a case that fails is kept with its reason code.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dxval.data import Case
+from dxval.errors import UsageError
+from dxval.protocol import LoadedProtocol
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceOptions:
+    """How ``validate`` runs the model (command-line options, never the protocol).
+
+    None of these may change a score: the harness is batch-invariant and the
+    cache is keyed by everything that determines the result.
+    """
+
+    device: str = "cpu"
+    workers: int | None = None
+    batch_size: int = 16
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    progress: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScores:
+    """Per-case outcomes of a model run and what the evidence must record about it."""
+
+    scores: dict[str, float | None]
+    failures: dict[str, tuple[str, str]]
+    decoders: dict[str, str]
+    preprocessing_digest: str
+    runner: dict[str, Any]
+    cache: dict[str, Any]
+    cache_hit_case_ids: tuple[str, ...]
+    golden: dict[str, Any] | None
+    environment: dict[str, Any]
+    phi_findings: tuple[dict[str, str | None], ...] = field(default_factory=tuple)
+
+
+def _dicom_keywords(loaded: LoadedProtocol) -> list[str]:
+    """DICOM keywords the protocol keeps on purpose as subgroup attributes."""
+    return [a.dicom for a in loaded.protocol.attributes.values() if a.dicom is not None]
+
+
+def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
+    """PHI scan and decoder-pin check over every case's files, headers only.
+
+    Files that cannot be read here are left to the harness, which records
+    them as failed cases with their reason code.
+
+    Returns
+    -------
+    tuple of dict
+        PHI findings (attribute, case ID, kind, tag; never the value), when
+        the protocol's policy is ``warn``.
+
+    Raises
+    ------
+    UsageError
+        PHI found and ``qc.phi`` is ``refuse`` (exit 2).
+    IntegrityError
+        A file would be decoded by a decoder other than the pinned one (exit 3).
+    """
+    from dxval.dicom import CaseFailure
+    from dxval.dicom.decoders import check_decoder_pin, decoder_for
+    from dxval.dicom.phi import PhiFinding, phi_summary, scan_file
+
+    model = loaded.protocol.model
+    pinned = None if model is None else model.decoders
+    allow = _dicom_keywords(loaded)
+    findings: list[PhiFinding] = []
+    for case in cases:
+        for path in _case_files(case):
+            try:
+                findings.extend(scan_file(path, case_id=case.case_id, allow=allow))
+                if pinned:
+                    where = f"case {case.case_id} ({path.name})"
+                    check_decoder_pin(decoder_for(path), pinned, where=where)
+            except CaseFailure:
+                continue
+    if findings and loaded.protocol.qc.phi == "refuse":
+        summary = phi_summary(findings).replace("\n", ";")
+        raise UsageError(
+            f"{loaded.path}: qc.phi is 'refuse' and the test data holds PHI "
+            f"(DICOM PS3.15 Annex E): {summary}; de-identify the files, or set qc.phi: warn"
+        )
+    return tuple(finding.to_dict() for finding in findings)
+
+
+def _case_files(case: Case) -> list[Path]:
+    files: list[Path] = []
+    for path in case.files:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def score_with_model(
+    loaded: LoadedProtocol,
+    cases: Sequence[Case],
+    *,
+    options: InferenceOptions,
+    default_cache_dir: Path,
+) -> ModelScores:
+    """Run the protocol's frozen model over every case (see the module docstring).
+
+    Parameters
+    ----------
+    loaded:
+        A protocol with a ``model:`` section.
+    cases:
+        Every case of every test set, in manifest order.
+    options:
+        Device, workers, batch size and cache use.
+    default_cache_dir:
+        Where the prediction cache lives unless ``options.cache_dir`` says.
+
+    Raises
+    ------
+    UsageError
+        Model file unusable, signature mismatch, device absent, PHI refused (exit 2).
+    IntegrityError
+        Golden check beyond tolerance or decoder mismatch (exit 3).
+    """
+    from dxval.dicom.loader import CaseLoader
+    from dxval.inference import CaseInput, CaseStatus, ModelConfig, score_cases
+
+    section = loaded.protocol.model
+    if section is None:
+        raise UsageError(f"{loaded.path}: no model section to score with")
+    phi_findings = preflight(loaded, cases)
+    model = ModelConfig.from_mapping(section.model_dump(), folder=loaded.folder)
+    loader = CaseLoader(loaded.protocol.preprocessing, expected_shape=model.input.case_shape)
+    inputs = [
+        CaseInput(case.case_id, case.files, (case.input_sha256,) if case.input_sha256 else ())
+        for case in cases
+    ]
+    with tempfile.TemporaryDirectory(prefix="dxval-scores-") as work:
+        result = score_cases(
+            model,
+            loader,
+            inputs,
+            results_path=Path(work) / "predictions.jsonl",
+            preprocessing_digest=loader.digest,
+            device=options.device,
+            workers=options.workers,
+            batch_size=options.batch_size,
+            cache_dir=options.cache_dir or default_cache_dir,
+            use_cache=options.use_cache,
+            progress=options.progress,
+        )
+        scores: dict[str, float | None] = {}
+        failures: dict[str, tuple[str, str]] = {}
+        decoders: dict[str, str] = {}
+        hits: list[str] = []
+        for case_result in result.iter_results():
+            if case_result.cache_hit:
+                hits.append(case_result.case_id)
+            scores[case_result.case_id] = (
+                case_result.score if case_result.status is CaseStatus.SCORED else None
+            )
+            if case_result.status is not CaseStatus.SCORED:
+                failures[case_result.case_id] = (
+                    case_result.reason_code or "failed",
+                    case_result.reason or "",
+                )
+            if case_result.decoder:
+                decoders[case_result.case_id] = case_result.decoder
+    return ModelScores(
+        scores=scores,
+        failures=failures,
+        decoders=decoders,
+        preprocessing_digest=loader.digest,
+        runner=result.runner.to_dict(),
+        cache=result.cache.to_dict(),
+        cache_hit_case_ids=tuple(sorted(hits)),
+        golden=None if result.golden is None else result.golden.to_dict(),
+        environment=dict(result.environment),
+        phi_findings=phi_findings,
+    )

@@ -1,0 +1,1 @@
+"""Tests of dxval.inference; a package so helpers import relatively and unpickle in workers."""
