@@ -13,6 +13,7 @@ from dxval import __version__, cli
 from dxval.cli import main, validate_main
 
 
+@pytest.mark.req("DXV-CLI-001")
 def test_help_lists_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -30,6 +31,7 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     assert "usage: dxval" in capsys.readouterr().err
 
 
+@pytest.mark.req("DXV-EXIT-003")
 def test_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     err = capsys.readouterr().err
@@ -37,11 +39,13 @@ def test_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) 
     assert "Traceback" not in err
 
 
+@pytest.mark.req("DXV-CLI-002")
 def test_validate_script_forwards_to_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     assert validate_main(["--no-such-option"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.req("DXV-EXIT-006")
 def test_bug_is_exit_70_with_traceback_saved(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

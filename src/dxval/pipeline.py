@@ -6,7 +6,7 @@ and every input is readable; the bundle is then written atomically. The
 exit code says which way the run went (0 all criteria met, 1 not met,
 4 incomplete: non-evaluable cases beyond the QC tolerance); errors raise
 :class:`~dxval.errors.DxvalError` subclasses with codes 2 and 3.
-:func:`lock_protocol` computes and writes the pins.
+:func:`lock_protocol` (from :mod:`dxval.locking`) computes and writes the pins.
 """
 
 from __future__ import annotations
@@ -37,24 +37,31 @@ from dxval.data import (
     AttributeSources,
     Case,
     DicomAttributeReader,
-    Pin,
-    PinUpdate,
     TestSetSource,
     TruthRule,
     build_cases,
     check_coverage,
     check_pins,
-    file_pin,
-    lock_test_set,
-    read_manifest,
     read_predictions,
-    replace_file,
-    rewrite_pins,
 )
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.audit import utc_now
+from dxval.evidence.ledger import (
+    TestSetUsage,
+    TestSetUse,
+    check_test_set_reuse,
+    record_test_set_uses,
+)
 from dxval.evidence.records import CaseRow, render_cases
+from dxval.locking import (
+    LockResult,
+    PinnedItem,
+    lock_protocol,
+    lock_record,
+    protocol_pins,
+    read_sources,
+)
 from dxval.protocol import (
     CellPopulation,
     Criterion,
@@ -65,6 +72,8 @@ from dxval.protocol import (
     load_protocol,
 )
 from dxval.scoring import InferenceOptions, ModelScores, score_with_model
+
+__all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
 Progress = Callable[[str], None]
 
@@ -93,95 +102,8 @@ class RunResult:
     message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LockResult:
-    """The pins ``dxval lock`` computed, and whether the protocol file changed."""
-
-    path: Path
-    updates: tuple[PinUpdate, ...]
-    changed: bool
-
-
 def _quiet(message: str) -> None:
     """Default progress sink: report nothing."""
-
-
-def _read_sources(loaded: LoadedProtocol) -> list[TestSetSource]:
-    """Read and lock every test set's manifest (hashing every file it names)."""
-    sources = []
-    for test_set in loaded.protocol.test_sets:
-        manifest = read_manifest(loaded.resolve(test_set.manifest), label=f"test set {test_set.id}")
-        lock = lock_test_set(manifest, test_set=test_set.id)
-        sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
-    return sources
-
-
-@dataclass(frozen=True, slots=True)
-class PinnedItem:
-    """One pinned digest: the Pin to check and the PinUpdate that `dxval lock` writes."""
-
-    pin: Pin
-    update: PinUpdate
-
-
-def _pinned(update: PinUpdate, *, what: str, path: Path) -> PinnedItem:
-    return PinnedItem(Pin(what, path, update.field, update.old, update.new), update)
-
-
-def _pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> list[PinnedItem]:
-    """Every digest the protocol pins, with the actual value and where `dxval lock` writes it."""
-    protocol = loaded.protocol
-    items = []
-    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
-        assert source.lock is not None  # _read_sources always locks
-        update = PinUpdate(
-            ("test_sets", index), "sha256", "manifest", test_set.sha256, source.lock.digest
-        )
-        what = (
-            f"test set {test_set.id} (manifest and the {len(source.lock.files)} file(s) it names)"
-        )
-        items.append(_pinned(update, what=what, path=source.manifest.path))
-    if protocol.predictions is not None:
-        path = loaded.resolve(protocol.predictions.path)
-        actual = file_pin(path, what="predictions file")
-        update = PinUpdate(("predictions",), "sha256", "path", protocol.predictions.sha256, actual)
-        items.append(_pinned(update, what="predictions file", path=path))
-    if protocol.model is not None:
-        path = loaded.resolve(protocol.model.path)
-        actual = file_pin(path, what="model file")
-        update = PinUpdate(("model",), "sha256", "path", protocol.model.sha256, actual)
-        items.append(_pinned(update, what="model", path=path))
-        reference = protocol.model.reference
-        if reference is not None:
-            path = loaded.resolve(reference.input)
-            actual = file_pin(path, what="model reference input")
-            location: tuple[str | int, ...] = ("model", "reference")
-            update = PinUpdate(location, "input_sha256", "input", reference.input_sha256, actual)
-            items.append(_pinned(update, what="model reference input", path=path))
-    return items
-
-
-def lock_protocol(protocol_path: str | Path) -> LockResult:
-    """Compute every pin of the protocol and write them into it (``dxval lock``).
-
-    The protocol keeps its comments, key order and layout; only ``sha256``
-    fields (and ``model.reference.input_sha256``) change.
-
-    Raises
-    ------
-    ProtocolError, InputError
-        Invalid protocol, unreadable manifest or pinned file.
-    IntegrityError
-        A manifest's own ``sha256`` column disagrees with a file it names.
-    """
-    loaded = load_protocol(protocol_path)
-    updates = tuple(item.update for item in _pins(loaded, _read_sources(loaded)))
-    changed = any(update.old != update.new for update in updates)
-    if changed:
-        replace_file(loaded.path, rewrite_pins(loaded.raw_bytes, updates))
-        relocked = load_protocol(loaded.path)
-        check_pins(item.pin for item in _pins(relocked, _read_sources(relocked)))
-    return LockResult(loaded.path, updates, changed)
 
 
 def _dicom_attribute_reader() -> DicomAttributeReader:
@@ -368,44 +290,6 @@ def _table(
     return table, rows
 
 
-def _lock_record(
-    loaded: LoadedProtocol,
-    pins: Sequence[PinnedItem],
-    sources: Sequence[TestSetSource],
-    model_run: ModelScores | None,
-) -> dict[str, Any]:
-    protocol = loaded.protocol
-    by_field = {item.pin.field: item.pin.actual for item in pins}
-    test_sets = []
-    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
-        assert source.lock is not None  # _read_sources always locks
-        test_sets.append(
-            {
-                **source.lock.to_dict(),
-                "manifest": test_set.manifest,
-                "site": test_set.site,
-                "pinned_in": f"test_sets[{index}].sha256",
-            }
-        )
-    source_section: dict[str, Any] = {}
-    if protocol.predictions is not None:
-        source_section["predictions"] = {
-            "path": protocol.predictions.path,
-            "sha256": by_field["predictions.sha256"],
-        }
-    if protocol.model is not None:
-        source_section["model"] = {"path": protocol.model.path, "sha256": by_field["model.sha256"]}
-    return {
-        "protocol": {"path": loaded.path.name, "sha256": loaded.digest},
-        "model": source_section.get("model"),
-        "predictions": source_section.get("predictions"),
-        "test_sets": test_sets,
-        "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
-        "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
-        "runner": None if model_run is None else model_run.runner,
-    }
-
-
 def _exit_code(
     summary: CriteriaSummary, failed_fraction: float, tolerance: float
 ) -> tuple[ExitCode, str, str | None]:
@@ -430,6 +314,8 @@ class _Gathered:
     rows: list[CaseRow]
     counts: dict[str, int]
     model_run: ModelScores | None
+    uses: list[TestSetUse]
+    usage: tuple[TestSetUsage, ...]
 
 
 def _gather(
@@ -438,23 +324,34 @@ def _gather(
     progress: Progress,
     *,
     options: InferenceOptions,
-    cache_dir: Path,
+    out: Path,
 ) -> _Gathered:
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
     protocol = loaded.protocol
     progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
-    sources = _read_sources(loaded)
-    pins = _pins(loaded, sources)
+    sources = read_sources(loaded)
+    pins = protocol_pins(loaded, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
     audit.record("locks.checked", pinned, "every pinned digest matches")
+    uses = [
+        TestSetUse(source.test_set, source.lock.digest, len(source.manifest.rows))
+        for source in sources
+        if source.lock is not None
+    ]
+    usage = check_test_set_reuse(out, uses, max_uses=protocol.qc.max_test_set_uses)
+    audit.record(
+        "test_sets.reuse_checked",
+        {"test_sets": [item.to_dict() for item in usage]},
+        "test-set reuse ledger read; within qc.max_test_set_uses",
+    )
     cases = _read_cases(loaded, sources)
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
     model_run = None
     if protocol.model is not None:
-        outcomes, model_run = _model_scores(loaded, cases, options, cache_dir)
+        outcomes, model_run = _model_scores(loaded, cases, options, out / ".dxval-cache")
         _record_model_run(audit, model_run)
         origin = "model"
     else:
@@ -467,7 +364,7 @@ def _gather(
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
-    return _Gathered(sources, pins, table, rows, counts, model_run)
+    return _Gathered(sources, pins, table, rows, counts, model_run, uses, usage)
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -480,6 +377,30 @@ def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
     if run.phi_findings:
         findings = {"findings": len(run.phi_findings), "file": "phi.json"}
         audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
+
+
+def _render_reports(folder: Path) -> list[Path]:
+    """Render the bundle's reports (imported here: WeasyPrint is slow to import)."""
+    from dxval.report import render_bundle_reports
+
+    return render_bundle_reports(folder)
+
+
+def _record_uses(
+    out: Path, gathered: _Gathered, loaded: LoadedProtocol, run_id: str, audit: AuditLog
+) -> None:
+    """Append this run's test sets to the reuse ledger (after the bundle is sealed)."""
+    pinned = {item.pin.field: item.pin.actual for item in gathered.pins}
+    record_test_set_uses(
+        out,
+        gathered.uses,
+        protocol_id=loaded.protocol.id,
+        run_id=run_id,
+        model_sha256=pinned.get("model.sha256"),
+        predictions_sha256=pinned.get("predictions.sha256"),
+        user=audit.user,
+        host=audit.host,
+    )
 
 
 def _site_by(loaded: LoadedProtocol) -> list[str]:
@@ -551,6 +472,7 @@ def run_validation(
     progress: Progress = _quiet,
     run_id: str | None = None,
     inference: InferenceOptions | None = None,
+    reports: bool = True,
 ) -> RunResult:
     """Run the validation a protocol specifies and write its evidence bundle.
 
@@ -567,6 +489,10 @@ def run_validation(
     inference:
         Device, workers, batch size and cache use for a ``model:`` protocol;
         the prediction cache defaults to ``<out>/.dxval-cache``.
+    reports:
+        Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and
+        the figures into the bundle before it is sealed (default). Without
+        them the evidence is complete; ``dxval report`` renders them later.
 
     Returns
     -------
@@ -594,7 +520,7 @@ def run_validation(
         audit,
         progress,
         options=inference or InferenceOptions(),
-        cache_dir=out / ".dxval-cache",
+        out=out,
     )
     result = _analyse(loaded, gathered.table)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
@@ -606,7 +532,7 @@ def run_validation(
     with BundleWriter(out, protocol.id, run_id) as writer:
         writer.write_bytes("protocol.yaml", loaded.raw_bytes)
         model_run = gathered.model_run
-        lock = _lock_record(loaded, gathered.pins, gathered.sources, model_run)
+        lock = lock_record(loaded, gathered.pins, gathered.sources, model_run)
         writer.write_json("lock.json", lock)
         environment = capture_environment()
         if model_run is not None:
@@ -624,8 +550,10 @@ def run_validation(
             "message": message,
             "cases": gathered.counts,
             "criteria": result.summary.to_dict(),
+            "test_set_usage": [item.to_dict() for item in gathered.usage],
         }
-        bundle = writer.seal(audit, run)
+        bundle = writer.seal(audit, run, render=_render_reports if reports else None)
+    _record_uses(out, gathered, loaded, run_id, audit)
     return RunResult(
         code,
         status,

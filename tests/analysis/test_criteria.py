@@ -37,6 +37,7 @@ ALL = PopulationSpec("all")
 EACH_SITE = PopulationSpec("each", family="site")
 
 
+@pytest.mark.req("DXV-ANAL-001")
 def test_pass_and_fail_on_point_and_lower_bound(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:
@@ -56,6 +57,7 @@ def test_pass_and_fail_on_point_and_lower_bound(
     assert failing.spec.required == ">= 0.7"
 
 
+@pytest.mark.req("DXV-ANAL-001")
 def test_boundary_value_meets_a_non_strict_operator(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:
@@ -71,6 +73,7 @@ def test_boundary_value_meets_a_non_strict_operator(
     assert more_than.verdict is Verdict.FAIL
 
 
+@pytest.mark.req("DXV-ANAL-002")
 def test_family_bound_uses_the_multiplicity_adjusted_level(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:
@@ -118,6 +121,7 @@ def test_spread_across_sites(
     assert result.description == "sensitivity, spread (max - min), each site"
 
 
+@pytest.mark.req("DXV-ANAL-003")
 def test_undefined_criterion_counts_as_not_met_with_its_reason(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:

@@ -9,6 +9,7 @@ from scipy import stats as scipy_stats
 from dxval.analysis import CaseTable, PopulationIndex, StatisticsSettings, failure_modes
 
 
+@pytest.mark.req("DXV-ANAL-006")
 def test_error_rates_by_site_with_fisher_exact(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:
@@ -29,6 +30,7 @@ def test_error_rates_by_site_with_fisher_exact(
     assert positives["overall"]["cases"] == 72
 
 
+@pytest.mark.req("DXV-ANAL-006")
 def test_most_confident_errors_by_case_id(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:

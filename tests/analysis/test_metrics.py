@@ -107,6 +107,7 @@ def test_bootstrap_auc_is_stratified_and_seeded(
     assert first.low < 0.7313685637 < (first.high or 0.0)
 
 
+@pytest.mark.req("DXV-ANAL-005")
 def test_non_evaluable_cases_counted_as_negative_and_as_positive(
     settings: StatisticsSettings, make_table: MakeTable, make_populations: MakePopulations
 ) -> None:
@@ -143,6 +144,7 @@ def test_non_evaluable_cases_counted_as_negative_and_as_positive(
     assert (counts.cases, counts.evaluable, counts.non_evaluable) == (113, 111, 2)
 
 
+@pytest.mark.req("DXV-ANAL-007")
 def test_insufficient_cells_are_flagged(
     table: CaseTable, populations: PopulationIndex, settings: StatisticsSettings
 ) -> None:
@@ -171,6 +173,7 @@ def test_calibration_only_for_probabilities(table: CaseTable, populations: Popul
     assert metrics["brier"].estimate is None
 
 
+@pytest.mark.req("DXV-STAT-008")
 def test_calibration_for_probabilities(
     records: list[CaseRecord], make_populations: MakePopulations
 ) -> None:

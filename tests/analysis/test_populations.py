@@ -62,6 +62,7 @@ def test_band_of_rejects_out_of_range_and_text() -> None:
         band_of("nan", [0, 120], where="m.csv:2 age")
 
 
+@pytest.mark.req("DXV-ANAL-004")
 def test_asah_populations_in_report_order(
     table: CaseTable, make_populations: Callable[..., PopulationIndex]
 ) -> None:
@@ -98,6 +99,7 @@ def test_asah_populations_in_report_order(
     ]
 
 
+@pytest.mark.req("DXV-ANAL-004")
 def test_test_set_populations_when_a_site_has_several() -> None:
     sites = np.array(["A", "A", "B"])
     test_sets = np.array(["a1", "a2", "b"])

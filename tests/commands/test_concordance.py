@@ -96,6 +96,7 @@ def protocol(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.req("DXV-INFER-007")
 def test_onnx_against_torchscript_through_the_cli(
     protocol: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,6 +13,7 @@ from dxval.cli import main
 from dxval.dicom.loader import CaseLoader
 
 
+@pytest.mark.req("DXV-DICOM-006")
 def test_inspect_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dicom", "inspect", str(real_file("RG1_J2KR.dcm"))]) == 0
     out = capsys.readouterr().out
@@ -23,6 +24,7 @@ def test_inspect_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "PHI findings:" in out
 
 
+@pytest.mark.req("DXV-DICOM-005")
 def test_inspect_json_never_shows_phi_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dicom", "inspect", "--json", str(real_file("CT_small.dcm"))]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -51,6 +53,7 @@ def test_inspect_unsupported_and_bad_files(
     assert "notes.txt: not_dicom: notes.txt: not a DICOM Part 10 file" in capsys.readouterr().err
 
 
+@pytest.mark.req("DXV-DICOM-007")
 def test_preprocess_writes_the_harness_tensor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,6 +37,7 @@ def run_error(capsys: pytest.CaptureFixture[str], arguments: list[str]) -> str:
 
 
 @pytest.mark.parametrize(("predictor", "level"), sorted(asah_proc.DELONG_CI))
+@pytest.mark.req("DXV-METRICS-001")
 def test_auc_and_delong_ci_match_proc(
     capsys: pytest.CaptureFixture[str], predictor: str, level: float
 ) -> None:
@@ -122,6 +123,7 @@ def test_average_precision_matches_scikit_learn(
     assert precision["low"] <= precision["estimate"] <= precision["high"]
 
 
+@pytest.mark.req("DXV-METRICS-001")
 def test_required_keys_and_no_nan(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "--score", "s100b")
     for name in ("auc", "sensitivity", "specificity", "ppv", "npv", "average_precision"):
@@ -164,6 +166,7 @@ def test_bootstrap_auc_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert again["auc"] == data["auc"]  # the default seed makes the run reproducible
 
 
+@pytest.mark.req("DXV-METRICS-001")
 def test_readable_table(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         [
@@ -208,6 +211,7 @@ def basic(path: str, *extra: str) -> list[str]:
     return [path, "--truth", "label", "--positive", "1", "--score", "score", *extra]
 
 
+@pytest.mark.req("DXV-METRICS-002")
 def test_missing_column(capsys: pytest.CaptureFixture[str], write_csv: Any) -> None:
     path = write_csv("label,value\n1,0.2\n0,0.1\n")
     message = run_error(capsys, basic(path))
@@ -215,6 +219,7 @@ def test_missing_column(capsys: pytest.CaptureFixture[str], write_csv: Any) -> N
     assert "'label', 'value'" in message
 
 
+@pytest.mark.req("DXV-METRICS-002")
 def test_non_numeric_score_names_line_and_column(
     capsys: pytest.CaptureFixture[str], write_csv: Any
 ) -> None:
@@ -223,6 +228,7 @@ def test_non_numeric_score_names_line_and_column(
     assert "line 3 column 'score': got 'abc', expected a finite number" in message
 
 
+@pytest.mark.req("DXV-METRICS-002")
 def test_nan_and_empty_scores_are_rejected(
     capsys: pytest.CaptureFixture[str], write_csv: Any
 ) -> None:

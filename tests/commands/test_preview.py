@@ -14,6 +14,7 @@ from dxval.dicom.preview import original_view
 from dxval.dicom.reader import read_file
 
 
+@pytest.mark.req("DXV-DICOM-010")
 def test_preview_writes_a_png_and_names_failed_cases(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

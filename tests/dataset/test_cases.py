@@ -44,6 +44,7 @@ def test_builds_cases_with_truth_attributes_and_input_digest(image_set: Path) ->
     assert (cases[0].test_set, cases[0].site) == ("a", "Site A")
 
 
+@pytest.mark.req("DXV-DATA-003")
 def test_truth_outside_declared_classes(tmp_path: Path) -> None:
     path = _csv(tmp_path, "m.csv", "case_id,label\nx,1\ny,maybe\n")
     with pytest.raises(
@@ -66,6 +67,7 @@ def test_missing_columns(tmp_path: Path, columns: dict[str, str], message: str) 
         build_cases([_source(path)], RULE, attributes=AttributeSources(columns=columns))
 
 
+@pytest.mark.req("DXV-DATA-001")
 def test_case_ids_unique_across_test_sets(tmp_path: Path) -> None:
     first = _csv(tmp_path, "a.csv", "case_id,label\nx,1\n")
     second = _csv(tmp_path, "b.csv", "case_id,label\ny,0\nx,0\n")

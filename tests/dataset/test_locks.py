@@ -19,6 +19,7 @@ from dxval.data import (
 from dxval.errors import InputError, IntegrityError
 
 
+@pytest.mark.req("DXV-LOCK-001")
 def test_lock_digest_covers_manifest_bytes_and_every_file(image_set: Path) -> None:
     lock = lock_test_set(read_manifest(image_set, label="a"), test_set="a")
     folder = image_set.parent / "images"
@@ -86,6 +87,7 @@ def test_case_input_digest() -> None:
     assert case_input_digest(two) == digest_listing(two)
 
 
+@pytest.mark.req("DXV-LOCK-002")
 def test_check_pins_reports_every_mismatch_with_expected_and_actual(tmp_path: Path) -> None:
     pins = [
         Pin("predictions file", tmp_path / "p.csv", "predictions.sha256", "a" * 64, "b" * 64),
@@ -101,6 +103,7 @@ def test_check_pins_reports_every_mismatch_with_expected_and_actual(tmp_path: Pa
     assert "model" not in message
 
 
+@pytest.mark.req("DXV-LOCK-003")
 def test_check_pins_refuses_an_unlocked_protocol(tmp_path: Path) -> None:
     pins = [Pin("model", tmp_path / "m", "model.sha256", None, "a" * 64)]
     with pytest.raises(InputError, match=r"not locked: model\.sha256 not set; run `dxval lock"):

@@ -10,6 +10,7 @@ from dxval.data import read_manifest
 from dxval.errors import InputError
 
 
+@pytest.mark.req("DXV-DATA-001")
 def test_reads_rows_files_and_folder_series(image_set: Path) -> None:
     manifest = read_manifest(image_set, label="test set a")
     assert manifest.has_paths
@@ -55,6 +56,7 @@ def test_predictions_only_manifest_has_no_paths(tmp_path: Path) -> None:
         ("case_id,path,label\nx,,1\n", r"m\.csv:2 path: got an empty value expected a file"),
     ],
 )
+@pytest.mark.req("DXV-DATA-001")
 def test_bad_manifests(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "m.csv"
     path.write_text(content, encoding="utf-8")

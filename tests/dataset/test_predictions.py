@@ -16,6 +16,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.req("DXV-DATA-002")
 def test_reads_scores_and_failure_reasons(tmp_path: Path) -> None:
     path = _write(tmp_path, "id,prob,why\na,0.5,\nb,,image unreadable\nc,1e-3,\n")
     predictions = read_predictions(
@@ -43,6 +44,7 @@ def test_reads_scores_and_failure_reasons(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.req("DXV-DATA-002")
 def test_bad_predictions(tmp_path: Path, text: str, message: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(InputError, match=message):
@@ -62,6 +64,7 @@ def test_missing_file(tmp_path: Path) -> None:
         read_predictions(tmp_path / "q.csv", case_id_column="id", score_column="prob")
 
 
+@pytest.mark.req("DXV-DATA-002")
 def test_coverage_missing_and_extra_cases(tmp_path: Path) -> None:
     path = _write(tmp_path, "id,prob\na,1\nz,2\n")
     predictions = read_predictions(path, case_id_column="id", score_column="prob")

@@ -34,6 +34,7 @@ from dxval.errors import IntegrityError
         ("1.2.840.10008.1.2.4.80", "gdcm", "python-gdcm", False),
     ],
 )
+@pytest.mark.req("DXV-DICOM-002")
 def test_select_decoder(uid: str, plugin: str, library: str, lossy: bool) -> None:
     decoder = select_decoder(uid)
     assert (decoder.plugin, decoder.library, decoder.lossy) == (plugin, library, lossy)
@@ -42,6 +43,7 @@ def test_select_decoder(uid: str, plugin: str, library: str, lossy: bool) -> Non
     assert decoder.to_dict()["transfer_syntax_name"] == UID(uid).name
 
 
+@pytest.mark.req("DXV-DICOM-002")
 def test_gpl_decoder_is_never_chosen() -> None:
     for plugins in PREFERRED_PLUGINS.values():
         assert "pyjpegls" not in plugins
@@ -98,6 +100,7 @@ def test_decoder_pin() -> None:
 
 
 @pytest.mark.parametrize("stem", ["RG1", "693", "MR2"])
+@pytest.mark.req("DXV-DICOM-001")
 def test_lossless_jpeg2000_and_uncompressed_give_identical_tensors(stem: str) -> None:
     loader = CaseLoader(
         [
@@ -114,6 +117,7 @@ def test_lossless_jpeg2000_and_uncompressed_give_identical_tensors(stem: str) ->
     assert [d.plugin for d in uncompressed.decoders] == [NATIVE]
 
 
+@pytest.mark.req("DXV-DICOM-001")
 def test_lossless_codecs_decode_the_same_pixels() -> None:
     loader = CaseLoader([])
     reference = loader([real_file("MR_small.dcm")])

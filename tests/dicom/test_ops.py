@@ -36,6 +36,7 @@ def test_registry_names_every_op_model() -> None:
             assert field.description, f"{name}.{field_name} lacks a description"
 
 
+@pytest.mark.req("DXV-DICOM-008")
 def test_discriminated_union_locates_errors_at_the_step() -> None:
     with pytest.raises(ValidationError) as caught:
         _Protocolish.model_validate({"preprocessing": [{"op": "modality_lut"}, {"op": "windw"}]})

@@ -81,6 +81,7 @@ def test_table_has_every_row_and_tag_once() -> None:
     assert match_row(0x00280010) is None  # Rows
 
 
+@pytest.mark.req("DXV-DICOM-005")
 def test_every_planted_attribute_is_flagged_top_level_and_nested() -> None:
     findings = scan_dataset(_planted(), case_id="case-007")
     paths = {finding.path for finding in findings}

@@ -40,6 +40,7 @@ def _eight_bit(values: np.ndarray) -> np.ndarray:
         ("693_UNCR.dcm", 40.5, 81.0),  # narrow, half-integer centre
     ],
 )
+@pytest.mark.req("DXV-DICOM-003")
 def test_window_equals_dcm2pnm_on_ct(dcm2pnm, name: str, center: float, width: float) -> None:
     image = read_file(real_file(name))
     steps = [
@@ -70,6 +71,7 @@ def test_window_equals_dcm2pnm_on_mr_with_dcmtk_integer_modality(dcm2pnm) -> Non
             assert set(np.unique(difference)) <= {0, 1}
 
 
+@pytest.mark.req("DXV-DICOM-003")
 def test_monochrome1_inversion_matches_dcm2pnm_within_one(dcm2pnm) -> None:
     path = real_file("RG1_UNCR.dcm")
     image = read_file(path)
@@ -106,6 +108,7 @@ def test_voi_lut_sequence_matches_pydicom_and_dcm2pnm(dcm2pnm) -> None:
     assert np.array_equal(_eight_bit(ours), dcm2pnm(path, "+Wl", "1"))
 
 
+@pytest.mark.req("DXV-DICOM-003")
 def test_modality_lut_sequence_matches_pydicom_and_dcm2pnm(dcm2pnm) -> None:
     path = real_file("mlut_18.dcm")
     image = read_file(path)

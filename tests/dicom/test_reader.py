@@ -55,6 +55,7 @@ def test_missing_file_and_empty_folder(tmp_path: Path) -> None:
         read_case([])
 
 
+@pytest.mark.req("DXV-DICOM-004")
 def test_truncated_pixel_data(tmp_path: Path) -> None:
     with pytest.raises(CaseFailure, match="Pixel Data holds 8130 bytes, 8192 expected") as caught:
         read_file(real_file("MR_truncated.dcm"))
@@ -149,6 +150,7 @@ _FUZZ_SOURCES = ("MR_small.dcm", "CT_small.dcm", "MR_small_RLE.dcm", "MR_small_j
     ),
     keep=st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0)),
 )
+@pytest.mark.req("DXV-DICOM-004")
 def test_mutated_real_files_fail_only_with_reason_codes(
     source: str, mutations: list[tuple[float, int]], keep: float | None
 ) -> None:

@@ -57,6 +57,7 @@ def _write_series(
     return paths
 
 
+@pytest.mark.req("DXV-DICOM-009")
 def test_shuffled_series_stacks_into_the_same_volume(tmp_path: Path) -> None:
     _write_series(tmp_path / "a", seed=1)
     first = read_case([tmp_path / "a"])
@@ -72,6 +73,7 @@ def test_shuffled_series_stacks_into_the_same_volume(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.req("DXV-DICOM-009")
 def test_oblique_series_sorts_along_its_normal(tmp_path: Path) -> None:
     c, s = np.cos(0.3), np.sin(0.3)
     image = read_case(_write_series(tmp_path, orientation=(c, s, 0, 0, 0, -1), seed=3))
@@ -93,6 +95,7 @@ def test_oblique_series_sorts_along_its_normal(tmp_path: Path) -> None:
         ({2: {"ImagePositionPatient": [-45.0, 20.0, 105.0]}}, "off the slice normal"),
     ],
 )
+@pytest.mark.req("DXV-DICOM-009")
 def test_inconsistent_series_is_a_case_failure(
     tmp_path: Path, change: dict[int, dict[str, object]], message: str
 ) -> None:

@@ -41,11 +41,12 @@ def _bundles(out: Path) -> list[Path]:
 def _validate(
     example: Path, out: Path, capsys: pytest.CaptureFixture[str], *options: str
 ) -> tuple[int, str, str]:
-    code = main(["validate", str(example), "--out", str(out), *options])
+    code = main(["validate", str(example), "--out", str(out), "--no-report", *options])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
 
+@pytest.mark.req("DXV-EXIT-002", "DXV-VAL-001")
 def test_example_end_to_end_matches_reference_values(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -87,6 +88,7 @@ def test_example_end_to_end_matches_reference_values(
     assert sum(row["decision"] == "positive" and row["truth"] == "1" for row in rows) == 26
 
 
+@pytest.mark.req("DXV-VAL-002")
 def test_rerun_gives_byte_identical_metrics_and_criteria(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,6 +103,7 @@ def test_rerun_gives_byte_identical_metrics_and_criteria(
     capsys.readouterr()
 
 
+@pytest.mark.req("DXV-VAL-003")
 def test_json_junit_and_github_step_summary(
     example: Path,
     tmp_path: Path,
@@ -127,6 +130,7 @@ def test_json_junit_and_github_step_summary(
     assert "| PERF-004 | auc, lower 95% bound, all cases | 0.6301 | >= 0.75 | **FAIL** |" in text
 
 
+@pytest.mark.req("DXV-CLI-002", "DXV-REPORT-001")
 def test_validate_console_script_as_a_subprocess(example: Path, tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "validate"
     completed = subprocess.run(
@@ -140,12 +144,16 @@ def test_validate_console_script_as_a_subprocess(example: Path, tmp_path: Path) 
     assert "PERF-006" in completed.stdout
     assert "Traceback" not in completed.stderr
     (bundle,) = _bundles(tmp_path / "ev")
+    for rendering in ("report.pdf", "report-submission.pdf", "report.html"):
+        assert (bundle / rendering).is_file()
+        assert f"  {rendering}" in (bundle / "MANIFEST.sha256").read_text()
     check = subprocess.run(
         ["sha256sum", "-c", "MANIFEST.sha256"], cwd=bundle, capture_output=True, check=False
     )
     assert check.returncode == 0
 
 
+@pytest.mark.req("DXV-EXIT-001")
 def test_all_criteria_met_exits_zero(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,6 +168,7 @@ def test_all_criteria_met_exits_zero(
     assert "6 of 6 criteria met" in stdout
 
 
+@pytest.mark.req("DXV-EXIT-005")
 def test_non_evaluable_cases_beyond_tolerance_exit_4(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,6 +202,7 @@ def test_non_evaluable_cases_beyond_tolerance_exit_4(
     assert metrics["populations"][0]["metrics"]["specificity"]["denominator"] == 71
 
 
+@pytest.mark.req("DXV-LOCK-001")
 def test_lock_command_pins_and_keeps_comments(
     example: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -418,6 +428,7 @@ BAD_INPUTS: list[tuple[str, Mutation, int, str]] = [
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
+@pytest.mark.req("DXV-EXIT-003", "DXV-EXIT-004")
 def test_bad_input_is_one_clear_line_with_the_right_exit_code_and_nothing_written(
     example: Path,
     tmp_path: Path,
@@ -439,6 +450,7 @@ def test_bad_input_is_one_clear_line_with_the_right_exit_code_and_nothing_writte
     assert not out.exists()
 
 
+@pytest.mark.req("DXV-VAL-004")
 def test_output_folder_not_writable(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -514,6 +526,7 @@ requirements:
 """
 
 
+@pytest.mark.req("DXV-VAL-005")
 def test_dicom_attributes_from_image_headers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -557,6 +570,7 @@ def test_dicom_attributes_from_image_headers(
     assert lock["test_sets"][0]["files"] == 5
 
 
+@pytest.mark.req("DXV-ANAL-004")
 def test_site_cells_named_by_criteria_are_analysed_without_site_by(
     example: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

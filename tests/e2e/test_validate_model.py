@@ -102,7 +102,9 @@ def _audit(bundle: Path) -> dict[str, dict[str, object]]:
 
 
 def _validate(protocol: Path, out: Path, *extra: str) -> int:
-    return main(["validate", str(protocol), "--out", str(out), "--workers", "0", *extra])
+    return main(
+        ["validate", str(protocol), "--out", str(out), "--workers", "0", "--no-report", *extra]
+    )
 
 
 def test_model_protocol_runs_and_records_the_model_run(

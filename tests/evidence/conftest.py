@@ -16,7 +16,7 @@ EXAMPLE = Path(__file__).parents[2] / "protocols" / "asah-example.yaml"
 def sealed_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One bundle written by ``run_validation`` on the aSAH example (do not modify)."""
     root = tmp_path_factory.mktemp("evidence")
-    return run_validation(EXAMPLE, out=root, run_id="20260101T000000Z-abcdef").bundle
+    return run_validation(EXAMPLE, out=root, run_id="20260101T000000Z-abcdef", reports=False).bundle
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ LAYOUT = sorted(
 )
 
 
+@pytest.mark.req("DXV-EVID-001")
 def test_layout_of_a_sealed_bundle(sealed_bundle: Path) -> None:
     assert sorted(path.name for path in sealed_bundle.iterdir()) == LAYOUT
     assert sealed_bundle.parent.name == "ASAH-EXAMPLE"
@@ -35,6 +36,7 @@ def test_layout_of_a_sealed_bundle(sealed_bundle: Path) -> None:
     assert [p.name for p in sealed_bundle.parent.iterdir()] == [sealed_bundle.name]
 
 
+@pytest.mark.req("DXV-EVID-001")
 def test_sha256sum_checks_an_intact_bundle(sealed_bundle: Path) -> None:
     completed = subprocess.run(
         ["sha256sum", "-c", "--strict", "MANIFEST.sha256"],
@@ -54,6 +56,7 @@ def test_sealing_records_second_digests(sealed_bundle: Path) -> None:
     assert [event["action"] for event in events] == [
         "protocol.loaded",
         "locks.checked",
+        "test_sets.reuse_checked",
         "cases.read",
         "cases.scored",
         "analysis.completed",
@@ -75,12 +78,14 @@ def _write_then_fail(root: Path) -> None:
         raise RuntimeError("boom")
 
 
+@pytest.mark.req("DXV-EVID-002")
 def test_failure_inside_the_writer_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         _write_then_fail(tmp_path)
     assert list((tmp_path / "P").iterdir()) == []
 
 
+@pytest.mark.req("DXV-EVID-002")
 def test_unsealed_writer_is_a_hidden_partial_folder(tmp_path: Path) -> None:
     with BundleWriter(tmp_path, "P", "run-1") as writer:
         writer.write_bytes("cases.csv", b"case_id\n")
@@ -110,6 +115,7 @@ def test_run_ids_are_time_ordered_and_unique() -> None:
     assert len(first) == len("20261126T181500Z-3fa9c1")
 
 
+@pytest.mark.req("DXV-VAL-004")
 def test_output_under_a_file_is_refused(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -70,6 +70,7 @@ def run(tmp_path: Path) -> RunSummary:
     )
 
 
+@pytest.mark.req("DXV-VAL-003")
 def test_junit_has_one_testcase_per_criterion_named_by_requirement(run: RunSummary) -> None:
     root = ElementTree.fromstring(junit_xml(run))  # noqa: S314  (our own output)
     suite = root.find("testsuite")

@@ -29,6 +29,7 @@ def _flip(path: Path, offset: int) -> None:
     path.write_bytes(bytes(content))
 
 
+@pytest.mark.req("DXV-EVID-003")
 def test_intact_bundle(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = verify_bundle(bundle)
     assert report.intact
@@ -39,6 +40,7 @@ def test_intact_bundle(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("where", ["first", "middle"])
+@pytest.mark.req("DXV-EXIT-004", "DXV-EVID-003")
 def test_one_flipped_byte_in_any_file_is_named(
     bundle: Path, name: str, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,6 +80,7 @@ def test_run_json_has_no_second_record(bundle: Path) -> None:
 
 
 @pytest.mark.parametrize("name", FILES[1:])
+@pytest.mark.req("DXV-EVID-003")
 def test_removed_file_is_missing(
     bundle: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -92,6 +95,7 @@ def test_removed_manifest(bundle: Path) -> None:
     assert str(problem) == "missing: MANIFEST.sha256 (cannot check any file without it)"
 
 
+@pytest.mark.req("DXV-EVID-003")
 def test_added_files_are_extra(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (bundle / "notes.txt").write_text("added later")
     (bundle / "figures").mkdir()
@@ -102,6 +106,7 @@ def test_added_files_are_extra(bundle: Path, capsys: pytest.CaptureFixture[str])
     assert "extra: notes.txt (not listed in MANIFEST.sha256)" in out
 
 
+@pytest.mark.req("DXV-AUDIT-002")
 def test_audit_chain_break_is_reported(bundle: Path) -> None:
     audit = bundle / "audit.jsonl"
     lines = audit.read_bytes().split(b"\n")

@@ -53,6 +53,7 @@ def test_reference_made_on_onnx_passes_on_torchscript(
     assert result.to_dict()["passed"] is True
 
 
+@pytest.mark.req("DXV-INFER-002")
 def test_outputs_beyond_tolerance_refuse_with_exit_3(
     artifacts: Artifacts, reference_input: Path
 ) -> None:
@@ -102,6 +103,7 @@ def test_reference_input_of_wrong_dtype_is_exit_2(artifacts: Artifacts, tmp_path
         run_golden_check(reference, load_runner(config, threads=1), config.input)
 
 
+@pytest.mark.req("DXV-INFER-002")
 def test_harness_runs_the_golden_check_before_any_case(
     artifacts: Artifacts, reference_input: Path, case_paths: list[Path], tmp_path: Path
 ) -> None:

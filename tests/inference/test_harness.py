@@ -74,6 +74,7 @@ def torch_setup(artifacts: Artifacts) -> tuple[ModelConfig, Runner]:
 
 
 @pytest.mark.parametrize("setup", ["onnx_setup", "torch_setup"])
+@pytest.mark.req("DXV-INFER-001")
 def test_cpu_scores_are_bitwise_independent_of_batch_size(
     setup: str, case_paths: list[Path], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -89,6 +90,7 @@ def test_cpu_scores_are_bitwise_independent_of_batch_size(
 
 
 @pytest.mark.parametrize("setup", ["onnx_setup", "torch_setup"])
+@pytest.mark.req("DXV-INFER-001")
 def test_score_does_not_depend_on_batch_composition(
     setup: str, case_paths: list[Path], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -136,6 +138,7 @@ def _failure_cases(folder: Path, good: list[Path]) -> list[CaseInput]:
 
 
 @pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.req("DXV-INFER-004")
 def test_failing_cases_are_recorded_not_dropped(
     onnx_setup: tuple[ModelConfig, Runner], case_paths: list[Path], tmp_path: Path, workers: int
 ) -> None:
@@ -164,6 +167,7 @@ def test_failing_cases_are_recorded_not_dropped(
     }
 
 
+@pytest.mark.req("DXV-INFER-004")
 def test_worker_crash_fails_only_that_case(
     onnx_setup: tuple[ModelConfig, Runner], case_paths: list[Path], tmp_path: Path
 ) -> None:
@@ -235,6 +239,7 @@ def test_infinite_output_is_a_case_failure(
     assert (result.scored, result.failed) == (1, 2)
 
 
+@pytest.mark.req("DXV-INFER-005")
 def test_cache_hit_skips_decode_and_inference(
     onnx_setup: tuple[ModelConfig, Runner], case_paths: list[Path], tmp_path: Path
 ) -> None:
@@ -260,6 +265,7 @@ def test_cache_hit_skips_decode_and_inference(
     assert third.cache_hits == 0
 
 
+@pytest.mark.req("DXV-INFER-005")
 def test_cache_entries_are_verified_before_use(
     onnx_setup: tuple[ModelConfig, Runner], case_paths: list[Path], tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ def _refusal(config_path: Path, **changes: object) -> str:
 
 
 @pytest.mark.parametrize("artifact", ["onnx", "torchscript"])
+@pytest.mark.req("DXV-INFER-003")
 def test_input_name_mismatch_names_expected_and_actual(artifacts: Artifacts, artifact: str) -> None:
     message = _refusal(
         getattr(artifacts, artifact), input=InputSpec("pixels", (None, 1, 16, 16), "float32")
@@ -72,6 +73,7 @@ def test_output_name_mismatch_lists_artifact_outputs(artifacts: Artifacts) -> No
     assert "model.output.name: expected 'probability', artifact outputs are 'score'" in message
 
 
+@pytest.mark.req("DXV-INFER-003")
 def test_every_mismatch_is_listed_at_once(artifacts: Artifacts) -> None:
     message = _refusal(
         artifacts.onnx,

@@ -65,6 +65,7 @@ def test_document_that_is_not_a_mapping(write_protocol: WriteProtocol) -> None:
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-001")
 def test_unknown_key_lists_allowed_keys(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     text = valid_protocol.replace("bound: lower,", "bound: lower, popluation: all,")
     path = write_protocol(text)
@@ -83,6 +84,7 @@ def test_unknown_top_level_key(write_protocol: WriteProtocol, valid_protocol: st
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-001")
 def test_wrong_type_names_got_and_expected(
     write_protocol: WriteProtocol, valid_protocol: str
 ) -> None:
@@ -101,6 +103,7 @@ def test_version_must_be_text(write_protocol: WriteProtocol, valid_protocol: str
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-001")
 def test_missing_required_field(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace("title: Test protocol\n", ""))
     with pytest.raises(
@@ -115,6 +118,7 @@ def test_schema_version_must_be_one(write_protocol: WriteProtocol, valid_protoco
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-003")
 def test_unknown_metric(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace("metric: sensitivity", "metric: sensitivty"))
     with pytest.raises(
@@ -125,6 +129,7 @@ def test_unknown_metric(write_protocol: WriteProtocol, valid_protocol: str) -> N
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-003")
 def test_unknown_operator(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace('op: ">=", value: 0.8', 'op: "=>", value: 0.8'))
     with pytest.raises(
@@ -134,6 +139,7 @@ def test_unknown_operator(write_protocol: WriteProtocol, valid_protocol: str) ->
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-003")
 def test_unknown_population_form(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace("{each: site}", "{every: site}"))
     with pytest.raises(
@@ -144,6 +150,7 @@ def test_unknown_population_form(write_protocol: WriteProtocol, valid_protocol: 
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-002")
 def test_unknown_population_attribute(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace("{each: site}", "{each: ethnicity}"))
     with pytest.raises(
@@ -154,6 +161,7 @@ def test_unknown_population_attribute(write_protocol: WriteProtocol, valid_proto
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-002")
 def test_duplicate_requirement_ids(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     path = write_protocol(valid_protocol.replace("id: PERF-002", "id: PERF-001"))
     with pytest.raises(
@@ -164,6 +172,7 @@ def test_duplicate_requirement_ids(write_protocol: WriteProtocol, valid_protocol
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-PROT-002")
 def test_both_model_and_predictions(write_protocol: WriteProtocol, valid_protocol: str) -> None:
     model = (
         "model:\n  path: m.onnx\n  runtime: onnxruntime\n"
@@ -189,6 +198,7 @@ def test_neither_model_nor_predictions(write_protocol: WriteProtocol, valid_prot
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-DICOM-008")
 def test_unknown_preprocessing_op_in_model_protocol(
     write_protocol: WriteProtocol, valid_protocol: str
 ) -> None:
@@ -208,6 +218,7 @@ def test_unknown_preprocessing_op_in_model_protocol(
         load_protocol(path)
 
 
+@pytest.mark.req("DXV-DICOM-008")
 def test_bad_preprocessing_parameter_is_located(
     write_protocol: WriteProtocol, valid_protocol: str
 ) -> None:

@@ -37,6 +37,7 @@ def _documented(prop: dict[str, Any], definitions: dict[str, Any]) -> bool:
     return bool(definitions.get(reference.rsplit("/", 1)[-1], {}).get("description"))
 
 
+@pytest.mark.req("DXV-PROT-004")
 def test_every_field_is_documented() -> None:
     schema = json_schema()
     properties = _properties(schema)
@@ -45,6 +46,7 @@ def test_every_field_is_documented() -> None:
     assert undocumented == []
 
 
+@pytest.mark.req("DXV-PROT-004")
 def test_schema_forbids_unknown_keys_everywhere() -> None:
     definitions = json_schema()["$defs"]
     for name, definition in definitions.items():
@@ -52,6 +54,7 @@ def test_schema_forbids_unknown_keys_everywhere() -> None:
             assert definition.get("additionalProperties") is False, name
 
 
+@pytest.mark.req("DXV-PROT-004")
 def test_schema_command_prints_parseable_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     printed = json.loads(capsys.readouterr().out)

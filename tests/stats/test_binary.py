@@ -25,6 +25,7 @@ from dxval.stats import (
 
 
 @pytest.mark.parametrize("row", asah_proc.COUNTS, ids=lambda row: f"{row[0]}@{row[1]}")
+@pytest.mark.req("DXV-STAT-004")
 def test_counts_at_thresholds_match_proc_coords(
     asah: Asah, row: tuple[str, float, int, int, int, int]
 ) -> None:
@@ -138,6 +139,7 @@ def test_predictive_values_without_prevalence_are_undefined(asah: Asah) -> None:
     }
 
 
+@pytest.mark.req("DXV-STAT-005")
 def test_no_positive_cases_gives_undefined_sensitivity_never_nan() -> None:
     truth = np.zeros(6, dtype=bool)
     metrics = binary_metrics(truth, np.linspace(0, 1, 6), threshold=0.5)
@@ -182,6 +184,7 @@ def test_prevalence_out_of_range_is_rejected() -> None:
         predictive_values_at_prevalence(ConfusionCounts(1, 1, 1, 1), 1.5)
 
 
+@pytest.mark.req("DXV-STAT-004")
 def test_positive_call_is_score_at_or_above_threshold() -> None:
     counts = confusion_counts(np.array([True, False]), np.array([0.5, 0.5]), 0.5)
     assert counts == ConfusionCounts(tp=1, fp=1, tn=0, fn=0)

@@ -12,6 +12,7 @@ from dxval.stats._resampling import auc_from_histograms, bin_cases, resampled_hi
 from dxval.stats.bootstrap import auc_jackknife
 
 
+@pytest.mark.req("DXV-STAT-006")
 def test_same_seed_same_interval_other_seed_other_interval(asah: Asah) -> None:
     scores = asah.scores["s100b"]
     first = bootstrap_auc(asah.truth, scores, seed=11, replicates=400)
@@ -49,6 +50,7 @@ def test_histogram_replicates_equal_auc_of_explicit_resamples() -> None:
         ] == pytest.approx(roc_auc_score(resampled_truth, resampled_scores), rel=1e-12)
 
 
+@pytest.mark.req("DXV-STAT-006")
 def test_strata_keep_their_sizes_in_every_replicate() -> None:
     truth = np.array([True] * 6 + [False] * 9 + [True] * 4 + [False] * 5)
     site = np.array(["a"] * 15 + ["b"] * 9)

@@ -18,6 +18,7 @@ def probabilities(asah: Asah) -> np.ndarray:
     )
 
 
+@pytest.mark.req("DXV-STAT-008")
 def test_reference_values(asah: Asah, probabilities: np.ndarray) -> None:
     result = calibration(asah.truth, probabilities)
     assert result.brier == pytest.approx(reference.BRIER, rel=1e-9)

@@ -24,6 +24,7 @@ RELATIVE = asah_proc.RELATIVE_TOLERANCE
 
 
 @pytest.mark.parametrize("predictor", sorted(asah_proc.AUC))
+@pytest.mark.req("DXV-STAT-001")
 def test_auc_and_variance_match_proc(asah: Asah, predictor: str) -> None:
     result = auc_delong(asah.truth, asah.scores[predictor])
     assert result.status is Status.OK
@@ -33,6 +34,7 @@ def test_auc_and_variance_match_proc(asah: Asah, predictor: str) -> None:
 
 
 @pytest.mark.parametrize(("predictor", "level"), sorted(asah_proc.DELONG_CI))
+@pytest.mark.req("DXV-STAT-001")
 def test_delong_ci_matches_proc(asah: Asah, predictor: str, level: float) -> None:
     result = auc_delong(asah.truth, asah.scores[predictor], confidence_level=level)
     low, high = asah_proc.DELONG_CI[(predictor, level)]
@@ -43,6 +45,7 @@ def test_delong_ci_matches_proc(asah: Asah, predictor: str, level: float) -> Non
 
 
 @pytest.mark.parametrize("pair", sorted(asah_proc.PAIRED_DELONG))
+@pytest.mark.req("DXV-STAT-003")
 def test_paired_delong_matches_proc_roc_test(asah: Asah, pair: tuple[str, str]) -> None:
     first, second = pair
     expected = asah_proc.PAIRED_DELONG[pair]
@@ -94,6 +97,7 @@ def test_structural_components_are_in_case_order() -> None:
     np.testing.assert_allclose(components.negative, [1.0, 1 - 1.5 / 3])
 
 
+@pytest.mark.req("DXV-STAT-005")
 def test_no_positive_cases_is_undefined_with_reason() -> None:
     result = auc_delong(np.zeros(5, dtype=bool), np.arange(5.0))
     assert result.status is Status.UNDEFINED
@@ -108,6 +112,7 @@ def test_no_negative_cases_is_undefined_with_reason() -> None:
     assert "no negative cases" in (result.reason or "")
 
 
+@pytest.mark.req("DXV-STAT-005")
 def test_perfect_separation_reports_zero_variance_not_zero_width_ci() -> None:
     truth = np.array([False, False, False, True, True, True])
     result = auc_delong(truth, np.arange(6.0))

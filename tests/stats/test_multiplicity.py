@@ -8,6 +8,7 @@ import pytest
 from dxval.stats import MultiplicityMethod, adjust_p_values, adjusted_confidence_level
 
 
+@pytest.mark.req("DXV-STAT-009")
 def test_holm_matches_r_p_adjust() -> None:
     # R: p.adjust(c(0.01, 0.04, 0.03, 0.5), "holm") = 0.04 0.09 0.09 0.50
     adjusted = adjust_p_values([0.01, 0.04, 0.03, 0.5], method="holm")
@@ -29,6 +30,7 @@ def test_holm_is_never_above_bonferroni() -> None:
     assert (holm <= adjust_p_values(p_values, method="bonferroni") + 1e-15).all()
 
 
+@pytest.mark.req("DXV-STAT-009")
 def test_adjusted_confidence_level() -> None:
     assert adjusted_confidence_level(0.95, 5) == pytest.approx(0.99)
     assert adjusted_confidence_level(0.95, 5, method="holm") == pytest.approx(0.99)

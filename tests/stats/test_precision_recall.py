@@ -15,6 +15,7 @@ from dxval.stats.precision_recall import average_precision_jackknife
 
 
 @pytest.mark.parametrize("predictor", sorted(asah_sklearn.AVERAGE_PRECISION))
+@pytest.mark.req("DXV-STAT-007")
 def test_average_precision_matches_scikit_learn_reference(asah: Asah, predictor: str) -> None:
     result = average_precision(asah.truth, asah.scores[predictor], seed=1, replicates=200)
     expected = asah_sklearn.AVERAGE_PRECISION[predictor]

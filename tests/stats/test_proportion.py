@@ -25,6 +25,7 @@ def assert_interval(
 
 
 @pytest.mark.parametrize("counts", sorted(binomial.WILSON_AND_CLOPPER_PEARSON))
+@pytest.mark.req("DXV-STAT-002")
 def test_wilson_matches_reference(counts: tuple[int, int]) -> None:
     result = proportion_ci(*counts, method="wilson")
     assert_interval((result.low, result.high), binomial.WILSON_AND_CLOPPER_PEARSON[counts][0])
@@ -33,11 +34,13 @@ def test_wilson_matches_reference(counts: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("counts", sorted(binomial.WILSON_AND_CLOPPER_PEARSON))
+@pytest.mark.req("DXV-STAT-002")
 def test_clopper_pearson_matches_reference(counts: tuple[int, int]) -> None:
     result = proportion_ci(*counts, method=ProportionMethod.CLOPPER_PEARSON)
     assert_interval((result.low, result.high), binomial.WILSON_AND_CLOPPER_PEARSON[counts][1])
 
 
+@pytest.mark.req("DXV-STAT-002")
 def test_agresti_coull_and_jeffreys_match_reference() -> None:
     for counts, expected in binomial.AGRESTI_COULL.items():
         result = proportion_ci(*counts, method="agresti_coull")
@@ -70,6 +73,7 @@ def test_wilson_with_continuity_correction_is_wider_than_wilson() -> None:
 
 
 @pytest.mark.parametrize("counts", sorted(binomial.NEWCOMBE_1998_TABLE_II))
+@pytest.mark.req("DXV-STAT-002")
 def test_wilson_and_continuity_corrected_match_newcombe_1998(counts: tuple[int, int]) -> None:
     wilson, corrected = binomial.NEWCOMBE_1998_TABLE_II[counts]
     for method, expected in (("wilson", wilson), ("wilson_cc", corrected)):

@@ -17,6 +17,7 @@ from dxval.analysis.criteria import (
     Verdict,
     evaluate_requirements,
 )
+from dxval.analysis.curves import roc_curves
 from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
 from dxval.analysis.populations import Population, PopulationIndex
@@ -133,6 +134,7 @@ def analyse(
         },
         "populations": [_population_entry(engine, p) for p in populations.populations],
         "failure_modes": failure_modes(table, groups, sites, settings),
+        "roc_curves": roc_curves(table, [populations.by_key["all"], *sites], settings),
     }
     criteria_document = {
         "schema": CRITERIA_SCHEMA,

@@ -60,7 +60,13 @@ def _validate(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
     )
-    result = run_validation(args.protocol, out=args.out, progress=_progress, inference=inference)
+    result = run_validation(
+        args.protocol,
+        out=args.out,
+        progress=_progress,
+        inference=inference,
+        reports=not args.no_report,
+    )
     run = RunSummary(
         protocol_id=result.protocol_id,
         run_id=result.run_id,
@@ -111,6 +117,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--junit", metavar="FILE", help="also write JUnit XML, one testcase per criterion"
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip rendering report.pdf/report.html (faster CI gates); "
+        "`dxval report BUNDLE` renders them later",
     )
     model = parser.add_argument_group("model protocols (ignored for predictions protocols)")
     model.add_argument(

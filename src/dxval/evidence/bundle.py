@@ -21,6 +21,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -122,7 +123,13 @@ class BundleWriter:
         """Write ``document`` as deterministic JSON (see :func:`json_bytes`); return its SHA-256."""
         return self.write_bytes(name, json_bytes(document))
 
-    def seal(self, audit: AuditLog, run: dict[str, Any]) -> Path:
+    def seal(
+        self,
+        audit: AuditLog,
+        run: dict[str, Any],
+        *,
+        render: Callable[[Path], Sequence[Path]] | None = None,
+    ) -> Path:
         """Record the sealing event, write audit log, run record and manifest; publish.
 
         Parameters
@@ -132,6 +139,11 @@ class BundleWriter:
             every file written so far is appended.
         run:
             The ``run.json`` record; ``audit_sha256`` is added.
+        render:
+            Writes the renderings of the evidence (reports, figures) into the
+            unpublished folder, after ``run.json`` and before the manifest,
+            so ``MANIFEST.sha256`` lists them and an interrupted rendering
+            never leaves a bundle that looks complete.
 
         Returns the final bundle folder.
         """
@@ -139,6 +151,8 @@ class BundleWriter:
         audit.record("bundle.sealed", {"files": contents}, "evidence complete")
         audit_sha256 = self.write_bytes(AUDIT_NAME, audit.to_bytes())
         self.write_json(RUN_NAME, {**run, "audit_sha256": audit_sha256})
+        if render is not None:
+            render(self.temporary)
         manifest = render_manifest(digest_files(self.temporary))
         self.write_bytes(MANIFEST_NAME, manifest)
         os.rename(self.temporary, self.final)

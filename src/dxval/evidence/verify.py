@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dxval.data.hashing import sha256_file
-from dxval.errors import UsageError
+from dxval.data.hashing import sha256_bytes, sha256_file
+from dxval.errors import IntegrityError, UsageError
 from dxval.evidence.audit import check_chain, read_events
 from dxval.evidence.bundle import AUDIT_NAME, RUN_NAME
 from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, parse_manifest
@@ -89,6 +89,36 @@ def _audit_problems(bundle: Path, present: set[str]) -> list[Problem]:
     ]
 
 
+def _sealed_audit_problems(bundle: Path, present: set[str]) -> list[Problem]:
+    """run.json's ``audit_sha256`` must equal the audit log up to its ``bundle.sealed`` event.
+
+    Catches an event edited, inserted or deleted before sealing even when the
+    chain was recomputed and ``MANIFEST.sha256`` rewritten.
+    """
+    if AUDIT_NAME not in present or RUN_NAME not in present:
+        return []
+    from dxval.evidence.signatures import sealed_audit_part  # it imports this module
+
+    try:
+        run = json.loads((bundle / RUN_NAME).read_bytes())
+        sealed = sha256_bytes(sealed_audit_part((bundle / AUDIT_NAME).read_bytes()))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return []  # reported as a changed run.json
+    except IntegrityError:
+        return [Problem("audit", AUDIT_NAME, "no bundle.sealed event")]
+    recorded = run.get("audit_sha256") if isinstance(run, dict) else None
+    if recorded == sealed:
+        return []
+    return [
+        Problem(
+            "audit",
+            AUDIT_NAME,
+            "events up to bundle.sealed differ from run.json's audit_sha256 "
+            "(an event was edited, inserted or deleted)",
+        )
+    ]
+
+
 def verify_bundle(path: str | Path) -> VerifyReport:
     """Check the bundle at ``path`` against its ``MANIFEST.sha256`` and audit chain.
 
@@ -126,4 +156,8 @@ def verify_bundle(path: str | Path) -> VerifyReport:
         for name in sorted(present - parsed.entries.keys())
     )
     problems.extend(_audit_problems(bundle, present))
+    problems.extend(_sealed_audit_problems(bundle, present))
+    from dxval.evidence.signatures import check_signatures  # it imports this module
+
+    problems.extend(check_signatures(bundle))
     return VerifyReport(bundle, len(parsed.entries), tuple(problems))

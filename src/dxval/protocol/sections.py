@@ -246,6 +246,13 @@ class Qc(Section):
     phi: Literal["refuse", "warn"] = Field(
         default="refuse", description="What to do when a DICOM file holds PHI."
     )
+    max_test_set_uses: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most runs a test set (identified by its lock digest) may be used in, "
+        "counted in the evidence root's test-set ledger; a run past the cap is refused "
+        "(exit 2). Unset: uses are counted and reported, never refused.",
+    )
 
 
 class Analysis(Section):

@@ -1,0 +1,177 @@
+"""``dxval sign``: sign a bundle's evidence digest, log it, re-render, rewrite the manifest."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dxval.data.hashing import sha256_bytes
+from dxval.errors import IntegrityError, UsageError
+from dxval.evidence.audit import AuditLog, current_host, current_user, utc_now
+from dxval.evidence.bundle import AUDIT_NAME
+from dxval.evidence.manifest import MANIFEST_NAME, digest_files, render_manifest
+from dxval.evidence.signatures.digest import SIGNATURES_FOLDER, evidence_digest
+from dxval.evidence.signatures.keys import SigningKey
+from dxval.evidence.signatures.records import (
+    SIGNATURE_SCHEMA,
+    SIGNED_ACTION,
+    Meaning,
+    SignatureRecord,
+    check_signatures,
+    parse_signature,
+    read_signatures,
+    run_identity,
+    same_person,
+    signature_names,
+    statement_message,
+)
+from dxval.evidence.verify import verify_bundle
+
+
+@dataclass(frozen=True, slots=True)
+class SignResult:
+    """What :func:`sign_bundle` wrote."""
+
+    record: SignatureRecord
+    file: Path
+    reports_rendered: bool
+
+
+def _check_duties(records: Iterable[SignatureRecord], key: SigningKey, meaning: Meaning) -> None:
+    """Refuse an approval by the author (or an authorship by the approver), and duplicates."""
+    opposite = {Meaning.APPROVED: Meaning.AUTHORED, Meaning.AUTHORED: Meaning.APPROVED}
+    for record in records:
+        same = record.key_id == key.key_id or same_person(record.name) == same_person(key.name)
+        if same and record.meaning is meaning:
+            raise UsageError(
+                f"{key.name} already signed this bundle as {meaning.value} ({record.path})"
+            )
+        if same and opposite.get(meaning) is record.meaning:
+            raise UsageError(
+                f"--meaning {meaning.value}: refused; {key.name} signed this bundle as "
+                f"{record.meaning.value} ({record.path}, {record.signed_utc}); the approver "
+                "must differ from the author"
+            )
+
+
+def _replace_atomically(path: Path, content: bytes) -> None:
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def _render_reports(bundle: Path) -> bool:
+    """Re-render the report through ``dxval.report.render_bundle_reports`` when it exists."""
+    try:
+        import dxval.report as report_module  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return False
+    render = getattr(report_module, "render_bundle_reports", None)
+    if not callable(render):
+        return False
+    render(bundle)
+    return True
+
+
+def _refuse_if_not_intact(bundle: Path) -> None:
+    problems = [*verify_bundle(bundle).problems, *check_signatures(bundle)]
+    if problems:
+        findings = "; ".join(str(problem) for problem in problems[:5])
+        raise IntegrityError(
+            f"{bundle}: refusing to sign a bundle that does not verify: {findings}"
+        )
+
+
+def sign_bundle(
+    bundle: str | Path,
+    key: SigningKey,
+    *,
+    meaning: Meaning,
+    reason: str | None = None,
+    user: str | None = None,
+    host: str | None = None,
+    render: bool = True,
+) -> SignResult:
+    """Sign ``bundle``'s evidence digest with ``key`` (``dxval sign``).
+
+    Writes ``signatures/NN-<meaning>.json`` (printed name, key ID, UTC time,
+    meaning, reason, evidence digest, Ed25519 signature), appends a
+    ``signature.applied`` event to ``audit.jsonl``, re-renders the report when
+    ``render`` and :mod:`dxval.report` provides ``render_bundle_reports(bundle)``
+    (so its signature block lists the signatures), and rewrites
+    ``MANIFEST.sha256``. ``user``/``host`` override the audit event's
+    (default: the current login and machine).
+
+    Raises
+    ------
+    IntegrityError
+        The bundle does not verify (changed, missing or extra files, broken
+        audit chain, invalid signature): nothing is signed.
+    UsageError
+        The signer already signed with this meaning, or would approve what
+        they authored (or author what they approved).
+    """
+    bundle = Path(bundle)
+    if not bundle.is_dir():
+        raise UsageError(f"{bundle}: not a bundle folder")
+    _refuse_if_not_intact(bundle)
+    existing = read_signatures(bundle)
+    _check_duties(existing, key, meaning)
+    protocol_id, run_id = run_identity(bundle)
+    statement = {
+        "schema": SIGNATURE_SCHEMA,
+        "algorithm": "Ed25519",
+        "protocol_id": protocol_id,
+        "run_id": run_id,
+        "evidence_digest": evidence_digest(bundle),
+        "meaning": meaning.value,
+        "name": key.name,
+        "key_id": key.key_id,
+        "signed_utc": utc_now(),
+        "reason": reason,
+        "public_key": base64.b64encode(key.public_bytes).decode(),
+    }
+    signature = key.private_key.sign(statement_message(statement))
+    document = {**statement, "signature": base64.b64encode(signature).decode()}
+    folder = bundle / SIGNATURES_FOLDER
+    folder.mkdir(exist_ok=True)
+    relative = f"{SIGNATURES_FOLDER}/{len(signature_names(bundle)) + 1:02d}-{meaning.value}.json"
+    content = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    audit_path = bundle / AUDIT_NAME
+    original_audit = audit_path.read_bytes()
+    audit = AuditLog(
+        user=user or current_user(),
+        host=host or current_host(),
+        lines=[line for line in original_audit.split(b"\n") if line],
+    )
+    audit.record(
+        SIGNED_ACTION,
+        {
+            "file": relative,
+            "sha256": sha256_bytes(content),
+            "meaning": meaning.value,
+            "name": key.name,
+            "key_id": key.key_id,
+            "evidence_digest": statement["evidence_digest"],
+        },
+        reason or f"electronic signature: {meaning.value}",
+    )
+    try:
+        _replace_atomically(bundle / relative, content)
+        _replace_atomically(audit_path, audit.to_bytes())
+        rendered = _render_reports(bundle) if render else False
+    except BaseException:
+        # Leave the bundle as it was: a half-applied signature would fail verification.
+        (bundle / relative).unlink(missing_ok=True)
+        _replace_atomically(audit_path, original_audit)
+        raise
+    _replace_atomically(bundle / MANIFEST_NAME, render_manifest(digest_files(bundle)))
+    record, _ = parse_signature(bundle, relative)
+    return SignResult(record, bundle / relative, rendered)

@@ -1,0 +1,153 @@
+"""Pins: the SHA-256 digests a protocol locks, ``dxval lock``, and ``lock.json``.
+
+A locked protocol never runs on a changed model or changed data (DESIGN.md,
+data flow step 2): :func:`protocol_pins` lists every pinned digest with the
+actual value, :func:`lock_protocol` writes them into the protocol (keeping its
+comments and key order) and :func:`lock_record` is the bundle's ``lock.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxval.data import (
+    Pin,
+    PinUpdate,
+    TestSetSource,
+    check_pins,
+    file_pin,
+    lock_test_set,
+    read_manifest,
+    replace_file,
+    rewrite_pins,
+)
+from dxval.protocol import LoadedProtocol, load_protocol
+from dxval.scoring import ModelScores
+
+
+@dataclass(frozen=True, slots=True)
+class LockResult:
+    """The pins ``dxval lock`` computed, and whether the protocol file changed."""
+
+    path: Path
+    updates: tuple[PinUpdate, ...]
+    changed: bool
+
+
+def read_sources(loaded: LoadedProtocol) -> list[TestSetSource]:
+    """Read and lock every test set's manifest (hashing every file it names)."""
+    sources = []
+    for test_set in loaded.protocol.test_sets:
+        manifest = read_manifest(loaded.resolve(test_set.manifest), label=f"test set {test_set.id}")
+        lock = lock_test_set(manifest, test_set=test_set.id)
+        sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
+    return sources
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedItem:
+    """One pinned digest: the Pin to check and the PinUpdate that `dxval lock` writes."""
+
+    pin: Pin
+    update: PinUpdate
+
+
+def _pinned(update: PinUpdate, *, what: str, path: Path) -> PinnedItem:
+    return PinnedItem(Pin(what, path, update.field, update.old, update.new), update)
+
+
+def protocol_pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> list[PinnedItem]:
+    """Every digest the protocol pins, with the actual value and where `dxval lock` writes it."""
+    protocol = loaded.protocol
+    items = []
+    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+        assert source.lock is not None  # _read_sources always locks
+        update = PinUpdate(
+            ("test_sets", index), "sha256", "manifest", test_set.sha256, source.lock.digest
+        )
+        what = (
+            f"test set {test_set.id} (manifest and the {len(source.lock.files)} file(s) it names)"
+        )
+        items.append(_pinned(update, what=what, path=source.manifest.path))
+    if protocol.predictions is not None:
+        path = loaded.resolve(protocol.predictions.path)
+        actual = file_pin(path, what="predictions file")
+        update = PinUpdate(("predictions",), "sha256", "path", protocol.predictions.sha256, actual)
+        items.append(_pinned(update, what="predictions file", path=path))
+    if protocol.model is not None:
+        path = loaded.resolve(protocol.model.path)
+        actual = file_pin(path, what="model file")
+        update = PinUpdate(("model",), "sha256", "path", protocol.model.sha256, actual)
+        items.append(_pinned(update, what="model", path=path))
+        reference = protocol.model.reference
+        if reference is not None:
+            path = loaded.resolve(reference.input)
+            actual = file_pin(path, what="model reference input")
+            location: tuple[str | int, ...] = ("model", "reference")
+            update = PinUpdate(location, "input_sha256", "input", reference.input_sha256, actual)
+            items.append(_pinned(update, what="model reference input", path=path))
+    return items
+
+
+def lock_protocol(protocol_path: str | Path) -> LockResult:
+    """Compute every pin of the protocol and write them into it (``dxval lock``).
+
+    The protocol keeps its comments, key order and layout; only ``sha256``
+    fields (and ``model.reference.input_sha256``) change.
+
+    Raises
+    ------
+    ProtocolError, InputError
+        Invalid protocol, unreadable manifest or pinned file.
+    IntegrityError
+        A manifest's own ``sha256`` column disagrees with a file it names.
+    """
+    loaded = load_protocol(protocol_path)
+    updates = tuple(item.update for item in protocol_pins(loaded, read_sources(loaded)))
+    changed = any(update.old != update.new for update in updates)
+    if changed:
+        replace_file(loaded.path, rewrite_pins(loaded.raw_bytes, updates))
+        relocked = load_protocol(loaded.path)
+        check_pins(item.pin for item in protocol_pins(relocked, read_sources(relocked)))
+    return LockResult(loaded.path, updates, changed)
+
+
+def lock_record(
+    loaded: LoadedProtocol,
+    pins: Sequence[PinnedItem],
+    sources: Sequence[TestSetSource],
+    model_run: ModelScores | None,
+) -> dict[str, Any]:
+    protocol = loaded.protocol
+    by_field = {item.pin.field: item.pin.actual for item in pins}
+    test_sets = []
+    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+        assert source.lock is not None  # _read_sources always locks
+        test_sets.append(
+            {
+                **source.lock.to_dict(),
+                "manifest": test_set.manifest,
+                "site": test_set.site,
+                "pinned_in": f"test_sets[{index}].sha256",
+            }
+        )
+    source_section: dict[str, Any] = {}
+    if protocol.predictions is not None:
+        source_section["predictions"] = {
+            "path": protocol.predictions.path,
+            "sha256": by_field["predictions.sha256"],
+        }
+    if protocol.model is not None:
+        source_section["model"] = {"path": protocol.model.path, "sha256": by_field["model.sha256"]}
+    return {
+        "protocol": {"path": loaded.path.name, "sha256": loaded.digest},
+        "model": source_section.get("model"),
+        "predictions": source_section.get("predictions"),
+        "test_sets": test_sets,
+        "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
+        "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
+        "runner": None if model_run is None else model_run.runner,
+    }

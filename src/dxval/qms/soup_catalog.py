@@ -1,0 +1,127 @@
+"""What each directly used SOUP item does in dxval, its risk class and how it is verified.
+
+IEC 62304 §5.3.3 and §8.1.2 ask, for each item of software of unknown
+provenance, its title, manufacturer, version, purpose, the functional and
+performance requirements dxval places on it and how they are verified. The
+name, version and licence come from the installed distribution's metadata
+(:mod:`dxval.qms.soup`); the purpose, risk class and verification are dxval's
+own statements, kept here so ``dxval qms soup`` can regenerate the list. A
+direct dependency missing from this catalog stops the generation: adding a
+dependency means saying why it is there and how it is verified.
+
+Risk classes: ``high`` – its failure could change a number, a verdict or the
+integrity of the evidence without being noticed by the user; ``medium`` –
+its failure stops a run or corrupts an input loudly; ``low`` – its failure
+affects presentation only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SoupPurpose:
+    """dxval's statement about one SOUP item."""
+
+    purpose: str
+    risk_class: str
+    verification: str
+
+
+RISK_CLASSES = ("high", "medium", "low")
+
+CATALOG: Mapping[str, SoupPurpose] = {
+    "numpy": SoupPurpose(
+        "Array arithmetic behind every statistic, pixel transform and model input.",
+        "high",
+        "Known-answer tests of every statistic against R (pROC, binom) and statsmodels "
+        "to 1e-9 relative (tests/stats, dxval self-validate); pixel transforms against dcmtk.",
+    ),
+    "scipy": SoupPurpose(
+        "Normal and beta quantiles for confidence intervals, rank statistics, Fisher's test.",
+        "high",
+        "Known-answer tests of the interval methods against R and statsmodels reference values "
+        "(tests/stats, dxval self-validate).",
+    ),
+    "pandas": SoupPurpose(
+        "Reading CSV files of scores for dxval metrics.",
+        "medium",
+        "Unit tests of the CSV readers with malformed input (tests/commands/test_metrics.py).",
+    ),
+    "pydantic": SoupPurpose(
+        "Validation of protocols and QMS records against their schemas (edge only).",
+        "high",
+        "Schema tests: every invalid field is refused with its location (tests/protocol).",
+    ),
+    "ruamel.yaml": SoupPurpose(
+        "YAML parsing with line numbers; rewriting pins into protocols keeping comments.",
+        "medium",
+        "Protocol loader and lock tests (tests/protocol, tests/dataset/test_lockfile.py).",
+    ),
+    "pydicom": SoupPurpose(
+        "Reading DICOM files: headers, pixel data, native decoders.",
+        "high",
+        "Decoder tests on real files and pixel transforms compared with dcmtk's dcm2pnm "
+        "(tests/dicom); end-to-end self-validation on generated DICOM.",
+    ),
+    "pylibjpeg": SoupPurpose(
+        "Plugin framework for compressed DICOM pixel decoders.",
+        "high",
+        "Decoder tests on compressed real files against uncompressed originals (tests/dicom).",
+    ),
+    "pylibjpeg-openjpeg": SoupPurpose(
+        "JPEG 2000 and HTJ2K pixel decoding.",
+        "high",
+        "Lossless JPEG 2000 files decoded equal to their uncompressed originals (tests/dicom).",
+    ),
+    "pylibjpeg-rle": SoupPurpose(
+        "RLE Lossless pixel decoding.",
+        "high",
+        "RLE files decoded equal to their uncompressed originals (tests/dicom, demo site B).",
+    ),
+    "python-gdcm": SoupPurpose(
+        "JPEG Lossless, JPEG-LS and fallback JPEG decoding.",
+        "high",
+        "Lossless files decoded equal to their uncompressed originals (tests/dicom).",
+    ),
+    "onnxruntime": SoupPurpose(
+        "Running frozen ONNX model artifacts.",
+        "high",
+        "Golden-output check pinned in each protocol; runner tests against known outputs and "
+        "concordance with torch (tests/inference).",
+    ),
+    "jinja2": SoupPurpose(
+        "Rendering HTML reports and the tool-validation report from view objects.",
+        "low",
+        "Report rendering tests with StrictUndefined (templates fail on missing data).",
+    ),
+    "matplotlib": SoupPurpose(
+        "Figures: ROC curves, forest plots, calibration plots, preview contact sheets.",
+        "low",
+        "Figure and preview tests; numbers in figures come from the bundle, never recomputed.",
+    ),
+    "cryptography": SoupPurpose(
+        "Ed25519 electronic signatures and passphrase-encrypted key files.",
+        "high",
+        "Signature tests: a signed bundle verifies; any changed byte, added file or edited "
+        "audit line is detected; a wrong passphrase is refused (tests/evidence, self-validate).",
+    ),
+    "torch": SoupPurpose(
+        "Optional runtime for TorchScript and torch.export model artifacts.",
+        "high",
+        "Golden-output check pinned in each protocol; runner tests and ONNX concordance "
+        "(tests/inference).",
+    ),
+    "packaging": SoupPurpose(
+        "Comparing installed versions with the SOUP list (installation qualification).",
+        "medium",
+        "SOUP and self-validation tests (tests/qms, tests/selfval).",
+    ),
+    "weasyprint": SoupPurpose(
+        "HTML to PDF conversion of reports.",
+        "low",
+        "Report tests check the PDF's text against the bundle.",
+    ),
+}

@@ -1,0 +1,492 @@
+"""Read an evidence bundle back for rendering: typed records at the edge, nothing computed.
+
+Every file the report shows comes from here: ``run.json``, ``protocol.yaml``
+(validated by :func:`dxval.protocol.load_protocol`), ``lock.json``,
+``environment.json``, ``metrics.json``, ``criteria.json``, ``cases.csv`` and
+the signature records in ``signatures/``. A missing or malformed file is an
+:class:`~dxval.errors.InputError` naming the file and the field; the report
+never guesses a value that the bundle does not hold.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dxval.data.hashing import sha256_bytes
+from dxval.errors import InputError
+from dxval.protocol import LoadedProtocol, load_protocol
+
+#: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
+ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
+#: Evidence files listed with their SHA-256 in the traceability section.
+EVIDENCE_FILES = (
+    "protocol.yaml",
+    "lock.json",
+    "environment.json",
+    "cases.csv",
+    "metrics.json",
+    "criteria.json",
+    "audit.jsonl",
+    "run.json",
+)
+SIGNATURES_FOLDER = "signatures"
+
+
+class Record(BaseModel):
+    """Base of the bundle records: unknown keys ignored (newer bundles), types checked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class EstimateRecord(Record):
+    """An :class:`dxval.stats.Estimate` as written by ``to_dict``."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+    confidence_level: float
+    method: str
+    n: int
+    status: str
+    reason: str | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+
+
+class PopulationRecord(Record):
+    """One population of ``metrics.json`` with its counts, metrics and calibration."""
+
+    key: str
+    label: str
+    kind: str
+    site: str | None = None
+    test_set: str | None = None
+    attribute: str | None = None
+    level: str | None = None
+    cases: int
+    evaluable: int
+    non_evaluable: int
+    positives: int
+    negatives: int
+    insufficient: list[str]
+    metrics: dict[str, EstimateRecord]
+    calibration: dict[str, Any] | None = None
+
+
+class RocBand(Record):
+    """Pointwise band of sensitivity at fixed specificities."""
+
+    method: str
+    confidence_level: float
+    specificity: list[float]
+    sensitivity: list[float | None]
+    low: list[float | None]
+    high: list[float | None]
+
+
+class RocCurveRecord(Record):
+    """One population's empirical ROC curve (``roc_curves`` of ``metrics.json``)."""
+
+    population: str
+    label: str
+    status: str
+    reason: str | None = None
+    curve: dict[str, Any] | None = None
+    band: RocBand | None = None
+
+
+class FisherRecord(Record):
+    """Fisher's exact test of a group against the rest."""
+
+    method: str
+    p_value: float | None
+    status: str
+    reason: str | None = None
+    effect: EstimateRecord | None = None
+
+
+class ErrorGroupRecord(Record):
+    """A group's error rate and its comparison with the rest."""
+
+    population: str
+    label: str
+    errors: int
+    cases: int
+    rate: EstimateRecord
+    fisher_exact: FisherRecord
+    p_value_adjusted: float | None
+
+
+class ErrorCount(Record):
+    """Errors among the cases of one truth class."""
+
+    errors: int
+    cases: int
+    rate: EstimateRecord
+
+
+class ConfidentError(Record):
+    """One of the most confident errors."""
+
+    case_id: str
+    site: str
+    test_set: str
+    score: float
+
+
+class ErrorAnalysis(Record):
+    """False negatives or false positives: overall, by group, the most confident ones."""
+
+    overall: ErrorCount
+    groups: list[ErrorGroupRecord]
+    most_confident: list[ConfidentError]
+
+
+class ScoreSummary(Record):
+    """Quartiles of the scores of one truth class in one population."""
+
+    population: str
+    label: str
+    truth: str
+    n: int
+    min: float | None
+    q1: float | None
+    median: float | None
+    q3: float | None
+    max: float | None
+    mean: float | None
+
+
+class FailureModes(Record):
+    """The ``failure_modes`` section of ``metrics.json``."""
+
+    method: str
+    false_negative: ErrorAnalysis
+    false_positive: ErrorAnalysis
+    score_distributions: list[ScoreSummary]
+
+
+class MetricsDocument(Record):
+    """``metrics.json``."""
+
+    settings: dict[str, Any]
+    cases: dict[str, int]
+    populations: list[PopulationRecord]
+    failure_modes: FailureModes
+    roc_curves: list[RocCurveRecord] | None = None
+
+    def population(self, key: str) -> PopulationRecord | None:
+        """The population with ``key``, or None."""
+        return next((p for p in self.populations if p.key == key), None)
+
+
+class MultiplicityRecord(Record):
+    """How a criterion's interval level was adjusted for a family of populations."""
+
+    method: str
+    family_size: int
+    family_confidence_level: float
+    adjusted_confidence_level: float
+    note: str | None = None
+
+
+class OutcomeRecord(Record):
+    """A criterion's compared number on one population."""
+
+    population: str
+    label: str
+    observed: float | None
+    verdict: str
+    reason: str | None = None
+    insufficient: list[str]
+    estimate: EstimateRecord | None = None
+
+
+class CriterionRecord(Record):
+    """One criterion of ``criteria.json``."""
+
+    name: str
+    description: str
+    metric: str
+    population: str
+    bound: str
+    spread: str | None = None
+    op: str
+    value: float
+    non_evaluable: str
+    required: str
+    observed: float | None
+    verdict: str
+    reason: str | None = None
+    insufficient: bool
+    confidence_level: float
+    multiplicity: MultiplicityRecord
+    populations: list[OutcomeRecord]
+
+
+class RequirementRecord(Record):
+    """One requirement of ``criteria.json``."""
+
+    id: str
+    text: str
+    verdict: str
+    criteria: list[CriterionRecord]
+
+
+class CriteriaDocument(Record):
+    """``criteria.json``."""
+
+    summary: dict[str, Any]
+    requirements: list[RequirementRecord]
+
+
+class RunProtocol(Record):
+    """Protocol identity in ``run.json``."""
+
+    id: str
+    title: str
+    version: str
+    sha256: str
+
+
+class RunRecord(Record):
+    """``run.json``."""
+
+    run_id: str
+    protocol: RunProtocol
+    device: dict[str, Any]
+    started_utc: str
+    finished_utc: str
+    user: str | None = None
+    host: str | None = None
+    dxval_version: str
+    status: str
+    exit_code: int
+    message: str | None = None
+    cases: dict[str, int]
+    criteria: dict[str, Any]
+
+
+class SignatureRecord(Record):
+    """One file of ``signatures/``: who signed, when (UTC), what it means (21 CFR 11.50)."""
+
+    name: str
+    meaning: str
+    signed_utc: str
+    key_id: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLine:
+    """One row of ``cases.csv`` (as text; the score is parsed, never recomputed)."""
+
+    case_id: str
+    test_set: str
+    site: str
+    truth: bool
+    score: float | None
+    decision: str
+    status: str
+    reason_code: str
+    reason: str
+    levels: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """A bundle file with its SHA-256 and size in bytes."""
+
+    name: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureEntry:
+    """A signature file as found: its record (or why it could not be read) and its check.
+
+    ``findings`` are the problems :func:`dxval.evidence.signatures.check_signatures`
+    reports for the file; empty when the signature is valid.
+    """
+
+    file: str
+    record: SignatureRecord | None
+    problem: str | None
+    findings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BundleData:
+    """Everything a report shows, read from one bundle folder."""
+
+    folder: Path
+    run: RunRecord
+    loaded: LoadedProtocol
+    lock: dict[str, Any]
+    environment: dict[str, Any]
+    metrics: MetricsDocument
+    criteria: CriteriaDocument
+    cases: tuple[CaseLine, ...]
+    attributes: tuple[str, ...]
+    files: tuple[EvidenceFile, ...]
+    signatures: tuple[SignatureEntry, ...]
+
+    def file(self, name: str) -> EvidenceFile:
+        """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
+        return next(entry for entry in self.files if entry.name == name)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _location(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(document)"
+    return f"{where}: {first['msg']}"
+
+
+def _read_bytes(folder: Path, name: str) -> bytes:
+    path = folder / name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as error:
+        raise InputError(
+            f"{path}: missing; expected an evidence bundle folder written by validate"
+        ) from error
+    except OSError as error:
+        raise InputError(f"{path}: cannot read ({error.strerror})") from error
+
+
+def _json(folder: Path, name: str) -> Any:
+    try:
+        return json.loads(_read_bytes(folder, name))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{folder / name}: not valid JSON ({error})") from error
+
+
+def _model(model: type[ModelT], document: Any, *, where: Path) -> ModelT:
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        raise InputError(f"{where}: {_location(error)}") from error
+
+
+def _parse_score(text: str, *, where: str) -> float | None:
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError as error:
+        raise InputError(f"{where}: score: got {text!r} expected a number") from error
+
+
+def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tuple[str, ...]]:
+    """Rows of ``cases.csv`` and the attribute names of its ``attribute.*`` columns.
+
+    Raises
+    ------
+    InputError
+        A required column is missing or a score is not a number.
+    """
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8")))
+    columns = reader.fieldnames or []
+    required = ("case_id", "test_set", "site", "truth", "score", "decision", "status")
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise InputError(f"{where}: missing column(s) {', '.join(missing)}")
+    attributes = tuple(c.removeprefix("attribute.") for c in columns if c.startswith("attribute."))
+    lines = []
+    for number, row in enumerate(reader, start=2):
+        lines.append(
+            CaseLine(
+                case_id=row["case_id"],
+                test_set=row["test_set"],
+                site=row["site"],
+                truth=row["truth"] == "1",
+                score=_parse_score(row["score"], where=f"{where}:{number}"),
+                decision=row["decision"],
+                status=row["status"],
+                reason_code=row.get("reason_code", ""),
+                reason=row.get("reason", ""),
+                levels={name: row[f"attribute.{name}"] for name in attributes},
+            )
+        )
+    return tuple(lines), attributes
+
+
+def _signatures(folder: Path) -> tuple[SignatureEntry, ...]:
+    """Every ``signatures/*.json`` record, sorted by file name, with its signature check."""
+    paths = sorted((folder / SIGNATURES_FOLDER).glob("*.json"))
+    if not paths:
+        return ()
+    from dxval.evidence.signatures import check_signatures
+
+    findings: dict[str, list[str]] = {}
+    for problem in check_signatures(folder):
+        findings.setdefault(problem.path, []).append(problem.detail)
+    entries = []
+    for path in paths:
+        name = f"{SIGNATURES_FOLDER}/{path.name}"
+        found = tuple(findings.get(name, ()))
+        try:
+            record = SignatureRecord.model_validate(json.loads(path.read_bytes()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            entries.append(SignatureEntry(name, None, f"not readable JSON ({error})", found))
+        except ValidationError as error:
+            entries.append(SignatureEntry(name, None, _location(error), found))
+        else:
+            entries.append(SignatureEntry(name, record, None, found))
+    return tuple(entries)
+
+
+def _evidence_files(folder: Path, names: Sequence[str]) -> tuple[EvidenceFile, ...]:
+    files = []
+    for name in names:
+        content = _read_bytes(folder, name)
+        files.append(EvidenceFile(name, sha256_bytes(content), len(content)))
+    return tuple(files)
+
+
+def read_bundle(folder: str | Path) -> BundleData:
+    """Read the files of the bundle at ``folder`` that a report shows.
+
+    ``MANIFEST.sha256`` is not needed (the report can be rendered before the
+    bundle is sealed); digests are computed from the files themselves.
+
+    Raises
+    ------
+    InputError
+        ``folder`` is not a bundle, or a file is missing or malformed.
+    ProtocolError
+        ``protocol.yaml`` in the bundle is not a valid protocol.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder; expected an evidence bundle")
+    cases, attributes = read_cases(_read_bytes(folder, "cases.csv"), where=folder / "cases.csv")
+    return BundleData(
+        folder=folder,
+        run=_model(RunRecord, _json(folder, "run.json"), where=folder / "run.json"),
+        loaded=load_protocol(folder / "protocol.yaml"),
+        lock=_json(folder, "lock.json"),
+        environment=_json(folder, "environment.json"),
+        metrics=_model(
+            MetricsDocument, _json(folder, "metrics.json"), where=folder / "metrics.json"
+        ),
+        criteria=_model(
+            CriteriaDocument, _json(folder, "criteria.json"), where=folder / "criteria.json"
+        ),
+        cases=cases,
+        attributes=attributes,
+        files=_evidence_files(folder, EVIDENCE_FILES),
+        signatures=_signatures(folder),
+    )

@@ -1,0 +1,396 @@
+"""Report figures as deterministic SVG text: ROC, forest plots, reliability diagram, scores.
+
+Each function takes plot data already taken from the bundle (the views build
+it) and returns SVG text; nothing here estimates anything. Determinism: the
+Agg-free SVG backend with ``svg.hashsalt`` fixed (stable element IDs), no
+date and a fixed creator in the metadata; ``svg.fonttype: none`` keeps text
+as text (searchable in the PDF, rendered with the report's bundled DejaVu
+Sans). Colours are the Okabe–Ito palette, distinguishable with the common
+colour-vision deficiencies.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib as mpl
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+BLUE, VERMILLION, GREEN, ORANGE = "#0072B2", "#D55E00", "#009E73", "#E69F00"
+PURPLE, SKY, GREY = "#CC79A7", "#56B4E9", "#7f7f7f"
+REPORT_FONT = "dxval DejaVu Sans"
+SERIES_COLOURS = (BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, "#000000")
+_RC: dict[str, Any] = {
+    "svg.hashsalt": "dxval-report",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8.0,
+    "legend.fontsize": 7.0,
+    "xtick.labelsize": 7.0,
+    "ytick.labelsize": 7.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#e3e3e3",
+    "grid.linewidth": 0.5,
+    "lines.linewidth": 1.2,
+    "path.simplify": False,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    """An empirical ROC curve: FPR and TPR per threshold, shape (K,) each."""
+
+    label: str
+    false_positive_rate: tuple[float, ...]
+    true_positive_rate: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Pointwise band of sensitivity at fixed false-positive rates; None where undefined."""
+
+    label: str
+    false_positive_rate: tuple[float, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PointMark:
+    """An operating point with its sensitivity and specificity intervals (FPR = 1 − spec)."""
+
+    label: str
+    false_positive_rate: float
+    true_positive_rate: float
+    fpr_low: float | None
+    fpr_high: float | None
+    tpr_low: float | None
+    tpr_high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RocPlot:
+    """Left panel: all cases with band and operating point; right panel: each site."""
+
+    overall: Curve | None
+    band: Band | None
+    overall_point: PointMark | None
+    sites: tuple[Curve, ...]
+    site_points: tuple[PointMark, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A point estimate with its interval (any part may be undefined)."""
+
+    estimate: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ForestRow:
+    """One row of a forest plot; a header row has no values."""
+
+    label: str
+    values: tuple[Interval | None, ...]
+    header: bool = False
+    flagged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ForestPlot:
+    """Panels (one per metric) sharing the rows; ``references`` are the all-cases estimates."""
+
+    titles: tuple[str, ...]
+    rows: tuple[ForestRow, ...]
+    references: tuple[float | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityPoint:
+    """One bin of a reliability diagram."""
+
+    lower: float
+    upper: float
+    count: int
+    mean_predicted: float | None
+    observed_fraction: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScorePanel:
+    """Scores of the evaluable positive and negative cases of one population."""
+
+    title: str
+    positives: tuple[float, ...]
+    negatives: tuple[float, ...]
+
+
+@contextmanager
+def _figure(width: float, height: float) -> Iterator[Figure]:
+    with mpl.rc_context(_RC):  # type: ignore[arg-type]  # keys are valid rcParams
+        figure = Figure(figsize=(width, height))
+        FigureCanvasSVG(figure)
+        yield figure
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": "dxval report"})
+    # the report embeds DejaVu Sans under its own family name, so that a system copy of
+    # DejaVu (another version, other glyph IDs) is never picked; viewers without it fall back
+    return buffer.getvalue().replace(
+        "font-family: 'DejaVu Sans'", f"font-family: '{REPORT_FONT}', 'DejaVu Sans', sans-serif"
+    )
+
+
+def _roc_axes(axes: Axes, title: str) -> None:
+    axes.plot([0, 1], [0, 1], color=GREY, linestyle=":", linewidth=0.8, label="Chance")
+    axes.set_xlim(-0.01, 1.01)
+    axes.set_ylim(-0.01, 1.01)
+    axes.set_aspect("equal")
+    axes.set_xlabel("1 − specificity (false-positive rate)")
+    axes.set_ylabel("Sensitivity (true-positive rate)")
+    axes.set_title(title, loc="left")
+
+
+def _point(axes: Axes, mark: PointMark, colour: str, *, label: str | None) -> None:
+    def error(value: float, low: float | None, high: float | None) -> list[list[float]] | None:
+        if low is None or high is None:
+            return None
+        return [[max(value - low, 0.0)], [max(high - value, 0.0)]]
+
+    axes.errorbar(
+        [mark.false_positive_rate],
+        [mark.true_positive_rate],
+        xerr=error(mark.false_positive_rate, mark.fpr_low, mark.fpr_high),
+        yerr=error(mark.true_positive_rate, mark.tpr_low, mark.tpr_high),
+        fmt="o",
+        markersize=4.5,
+        markerfacecolor="white",
+        markeredgecolor=colour,
+        color=colour,
+        elinewidth=0.9,
+        capsize=2,
+        zorder=5,
+        label=label,
+    )
+
+
+def _band_segments(band: Band) -> Iterator[tuple[list[float], list[float], list[float]]]:
+    """Runs of consecutive points where both bounds are defined."""
+    run: tuple[list[float], list[float], list[float]] = ([], [], [])
+    for x, low, high in zip(band.false_positive_rate, band.low, band.high, strict=True):
+        if low is None or high is None:
+            if run[0]:
+                yield run
+            run = ([], [], [])
+            continue
+        run[0].append(x)
+        run[1].append(low)
+        run[2].append(high)
+    if run[0]:
+        yield run
+
+
+def roc_figure(plot: RocPlot) -> str:
+    """Two ROC panels: all cases (band, operating point) and one curve per site; SVG text."""
+    with _figure(7.0, 3.55) as figure:
+        left, right = figure.subplots(1, 2)
+        _roc_axes(left, "All cases")
+        if plot.band is not None:
+            for index, (x, low, high) in enumerate(_band_segments(plot.band)):
+                left.fill_between(
+                    x,
+                    low,
+                    high,
+                    step=None,
+                    color=SKY,
+                    alpha=0.35,
+                    linewidth=0,
+                    label=plot.band.label if index == 0 else None,
+                )
+        if plot.overall is not None:
+            left.plot(
+                plot.overall.false_positive_rate,
+                plot.overall.true_positive_rate,
+                color=BLUE,
+                label=plot.overall.label,
+            )
+        if plot.overall_point is not None:
+            _point(left, plot.overall_point, VERMILLION, label=plot.overall_point.label)
+        left.legend(loc="lower right", frameon=True, framealpha=0.9)
+        _roc_axes(right, "By site")
+        for index, curve in enumerate(plot.sites):
+            colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+            right.plot(
+                curve.false_positive_rate, curve.true_positive_rate, color=colour, label=curve.label
+            )
+        for index, mark in enumerate(plot.site_points):
+            _point(right, mark, SERIES_COLOURS[index % len(SERIES_COLOURS)], label=None)
+        right.legend(loc="lower right", frameon=True, framealpha=0.9)
+        figure.subplots_adjust(left=0.08, right=0.99, bottom=0.13, top=0.93, wspace=0.28)
+        return _svg(figure)
+
+
+def _forest_limits(plot: ForestPlot, panel: int) -> tuple[float, float]:
+    lows = [
+        value.low if value.low is not None else value.estimate
+        for row in plot.rows
+        if (value := row.values[panel] if row.values else None) is not None
+        and value.estimate is not None
+    ]
+    low = min([v for v in lows if v is not None], default=0.0)
+    return max(0.0, math.floor((low - 0.02) * 10) / 10), 1.0
+
+
+def forest_figure(plot: ForestPlot) -> str:
+    """Forest plot: a panel per metric, a row per population, intervals as lines; SVG text.
+
+    Flagged rows (insufficient N) are drawn with hollow grey markers; the
+    dashed line in each panel is the all-cases estimate.
+    """
+    count = len(plot.rows)
+    height = 0.62 + 0.19 * count
+    with _figure(7.0, height) as figure:
+        panels = figure.subplots(1, len(plot.titles), sharey=True)
+        positions = list(range(count))[::-1]
+        for index, (axes, title) in enumerate(zip(panels, plot.titles, strict=True)):
+            axes.set_title(title, loc="left")
+            axes.set_xlim(*_forest_limits(plot, index))
+            axes.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            axes.set_ylim(-0.7, count - 0.3)
+            axes.grid(axis="y", visible=False)
+            reference = plot.references[index]
+            if reference is not None:
+                axes.axvline(reference, color=GREY, linestyle="--", linewidth=0.7)
+            for row, y in zip(plot.rows, positions, strict=True):
+                value = row.values[index] if row.values else None
+                if row.header or value is None or value.estimate is None:
+                    continue
+                colour = GREY if row.flagged else BLUE
+                if value.low is not None and value.high is not None:
+                    axes.plot([value.low, value.high], [y, y], color=colour, linewidth=1.1)
+                axes.plot(
+                    [value.estimate],
+                    [y],
+                    marker="s",
+                    markersize=3.6,
+                    color=colour,
+                    markerfacecolor="white" if row.flagged else colour,
+                    linestyle="none",
+                )
+        first = panels[0]
+        first.set_yticks(positions)
+        first.set_yticklabels([row.label for row in plot.rows])
+        for tick, row in zip(first.get_yticklabels(), plot.rows, strict=True):
+            if row.header:
+                tick.set_fontweight("bold")
+            elif row.flagged:
+                tick.set_color("#555555")
+        first.tick_params(axis="y", length=0)
+        figure.subplots_adjust(
+            left=0.25, right=0.985, bottom=0.42 / height, top=1 - 0.3 / height, wspace=0.12
+        )
+        return _svg(figure)
+
+
+def reliability_figure(points: Sequence[ReliabilityPoint], *, title: str) -> str:
+    """Reliability diagram (observed fraction against mean predicted probability per bin).
+
+    The lower panel shows the number of cases per bin; empty bins have no point.
+    """
+    with _figure(3.4, 3.9) as figure:
+        top, bottom = figure.subplots(
+            2, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 1.0], "hspace": 0.08}
+        )
+        top.plot([0, 1], [0, 1], color=GREY, linestyle=":", linewidth=0.8, label="Perfect")
+        shown = [
+            p for p in points if p.mean_predicted is not None and p.observed_fraction is not None
+        ]
+        top.plot(
+            [p.mean_predicted for p in shown],
+            [p.observed_fraction for p in shown],
+            marker="o",
+            markersize=3.5,
+            color=BLUE,
+            label="Observed",
+        )
+        top.set_xlim(0, 1)
+        top.set_ylim(0, 1)
+        top.set_ylabel("Observed fraction positive")
+        top.set_title(title, loc="left")
+        top.legend(loc="upper left")
+        centres = [(p.lower + p.upper) / 2 for p in points]
+        widths = [(p.upper - p.lower) * 0.9 for p in points]
+        bottom.bar(centres, [p.count for p in points], width=widths, color=SKY, edgecolor=BLUE)
+        bottom.set_xlabel("Mean predicted probability")
+        bottom.set_ylabel("Cases")
+        figure.subplots_adjust(left=0.2, right=0.97, bottom=0.11, top=0.93)
+        return _svg(figure)
+
+
+def _bin_edges(panels: Sequence[ScorePanel], threshold: float) -> list[float]:
+    values = [v for panel in panels for v in (*panel.positives, *panel.negatives)]
+    low, high = min([*values, threshold]), max([*values, threshold])
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    step = (high - low) / 30
+    return [low + step * index for index in range(31)]
+
+
+def score_figure(panels: Sequence[ScorePanel], *, threshold: float) -> str:
+    """Histograms of the scores of positive and negative cases per population; SVG text.
+
+    The dashed line is the operating point (positive call ⇔ score ≥ threshold).
+    """
+    columns = 2 if len(panels) > 1 else 1
+    rows = math.ceil(len(panels) / columns)
+    edges = _bin_edges(panels, threshold)
+    height = 0.75 + 1.85 * rows
+    with _figure(7.0, height) as figure:
+        grid = figure.subplots(rows, columns, squeeze=False, sharex=True)
+        for index, axes in enumerate(grid.flat):
+            if index >= len(panels):
+                axes.set_visible(False)
+                continue
+            panel = panels[index]
+            axes.hist(panel.negatives, bins=edges, histtype="stepfilled", alpha=0.35, color=BLUE)
+            axes.hist(panel.negatives, bins=edges, histtype="step", color=BLUE, label="Negative")
+            axes.hist(panel.positives, bins=edges, histtype="stepfilled", alpha=0.3, color=ORANGE)
+            axes.hist(
+                panel.positives, bins=edges, histtype="step", color=VERMILLION, label="Positive"
+            )
+            axes.axvline(threshold, color="#000000", linestyle="--", linewidth=0.8)
+            axes.set_title(panel.title, loc="left")
+            axes.set_ylabel("Cases")
+            axes.xaxis.set_major_locator(MaxNLocator(nbins=6))
+            if index >= len(panels) - columns:
+                axes.set_xlabel("Score (dashed: operating point)")
+                axes.xaxis.set_tick_params(labelbottom=True)
+        handles, labels = grid.flat[0].get_legend_handles_labels()
+        figure.legend(
+            handles,
+            [f"Reference {label.lower()}" for label in labels],
+            loc="upper right",
+            ncols=2,
+            frameon=False,
+        )
+        figure.subplots_adjust(
+            left=0.08, right=0.99, bottom=0.5 / height, top=1 - 0.42 / height, hspace=0.5
+        )
+        figure.subplots_adjust(wspace=0.18)
+        return _svg(figure)

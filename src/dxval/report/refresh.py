@@ -1,0 +1,94 @@
+"""Re-render the reports of a sealed bundle and rewrite its ``MANIFEST.sha256`` (``dxval report``).
+
+The bundle is verified first: re-rendering must never re-seal altered
+evidence. Only the renderings (``report.pdf``, ``report-submission.pdf``,
+``report.html``, ``figures/``) and the signature records (``signatures/``,
+added after sealing and checked by their own signatures) may differ from the
+manifest; any other changed, missing or extra file, a broken audit chain or
+an invalid signature (a forged, copied or outdated record is never shown as
+signed) stops the command with an integrity error. The manifest keeps every
+other entry as it was and lists the new renderings and the signature files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dxval.data.hashing import sha256_file
+from dxval.errors import IntegrityError, UsageError
+from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verify_bundle
+from dxval.evidence.manifest import bundle_files
+from dxval.report.bundle import SIGNATURES_FOLDER
+from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What ``dxval report`` rewrote."""
+
+    bundle: Path
+    written: tuple[Path, ...]
+    manifest: Path
+
+
+def is_rendering(name: str) -> bool:
+    """Whether a bundle path (relative, POSIX) is a rendering of the evidence."""
+    return name in RENDERED_NAMES or name.startswith(f"{FIGURES_FOLDER}/")
+
+
+def _replaceable(name: str) -> bool:
+    """Paths that may differ from the manifest before a re-render."""
+    return is_rendering(name) or name.startswith(f"{SIGNATURES_FOLDER}/")
+
+
+def _problem_path(path: str) -> str:
+    """The file a verify problem is about (``x or its entry in MANIFEST.sha256`` → ``x``)."""
+    return path.split(" or its entry in ", maxsplit=1)[0]
+
+
+def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
+    """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
+
+    Raises
+    ------
+    UsageError
+        ``bundle_dir`` is not a bundle folder.
+    IntegrityError
+        A file other than a rendering or a signature record is changed,
+        missing or extra, or the audit chain is broken.
+    InputError, ProtocolError
+        A bundle file the report needs is malformed.
+    """
+    bundle = Path(bundle_dir)
+    report = verify_bundle(bundle)
+    blocking = [
+        problem
+        for problem in report.problems
+        if problem.kind not in ("changed", "missing", "extra")
+        or problem.path == MANIFEST_NAME
+        or not _replaceable(_problem_path(problem.path))
+    ]
+    if blocking:
+        raise IntegrityError(
+            f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
+            "refusing to re-render and re-seal altered evidence (run dxval verify)"
+        )
+    written = render_bundle_reports(bundle)
+    manifest_path = bundle / MANIFEST_NAME
+    entries = {
+        name: digest
+        for name, digest in parse_manifest(manifest_path.read_bytes()).entries.items()
+        if not _replaceable(name)
+    }
+    entries.update(
+        {name: sha256_file(bundle / name) for name in bundle_files(bundle) if _replaceable(name)}
+    )
+    temporary = manifest_path.with_name(f".{MANIFEST_NAME}.tmp")
+    try:
+        temporary.write_bytes(render_manifest(entries))
+        os.replace(temporary, manifest_path)
+    except OSError as error:
+        raise UsageError(f"{manifest_path}: cannot write ({error.strerror})") from error
+    return RefreshResult(bundle, tuple(written), manifest_path)

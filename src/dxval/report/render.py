@@ -1,0 +1,258 @@
+"""Render a bundle's views to ``report.pdf``, ``report-submission.pdf`` and ``report.html``.
+
+jinja2 with :class:`~jinja2.StrictUndefined` and autoescape turns the view
+index into HTML; WeasyPrint lays it out as a tagged PDF:
+
+* ``report.pdf``: PDF/A-3b (ISO 19005-3) with the bundle's ``protocol.yaml``,
+  ``metrics.json``, ``criteria.json``, ``cases.csv`` and ``environment.json``
+  embedded as associated files (``/AF``, with their relationship);
+* ``report-submission.pdf``: PDF/A-2b (ISO 19005-2), no attachments, for
+  submission portals that reject embedded files;
+* ``report.html``: the self-contained screen twin (CSS and figures inline),
+  its evidence links pointing at the files beside it in the bundle.
+
+Rendering is deterministic: every date in the PDF (info dictionary, XMP,
+attachment dates, font subsets through fontTools' ``SOURCE_DATE_EPOCH``) is
+the run's start time from ``run.json``; the file identifier is a digest of
+the content; fonts are the bundled DejaVu files, never the system's.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from dxval.report.bundle import ATTACHED_FILES, BundleData, read_bundle
+from dxval.report.views import FILE_DESCRIPTIONS, ReportView, build_report_view
+
+TEMPLATES = Path(__file__).parent / "templates"
+REPORT_NAME = "report.pdf"
+SUBMISSION_NAME = "report-submission.pdf"
+HTML_NAME = "report.html"
+FIGURES_FOLDER = "figures"
+#: Files written by :func:`render_bundle_reports`; they are renderings, outside the signed set.
+RENDERED_NAMES = (REPORT_NAME, SUBMISSION_NAME, HTML_NAME)
+_MEDIA_TYPES = {".yaml": "application/yaml", ".json": "application/json", ".csv": "text/csv"}
+_RELATIONSHIPS = {"protocol.yaml": "Source", "environment.json": "Supplement"}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderTarget:
+    """What one rendition is: PDF or HTML, with or without attached evidence."""
+
+    kind: str
+    label: str
+    pdf: bool
+    attached: bool
+    note: str
+    attachments_note: str
+
+    def file_href(self, name: str) -> str:
+        """Link to a bundle file: its row in the evidence table (PDF) or the file (HTML)."""
+        return f"#file-{name}" if self.pdf else name
+
+
+PRINT = RenderTarget(
+    kind="pdf",
+    label="PDF/A",
+    pdf=True,
+    attached=True,
+    note="Renditions: report.pdf (PDF/A-3b) embeds protocol.yaml, metrics.json, "
+    "criteria.json, cases.csv and environment.json as associated files; "
+    "report-submission.pdf (PDF/A-2b) has the same pages and no attachments, for submission "
+    "portals that reject embedded files; report.html is the screen version.",
+    attachments_note="The evidence files marked 'in report.pdf' in section 2 are embedded in "
+    "the archival rendition report.pdf as associated files, byte for byte.",
+)
+SCREEN = RenderTarget(
+    kind="html",
+    label="HTML",
+    pdf=False,
+    attached=False,
+    note="Screen rendition of report.pdf; evidence links open the files of the bundle folder.",
+    attachments_note="Evidence links open the files of the bundle folder.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedReports:
+    """The three renditions and the figures, as bytes, before anything is written."""
+
+    report_pdf: bytes
+    submission_pdf: bytes
+    html: bytes
+    figures: dict[str, bytes]
+
+
+def _markdown_cell(value: object) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, line breaks as spaces."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def template_environment() -> jinja2.Environment:
+    """The jinja2 environment of the report: package templates, StrictUndefined, autoescape.
+
+    Autoescape is on for ``.html`` templates (a case ID or requirement text can
+    never inject markup) and off for Markdown (``.md``).
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["cell"] = _markdown_cell
+    return environment
+
+
+def render_html(report: ReportView, target: RenderTarget) -> str:
+    """The report as HTML for ``target``.
+
+    Raises
+    ------
+    jinja2.UndefinedError
+        A template names a field the view does not have (a bug, never silent).
+    """
+    return template_environment().get_template("report.html").render(report=report, target=target)
+
+
+def run_time(bundle: BundleData) -> datetime:
+    """The run's start time (UTC, whole seconds): the date of every rendition."""
+    stamp = bundle.run.started_utc.removesuffix("Z").split(".")[0]
+    return datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc)
+
+
+@contextmanager
+def source_date_epoch(moment: datetime) -> Iterator[None]:
+    """Set ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) for the duration of a render."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def _attachments(bundle: BundleData, moment: datetime) -> list[Any]:
+    """The evidence files as PDF/A-3 associated files, with fixed MIME types and dates."""
+    from weasyprint import Attachment
+
+    naive = moment.replace(tzinfo=None)
+    attachments: list[Any] = []
+    for name in ATTACHED_FILES:
+        content = (bundle.folder / name).read_bytes()
+        media = _MEDIA_TYPES[Path(name).suffix]
+        url = f"data:{media};base64,{base64.b64encode(content).decode('ascii')}"
+        attachments.append(
+            Attachment(
+                url=url,
+                name=name,
+                description=FILE_DESCRIPTIONS.get(name, name),
+                created=naive,
+                modified=naive,
+                relationship=_RELATIONSHIPS.get(name, "Data"),
+            )
+        )
+    return attachments
+
+
+def layout(html: str, moment: datetime) -> Any:
+    """Lay out ``html`` with WeasyPrint (a ``weasyprint.Document``), fonts from ``@font-face``.
+
+    Fonts are resolved from the bundled ``templates/fonts``; the layout is
+    shared by both PDF renditions.
+    """
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    with source_date_epoch(moment):
+        return HTML(string=html, base_url=str(TEMPLATES) + os.sep).render(
+            font_config=FontConfiguration()
+        )
+
+
+def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: datetime) -> bytes:
+    """Write a laid-out ``document`` as a tagged PDF of ``variant`` (e.g. ``pdf/a-3b``).
+
+    ``moment`` pins every date (see :func:`source_date_epoch`).
+    """
+    with source_date_epoch(moment):
+        pdf: bytes = document.write_pdf(
+            pdf_variant=variant, pdf_tags=True, attachments=attachments or None
+        )
+    return pdf
+
+
+def render_reports(bundle: BundleData) -> RenderedReports:
+    """Render the three renditions and the SVG figures of ``bundle`` in memory."""
+    report = build_report_view(bundle)
+    moment = run_time(bundle)
+    document = layout(render_html(report, PRINT), moment)
+    figures = [
+        figure
+        for figure in (
+            report.results.roc,
+            *report.results.forest,
+            report.results.calibration.figure,
+            report.failure_modes.figure,
+        )
+        if figure is not None
+    ]
+    return RenderedReports(
+        report_pdf=write_pdf(
+            document, variant="pdf/a-3b", attachments=_attachments(bundle, moment), moment=moment
+        ),
+        submission_pdf=write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment),
+        html=render_html(report, SCREEN).encode("utf-8"),
+        figures={figure.filename: figure.svg.encode("utf-8") for figure in figures},
+    )
+
+
+def render_bundle_reports(bundle_dir: Path) -> list[Path]:
+    """Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and ``figures/*.svg``.
+
+    Reads the bundle at ``bundle_dir`` (``MANIFEST.sha256`` is not needed, so
+    this runs before sealing) and writes the renditions into it, replacing
+    earlier ones; stale figures are removed. The caller lists the files in
+    the manifest. Returns the written paths, sorted.
+
+    Raises
+    ------
+    InputError, ProtocolError
+        A bundle file is missing or malformed.
+    """
+    bundle_dir = Path(bundle_dir)
+    rendered = render_reports(read_bundle(bundle_dir))
+    outputs = {
+        REPORT_NAME: rendered.report_pdf,
+        SUBMISSION_NAME: rendered.submission_pdf,
+        HTML_NAME: rendered.html,
+        **rendered.figures,
+    }
+    figures = bundle_dir / FIGURES_FOLDER
+    if figures.is_dir():
+        for stale in figures.glob("*.svg"):
+            if f"{FIGURES_FOLDER}/{stale.name}" not in outputs:
+                stale.unlink()
+    written = []
+    for name, content in outputs.items():
+        path = bundle_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+        written.append(path)
+    return sorted(written)
