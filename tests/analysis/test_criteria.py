@@ -119,6 +119,9 @@ def test_spread_across_sites(
     assert result.observed == pytest.approx(14 / 21 - 12 / 20)
     assert result.verdict is Verdict.FAIL
     assert result.description == "sensitivity, spread (max - min), each site"
+    # members are not compared with the required value: only the spread is
+    assert [outcome.verdict for outcome in result.outcomes] == [None, None]
+    assert [outcome.to_dict()["verdict"] for outcome in result.outcomes] == [None, None]
 
 
 @pytest.mark.req("DXV-ANAL-003")

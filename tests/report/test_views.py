@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.report.conftest import write_protocol
 
+from dxval.pipeline import run_validation
 from dxval.report import build_report_view, read_bundle
 from dxval.report.views import ReportView
 
@@ -99,7 +101,17 @@ def test_case_flow_and_site_counts(view: ReportView) -> None:
     scanner = next(t for t in view.test_data.attributes if t.name == "scanner")
     assert scanner.columns == ("Site A", "Site B", "All")
     assert scanner.rows[0].cells == ("60 (100.0%)", "0 (0.0%)", "60 (50.0%)")
-    assert "no field for it" in view.test_data.independence
+    assert "states no test-set independence statement" in view.test_data.independence
+
+
+@pytest.mark.req("DXV-REPORT-001")
+def test_independence_statement_comes_from_the_protocol(tmp_path: Path) -> None:
+    protocol = write_protocol(tmp_path / "protocol", cases_per_site=12)
+    text = protocol.read_text()
+    statement = "Sites A and B contributed no case to model development."
+    protocol.write_text(text.replace("truth:", f"independence: {statement}\ntruth:", 1))
+    bundle = run_validation(protocol, out=tmp_path / "evidence", reports=False).bundle
+    assert build_report_view(read_bundle(bundle)).test_data.independence == statement
 
 
 def test_subgroups_flags_multiplicity_and_calibration(view: ReportView) -> None:

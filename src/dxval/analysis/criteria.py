@@ -109,12 +109,16 @@ class RequirementSpec:
 
 @dataclass(frozen=True, slots=True)
 class PopulationOutcome:
-    """The compared number of one population and its verdict."""
+    """The compared number of one population and its verdict.
+
+    A member of a spread criterion has no verdict of its own (``None``): only
+    the spread across the family is compared with the required value.
+    """
 
     population: Population
     estimate: Estimate | None
     observed: float | None
-    verdict: Verdict
+    verdict: Verdict | None
     reason: str | None
     insufficient: tuple[str, ...]
 
@@ -124,7 +128,7 @@ class PopulationOutcome:
             "population": self.population.key,
             "label": self.population.label,
             "observed": self.observed,
-            "verdict": self.verdict.value,
+            "verdict": None if self.verdict is None else self.verdict.value,
             "reason": self.reason,
             "insufficient": list(self.insufficient),
             "estimate": None if self.estimate is None else self.estimate.to_dict(),
@@ -254,8 +258,11 @@ def _outcome(
     insufficient = population_counts(engine.table, population).insufficient(engine.settings)
     bound = "point" if spec.spread is not None else spec.bound
     observed, reason = _compared(estimate, bound)
+    verdict: Verdict | None
     if observed is None:
         verdict = Verdict.UNDEFINED
+    elif spec.spread is not None:
+        verdict = None
     else:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     return PopulationOutcome(population, estimate, observed, verdict, reason, insufficient)
@@ -303,7 +310,7 @@ def _spread(
 def _worst(
     outcomes: Sequence[PopulationOutcome], spec: CriterionSpec
 ) -> tuple[float | None, Verdict, str | None]:
-    verdict = _combine([outcome.verdict for outcome in outcomes])
+    verdict = _combine([outcome.verdict or Verdict.UNDEFINED for outcome in outcomes])
     values = [outcome.observed for outcome in outcomes if outcome.observed is not None]
     observed = (min(values) if spec.op in (">=", ">") else max(values)) if values else None
     reasons = [

@@ -51,6 +51,12 @@ class Protocol(Section):
         default_factory=list, description="Ordered pixel preprocessing (model protocols only)."
     )
     test_sets: list[TestSet] = Field(min_length=1, description="Test sets, one manifest each.")
+    independence: str | None = Field(
+        default=None,
+        description="How the test data is independent of the data used to develop and tune "
+        "the model (other sites, patients, time period, sequestration); stated in the report "
+        "as FDA's guidance on CADe performance testing expects.",
+    )
     truth: Truth = Field(description="Reference-standard labels.")
     attributes: dict[Identifier, Attribute] = Field(
         default_factory=dict, description="Subgroup attributes by name."

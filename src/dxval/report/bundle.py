@@ -204,7 +204,7 @@ class OutcomeRecord(Record):
     population: str
     label: str
     observed: float | None
-    verdict: str
+    verdict: str | None = None
     reason: str | None = None
     insufficient: list[str]
     estimate: EstimateRecord | None = None

@@ -327,7 +327,7 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
         total=test_data.total,
         demographics=_demographics(bundle),
         reference_standard=protocol.truth.reference_standard,
-        independence=INDEPENDENCE_MISSING,
+        independence=protocol.independence or INDEPENDENCE_MISSING,
         level=fmt.level_text(bundle.metrics.settings["confidence_level"]),
         methods=_methods(bundle),
         overall=tuple(_result_row(p, p.label) for p in populations if p.kind in ("all", "site")),

@@ -293,11 +293,10 @@ def build_cover(bundle: BundleData) -> CoverView:
 
 def _population_verdict(outcome: OutcomeRecord, criterion: CriterionRecord) -> tuple[str, str]:
     """Verdict text and class of one population; none for members of a spread (max − min)."""
-    if criterion.spread is not None:
+    if criterion.spread is not None or outcome.verdict is None:
         return "", ""
-    return VERDICT_TEXT.get(outcome.verdict, outcome.verdict.upper()), verdict_class(
-        outcome.verdict
-    )
+    verdict = outcome.verdict
+    return VERDICT_TEXT.get(verdict, verdict.upper()), verdict_class(verdict)
 
 
 def _outcome_line(outcome: OutcomeRecord, criterion: CriterionRecord) -> OutcomeLine:

@@ -18,9 +18,9 @@ from dxval.report import formatting as fmt
 from dxval.report.bundle import BundleData, EstimateRecord, PopulationRecord
 
 INDEPENDENCE_MISSING = (
-    "The protocol states no test-set independence statement (protocol schema dxval/1 has "
-    "no field for it). Independence of the test data from the training and tuning data must "
-    "be documented elsewhere in the submission."
+    "The protocol states no test-set independence statement (field 'independence'). "
+    "Independence of the test data from the training and tuning data must be documented "
+    "elsewhere in the submission."
 )
 
 
@@ -256,7 +256,7 @@ def build_test_data(bundle: BundleData) -> TestDataView:
             f"manifest column '{truth.column}': positive = {', '.join(truth.positive)}; "
             f"negative = {', '.join(truth.negative)}"
         ),
-        independence=INDEPENDENCE_MISSING,
+        independence=bundle.loaded.protocol.independence or INDEPENDENCE_MISSING,
         score_source=_score_source(bundle),
         flow=_flow(bundle),
     )
