@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dxval-installed
 
-.PHONY: install test lint typecheck pytest bench demo clean
+DEMO_DATA := demo-data
+
+.PHONY: install test lint typecheck pytest bench demo demo-gate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +31,26 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# The out-of-the-box demo: synthetic 3-site DICOM test sets (byte-identical for
+# the seed pinned in protocols/demo.yaml), validated by the bundled model.
+demo: $(STAMP)
+	$(BIN)/dxval demo generate --out $(DEMO_DATA)
+	$(BIN)/validate protocols/demo.yaml --out evidence
+	@echo
+	@echo "Done. Read the report above (report: ...), verify the bundle with"
+	@echo "  $(BIN)/dxval verify <evidence folder>"
+	@echo "and see a blocked release with"
+	@echo "  make demo-gate"
+
+# The stricter release gate that the demo model fails at the shifted site (exit 1).
+demo-gate: $(STAMP)
+	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
+	$(BIN)/validate protocols/demo-release-gate.yaml --out evidence --no-report; \
+	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
+	test $$code -eq 1
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info $(DEMO_DATA)

@@ -155,6 +155,14 @@ def test_insufficient_cells_are_flagged(
         "3 negative case(s) < minimum 10",
     )
     assert population_counts(table, populations.by_key["all"]).insufficient(settings) == ()
+    # a metric is flagged only for the classes it is computed from
+    assert counts.insufficient(settings, metric="sensitivity") == (
+        "1 positive case(s) < minimum 10",
+    )
+    assert counts.insufficient(settings, metric="specificity") == (
+        "3 negative case(s) < minimum 10",
+    )
+    assert len(counts.insufficient(settings, metric="auc")) == 2
 
 
 def test_undefined_metrics_carry_a_reason(

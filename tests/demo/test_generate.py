@@ -30,6 +30,7 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.req("DXV-DEMO-001")
 def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Path) -> None:
     digests = {}
     for seed in (7, 8):
@@ -44,6 +45,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Pat
     assert shared == set()
 
 
+@pytest.mark.req("DXV-DEMO-001")
 def test_a_smaller_demo_is_a_prefix_of_a_larger_one(
     tmp_path: Path, small_demo: DemoResult, read_manifest: ManifestReader
 ) -> None:

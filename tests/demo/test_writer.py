@@ -29,6 +29,7 @@ def _readable_files(demo: DemoResult, read_manifest: ManifestReader) -> list[Pat
     return files
 
 
+@pytest.mark.req("DXV-DEMO-002")
 def test_dciodvfy_reports_no_errors(small_demo: DemoResult, read_manifest: ManifestReader) -> None:
     # dicom3tools is a test dependency (installed by .ci/run); a missing tool fails here
     executable = shutil.which("dciodvfy")
@@ -100,6 +101,7 @@ def test_monochrome1_site_stores_lungs_high(small_demo: DemoResult) -> None:
             assert lung < spine
 
 
+@pytest.mark.req("DXV-DEMO-002")
 def test_no_phi_findings(small_demo: DemoResult, read_manifest: ManifestReader) -> None:
     for path in _readable_files(small_demo, read_manifest):
         assert scan_file(path, case_id=path.stem) == ()

@@ -144,6 +144,7 @@ def test_validate_console_script_as_a_subprocess(example: Path, tmp_path: Path) 
     assert "PERF-006" in completed.stdout
     assert "Traceback" not in completed.stderr
     (bundle,) = _bundles(tmp_path / "ev")
+    assert f"report:   {bundle / 'report.pdf'}" in completed.stdout
     for rendering in ("report.pdf", "report-submission.pdf", "report.html"):
         assert (bundle / rendering).is_file()
         assert f"  {rendering}" in (bundle / "MANIFEST.sha256").read_text()

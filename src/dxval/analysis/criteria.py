@@ -255,7 +255,8 @@ def _outcome(
     estimate = engine.estimate(
         population, spec.metric, handling=spec.non_evaluable, confidence_level=level
     )
-    insufficient = population_counts(engine.table, population).insufficient(engine.settings)
+    counts = population_counts(engine.table, population)
+    insufficient = counts.insufficient(engine.settings, metric=spec.metric)
     bound = "point" if spec.spread is not None else spec.bound
     observed, reason = _compared(estimate, bound)
     verdict: Verdict | None

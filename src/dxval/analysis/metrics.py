@@ -88,14 +88,24 @@ class PopulationCounts:
     positives: int
     negatives: int
 
-    def insufficient(self, settings: StatisticsSettings) -> tuple[str, ...]:
-        """Why the cell is below the protocol's minimum (empty when it is not)."""
+    def insufficient(
+        self, settings: StatisticsSettings, *, metric: str | None = None
+    ) -> tuple[str, ...]:
+        """Why the cell is below the protocol's minimum (empty when it is not).
+
+        With ``metric``, only the classes that metric is computed from count:
+        sensitivity only on positives, specificity only on negatives (so a
+        stratum of positives only, such as a lesion-size band, is not flagged
+        for sensitivity); every other metric needs both.
+        """
+        needs_positives = metric != "specificity"
+        needs_negatives = metric != "sensitivity"
         flags = []
-        if self.positives < settings.minimum_positives:
+        if needs_positives and self.positives < settings.minimum_positives:
             flags.append(
                 f"{self.positives} positive case(s) < minimum {settings.minimum_positives}"
             )
-        if self.negatives < settings.minimum_negatives:
+        if needs_negatives and self.negatives < settings.minimum_negatives:
             flags.append(
                 f"{self.negatives} negative case(s) < minimum {settings.minimum_negatives}"
             )

@@ -95,7 +95,7 @@ def case_generator(seed: int, site_id: str, index: int) -> np.random.Generator:
 def case_identifier(seed: int, site: SiteProfile, index: int) -> str:
     """Return the pseudonymous case ID, e.g. ``DEMO-A-3f09c2e1b4``."""
     token = digest_int("dxval-demo-case-id", seed, site.site_id, index) >> 216
-    return f"DEMO-{site.station_code}-{token:010x}"
+    return f"DEMO-{site.case_id_letter}-{token:010x}"
 
 
 def _sample_anatomy(sex: Sex, generator: np.random.Generator) -> Anatomy:

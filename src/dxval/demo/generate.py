@@ -9,7 +9,15 @@ Layout of the output folder::
 The whole folder is written beside the target under a temporary name and
 renamed into place, so an interrupted run never leaves a half-written demo;
 an existing demo folder (one holding ``demo.json``) is replaced, anything else
-is refused. Files are byte-identical for the same seed on any machine.
+is refused.
+
+Files are byte-identical for the same seed on any machine: every case draws
+from its own PCG64 stream, values are quantised to integers before encoding,
+nothing depends on time, locale or file-system order, and the RLE encoder is
+dxval's own (:mod:`dxval.demo.rle`). The one outside dependency is NumPy's
+distribution algorithms, which NumPy does not promise to keep across feature
+releases (NEP 19); ``tests/demo/test_reproducibility.py`` pins the digests of
+the default demo's first files so that any such change fails loudly.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ class SiteProfile:
     ``blur_mm`` is the detector's Gaussian point-spread σ, and
     ``lesion_contrast_factor`` scales every nodule's attenuation contrast.
     ``truncated_fraction`` of the site's files are cut short on purpose.
+    ``case_id_letter`` starts the site's case IDs (``DEMO-A-…``).
     """
 
     site_id: str
@@ -54,7 +55,7 @@ class SiteProfile:
     manufacturer: str
     model_name: str
     software_version: str
-    station_code: str
+    case_id_letter: str
     rows: int
     columns: int
     pixel_spacing_mm: tuple[float, float]
@@ -85,7 +86,7 @@ SITE_A = SiteProfile(
     manufacturer="Aurora Synthetic Imaging",
     model_name="AX-500 Demo",
     software_version="AX 4.2.1",
-    station_code="A",
+    case_id_letter="A",
     rows=320,
     columns=320,
     pixel_spacing_mm=(1.2, 1.2),
@@ -111,7 +112,7 @@ SITE_B = SiteProfile(
     manufacturer="Borealis Demo Medical",
     model_name="BR-12 CR Reader",
     software_version="BR 2.0.7",
-    station_code="B",
+    case_id_letter="B",
     rows=288,
     columns=256,
     pixel_spacing_mm=(1.4, 1.4),
@@ -137,7 +138,7 @@ SITE_C = SiteProfile(
     manufacturer="Cobalt Virtual Radiology",
     model_name="CV-3 Portable",
     software_version="CV 1.3.0",
-    station_code="C",
+    case_id_letter="C",
     rows=256,
     columns=256,
     pixel_spacing_mm=(1.6, 1.6),

@@ -105,6 +105,7 @@ def _series_and_equipment(dataset: Dataset, site: SiteProfile, ids: dict[str, st
     dataset.ViewPosition = "PA"
     dataset.Manufacturer = site.manufacturer
     dataset.ManufacturerModelName = site.model_name
+    dataset.SoftwareVersions = site.software_version
 
 
 def _image(dataset: Dataset, case: DemoCase, site: SiteProfile, image: StoredImage) -> None:

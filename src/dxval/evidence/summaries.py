@@ -76,6 +76,9 @@ def requirements_table(run: RunSummary) -> str:
         f"{summary.undefined} undefined; run {run.status}, exit code {run.exit_code}"
     )
     lines.append(f"evidence: {run.bundle}")
+    report = run.bundle / "report.pdf"
+    if report.is_file():
+        lines.append(f"report:   {report}")
     return "\n".join(lines) + "\n"
 
 
