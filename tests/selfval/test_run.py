@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,13 @@ def test_self_validation_passes_and_lists_every_check(self_validation: SelfValid
     assert html.count('<td class="pass">pass</td>') == len(checks)
     assert "Installation qualification (IQ)" in html
     assert "PASS: " in self_validation.stdout.splitlines()[0]
+    pdf = self_validation.out / "tool-validation.pdf"
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Tool validation report" in text
+    assert "Installation qualification (IQ)" in text
+    subprocess.run(["qpdf", "--check", str(pdf)], capture_output=True, check=True)
 
 
 @pytest.mark.req("DXV-SELF-001")

@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Installation qualification (installed versions against the SOUP list) "
         "and operational qualification: known-answer tests of the statistics, an end-to-end "
         "lock + validate run on generated multi-site DICOM, and tamper tests of a signed "
-        "bundle. Writes tool-validation.html/.json listing every check (expected, observed, "
+        "bundle. Writes tool-validation.pdf/.html/.json listing every check (expected, observed, "
         "pass/fail). Exit 0 only when every check passes, 1 otherwise.",
     )
     parser.add_argument(

@@ -1,15 +1,17 @@
 """The tool-validation report of ``dxval self-validate``: IQ and OQ, every check listed.
 
-Written as HTML (jinja2, ``autoescape`` and ``StrictUndefined``) beside a
-JSON record of the same content. A PDF rendering belongs to the report
-module; this module only lays out the view built by
-:mod:`dxval.selfval.run`, never recomputes a result.
+Written as HTML (jinja2, ``autoescape`` and ``StrictUndefined``), as a
+tagged PDF/A-2b laid out by the report module's WeasyPrint pipeline with
+dxval's bundled fonts, and as a JSON record of the same content. This module
+only lays out the view built by :mod:`dxval.selfval.run`, never recomputes a
+result.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,12 @@ _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>dxval {{ header.dxval }} tool validation</title>
 <style>
-body{font-family:sans-serif;font-size:12px;margin:2em}
+@font-face{font-family:"dxval DejaVu Sans";src:url("fonts/DejaVuSans.ttf");font-weight:normal}
+@font-face{font-family:"dxval DejaVu Sans";src:url("fonts/DejaVuSans-Bold.ttf");font-weight:bold}
+@page{size:A4;margin:16mm 14mm;
+@bottom-right{content:"Page " counter(page) " of " counter(pages);font-size:8px}}
+body{font-family:"dxval DejaVu Sans";font-size:10px;margin:0}
+tr{page-break-inside:avoid}
 table{border-collapse:collapse;width:100%;margin-bottom:1.5em}
 td,th{border:1px solid #999;padding:3px 6px;vertical-align:top;text-align:left}
 th{background:#eee}.pass{background:#d9f2d9}.fail{background:#f8d0d0;font-weight:bold}
@@ -71,6 +78,15 @@ def _groups(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
     ]
 
 
+def _write_pdf(html: str, path: Path) -> None:
+    """Lay out ``html`` as a tagged PDF/A-2b with the report module's fonts and writer."""
+    from dxval.report.render import layout, write_pdf
+
+    moment = datetime.now(timezone.utc).replace(microsecond=0)
+    document = layout(html, moment)
+    path.write_bytes(write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment))
+
+
 def write_report(
     out: Path,
     checks: Sequence[CheckResult],
@@ -78,7 +94,10 @@ def write_report(
     header: Mapping[str, str],
     notes: Sequence[str],
 ) -> tuple[Path, Path]:
-    """Write ``tool-validation.html`` and ``tool-validation.json`` into ``out``; return both."""
+    """Write ``tool-validation.html``, ``.pdf`` and ``.json`` into ``out``.
+
+    Returns the PDF and the JSON record.
+    """
     passed = all(check.passed for check in checks)
     counts = {
         "total": len(checks),
@@ -92,6 +111,8 @@ def write_report(
     html_path = out / "tool-validation.html"
     json_path = out / "tool-validation.json"
     html_path.write_text(html, encoding="utf-8")
+    pdf_path = out / "tool-validation.pdf"
+    _write_pdf(html, pdf_path)
     document = {
         "schema": "dxval-tool-validation/1",
         "result": "pass" if passed else "fail",
@@ -103,4 +124,4 @@ def write_report(
     json_path.write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return html_path, json_path
+    return pdf_path, json_path

@@ -136,7 +136,7 @@ def self_validate(
     Parameters
     ----------
     out:
-        New (or empty) folder for ``tool-validation.html``/``.json`` and the
+        New (or empty) folder for ``tool-validation.pdf``/``.html``/``.json`` and the
         signed end-to-end bundle.
     soup:
         The SOUP list (``qms/soup.yaml``) the installation is checked against.
