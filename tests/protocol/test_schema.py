@@ -85,3 +85,13 @@ def test_truth_labels_reject_booleans() -> None:
 def test_protocol_model_is_frozen() -> None:
     assert Protocol.model_config.get("frozen") is True
     assert Protocol.model_config.get("extra") == "forbid"
+
+
+def test_protocol_metric_names_are_exactly_the_analysed_metrics() -> None:
+    """The schema's closed vocabulary (for editors) and the analysis engine stay in step."""
+    from typing import get_args
+
+    from dxval.analysis import ALL_METRICS
+    from dxval.protocol.criteria import MetricName
+
+    assert set(get_args(MetricName)) == set(ALL_METRICS)

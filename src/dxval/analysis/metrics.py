@@ -32,22 +32,10 @@ from dxval.stats import (
     calibration,
     proportion_ci,
 )
+from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
 
-DECISION_METRICS = (
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "mcc",
-    "youden_j",
-    "lr_positive",
-    "lr_negative",
-    "ppv_at_prevalence",
-    "npv_at_prevalence",
-)
+#: Metrics computed from decisions at the operating point (the stats core's list).
+DECISION_METRICS = BINARY_METRIC_NAMES
 CALIBRATION_METRICS = ("brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
 ALL_METRICS = (
     *DECISION_METRICS,

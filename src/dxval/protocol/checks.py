@@ -24,6 +24,7 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES
+from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
 
 Location = tuple[str | int, ...]
 
@@ -32,23 +33,7 @@ _CALIBRATION_METRICS = frozenset(
 )
 #: Metrics computed from decisions at the operating point; only these can count
 #: non-evaluable cases as test-negative or test-positive.
-DECISION_METRICS = frozenset(
-    {
-        "sensitivity",
-        "specificity",
-        "ppv",
-        "npv",
-        "accuracy",
-        "balanced_accuracy",
-        "f1",
-        "mcc",
-        "youden_j",
-        "lr_positive",
-        "lr_negative",
-        "ppv_at_prevalence",
-        "npv_at_prevalence",
-    }
-)
+DECISION_METRICS = frozenset(BINARY_METRIC_NAMES)
 _PREVALENCE_METRICS = frozenset({"ppv_at_prevalence", "npv_at_prevalence"})
 
 
