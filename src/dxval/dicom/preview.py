@@ -110,9 +110,11 @@ def write_contact_sheet(
         figure.colorbar(shown, ax=right, fraction=0.046)
         left.axis("off")
         right.axis("off")
+    top = 1.0
     if title:
         figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
+        top -= 0.4 / figure.get_figheight()  # keep 0.4 inch above the panels for the title
+    figure.tight_layout(rect=(0.0, 0.0, 1.0, top))
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=80)
     pyplot.close(figure)
