@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from dxval.inference import CaseInput, HarnessResult, ModelConfig
-    from dxval.inference.concordance import ConcordanceResult
+    from dxval.pipeline.concordance import ConcordanceResult
 
 
 def preflight() -> str | None:
@@ -243,7 +243,7 @@ def concordance(
 ) -> None:
     """Print the CPU-vs-accelerator concordance (needs scipy for the paired tests)."""
     try:
-        from dxval.inference.concordance import compare_results
+        from dxval.pipeline.concordance import compare_results
     except ImportError as error:
         largest, identical = largest_difference(cpu, accelerated)
         print(

@@ -10,7 +10,7 @@ import pytest
 
 from dxval.errors import InputError, UsageError
 from dxval.inference import CaseResult, CaseStatus, Runtime
-from dxval.inference.concordance import (
+from dxval.pipeline.concordance import (
     ComparisonStatus,
     compare_results,
     compare_scores,

@@ -5,7 +5,7 @@ named by ``--against`` (another device, another runtime, or another artifact
 such as an int8-quantised build), and writes per-case score differences,
 decisions that flip at the operating point, and the AUC / sensitivity /
 specificity differences with their paired tests
-(:func:`dxval.inference.concordance.run_concordance`).
+(:func:`dxval.pipeline.concordance.run_concordance`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 
 def _concordance(args: argparse.Namespace) -> int:
     # Imported here: the protocol, DICOM and stats layers are not needed for `dxval --help`.
-    from dxval.inference.concordance import parse_against, run_concordance
-    from dxval.inference.plan import plan_inference
+    from dxval.pipeline.concordance import parse_against, run_concordance
+    from dxval.pipeline.concordance_plan import plan_inference
 
     plan = plan_inference(args.protocol)
     counterpart = parse_against(

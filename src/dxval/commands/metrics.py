@@ -8,8 +8,8 @@ import math
 from pathlib import Path
 
 from dxval.errors import UsageError
+from dxval.pipeline.metrics import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
 from dxval.stats import BootstrapInterval, ProportionMethod
-from dxval.stats_report import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
 
 
 def _confidence_level(text: str) -> float:

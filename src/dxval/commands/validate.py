@@ -22,8 +22,7 @@ from dxval.evidence.summaries import (
     markdown_summary,
     requirements_table,
 )
-from dxval.pipeline import run_validation
-from dxval.scoring import InferenceOptions
+from dxval.pipeline import InferenceOptions, run_validation
 
 EXIT_CODES = """\
 exit codes:

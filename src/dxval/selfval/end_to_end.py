@@ -33,8 +33,7 @@ from dxval.dicom.failures import CaseFailure
 from dxval.dicom.loader import CaseLoader
 from dxval.errors import IntegrityError
 from dxval.evidence import read_events, verify_bundle
-from dxval.pipeline import RunResult, lock_protocol, run_validation
-from dxval.scoring import InferenceOptions
+from dxval.pipeline import InferenceOptions, RunResult, lock_protocol, run_validation
 from dxval.selfval.checks import CheckResult, compare_exact, compare_values
 from dxval.selfval.model import INPUT_SIZE, expected_scores, model_bytes
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from dxval.data import Case
 from dxval.errors import UsageError
-from dxval.protocol import LoadedProtocol
+from dxval.pipeline.plan import RunPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +60,7 @@ class ModelScores:
     phi_findings: tuple[dict[str, str | None], ...] = field(default_factory=tuple)
 
 
-def _dicom_keywords(loaded: LoadedProtocol) -> list[str]:
-    """DICOM keywords the protocol keeps on purpose as subgroup attributes."""
-    return [a.dicom for a in loaded.protocol.attributes.values() if a.dicom is not None]
-
-
-def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
+def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
     """PHI scan and decoder-pin check over every case's files, headers only.
 
     Files that cannot be read here are left to the harness, which records
@@ -88,9 +83,8 @@ def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, 
     from dxval.dicom.decoders import check_decoder_pin, decoder_for
     from dxval.dicom.phi import PhiFinding, phi_summary, scan_file
 
-    model = loaded.protocol.model
-    pinned = None if model is None else model.decoders
-    allow = _dicom_keywords(loaded)
+    pinned = None if plan.model is None else plan.model.decoders
+    allow = plan.dicom_keywords
     findings: list[PhiFinding] = []
     for case in cases:
         for path in _case_files(case):
@@ -101,10 +95,10 @@ def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, 
                     check_decoder_pin(decoder_for(path), pinned, where=where)
             except CaseFailure:
                 continue
-    if findings and loaded.protocol.qc.phi == "refuse":
+    if findings and plan.phi_policy == "refuse":
         summary = phi_summary(findings).replace("\n", ";")
         raise UsageError(
-            f"{loaded.path}: qc.phi is 'refuse' and the test data holds PHI "
+            f"{plan.path}: qc.phi is 'refuse' and the test data holds PHI "
             f"(DICOM PS3.15 Annex E): {summary}; de-identify the files, or set qc.phi: warn"
         )
     return tuple(finding.to_dict() for finding in findings)
@@ -121,7 +115,7 @@ def _case_files(case: Case) -> list[Path]:
 
 
 def score_with_model(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     cases: Sequence[Case],
     *,
     options: InferenceOptions,
@@ -131,8 +125,8 @@ def score_with_model(
 
     Parameters
     ----------
-    loaded:
-        A protocol with a ``model:`` section.
+    plan:
+        The plan of a protocol with a ``model:`` section.
     cases:
         Every case of every test set, in manifest order.
     options:
@@ -148,14 +142,13 @@ def score_with_model(
         Golden check beyond tolerance or decoder mismatch (exit 3).
     """
     from dxval.dicom.loader import CaseLoader
-    from dxval.inference import CaseInput, CaseStatus, ModelConfig, score_cases
+    from dxval.inference import CaseInput, CaseStatus, score_cases
 
-    section = loaded.protocol.model
-    if section is None:
-        raise UsageError(f"{loaded.path}: no model section to score with")
-    phi_findings = preflight(loaded, cases)
-    model = ModelConfig.from_mapping(section.model_dump(), folder=loaded.folder)
-    loader = CaseLoader(loaded.protocol.preprocessing, expected_shape=model.input.case_shape)
+    if plan.model is None:
+        raise UsageError(f"{plan.path}: no model section to score with")
+    phi_findings = preflight(plan, cases)
+    model = plan.model.config
+    loader = CaseLoader(plan.preprocessing, expected_shape=model.input.case_shape)
     inputs = [
         CaseInput(case.case_id, case.files, (case.input_sha256,) if case.input_sha256 else ())
         for case in cases
