@@ -17,6 +17,7 @@ from dxval.data import build_cases, check_pins
 from dxval.dicom.loader import CaseLoader
 from dxval.errors import UsageError
 from dxval.inference import CaseInput, ModelConfig
+from dxval.pipeline.cases import case_loader
 from dxval.pipeline.lock import protocol_pins, read_sources
 from dxval.pipeline.plan import plan_run
 
@@ -65,7 +66,7 @@ def plan_inference(protocol_path: str | Path) -> InferencePlan:
     sources = read_sources(plan)
     check_pins(item.pin for item in protocol_pins(plan, sources))
     cases = build_cases(sources, plan.truth)
-    loader = CaseLoader(plan.preprocessing, expected_shape=model.input.case_shape)
+    loader = case_loader(plan)
     return InferencePlan(
         protocol_id=plan.protocol_id,
         protocol_path=plan.path,

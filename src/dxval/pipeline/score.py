@@ -25,6 +25,7 @@ from typing import Any
 
 from dxval.data import Case
 from dxval.errors import UsageError
+from dxval.pipeline.cases import case_loader
 from dxval.pipeline.plan import RunPlan
 
 
@@ -141,14 +142,13 @@ def score_with_model(
     IntegrityError
         Golden check beyond tolerance or decoder mismatch (exit 3).
     """
-    from dxval.dicom.loader import CaseLoader
     from dxval.inference import CaseInput, CaseStatus, score_cases
 
     if plan.model is None:
         raise UsageError(f"{plan.path}: no model section to score with")
     phi_findings = preflight(plan, cases)
     model = plan.model.config
-    loader = CaseLoader(plan.preprocessing, expected_shape=model.input.case_shape)
+    loader = case_loader(plan)
     inputs = [
         CaseInput(case.case_id, case.files, (case.input_sha256,) if case.input_sha256 else ())
         for case in cases
