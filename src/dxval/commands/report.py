@@ -14,7 +14,7 @@ from dxval.report.refresh import refresh_reports
 
 
 def _report(args: argparse.Namespace) -> int:
-    result = refresh_reports(args.bundle)
+    result = refresh_reports(args.bundle, templates=args.templates)
     for path in result.written:
         print(f"wrote {path}")
     print(f"updated {result.manifest}")
@@ -32,4 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "altered.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="evidence bundle folder")
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        default=None,
+        help="report templates used over the shipped ones (start from a copy of templates/)",
+    )
     parser.set_defaults(handler=_report)

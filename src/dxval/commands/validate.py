@@ -65,6 +65,7 @@ def _validate(args: argparse.Namespace) -> int:
         progress=_progress,
         inference=inference,
         reports=not args.no_report,
+        templates=args.templates,
     )
     run = RunSummary(
         protocol_id=result.protocol_id,
@@ -122,6 +123,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip rendering report.pdf/report.html (faster CI gates); "
         "`dxval report BUNDLE` renders them later",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        default=None,
+        help="report templates used over the shipped ones (start from a copy of templates/); "
+        "default: the protocol's report.templates",
     )
     model = parser.add_argument_group("model protocols (ignored for predictions protocols)")
     model.add_argument(

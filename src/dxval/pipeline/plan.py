@@ -174,8 +174,7 @@ def plan_run(protocol_path: str | Path) -> RunPlan:
 def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
     """The :class:`RunPlan` of an already loaded protocol."""
     protocol = loaded.protocol
-    report = getattr(protocol, "report", None)
-    templates = None if report is None or report.templates is None else report.templates
+    templates = protocol.report.templates
     return RunPlan(
         path=loaded.path,
         raw_bytes=loaded.raw_bytes,

@@ -57,6 +57,7 @@ from dxval.pipeline.lock import (
 )
 from dxval.pipeline.plan import RunPlan, plan_run
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
+from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -293,11 +294,29 @@ def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
         audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
 
 
-def _render_reports(folder: Path) -> list[Path]:
-    """Render the bundle's reports (imported here: WeasyPrint is slow to import)."""
-    from dxval.report import render_bundle_reports
+def _report_templates(plan: RunPlan, templates: str | Path | None) -> TemplateSet:
+    """The template set the report will use: ``--templates``, else ``report.templates``.
 
-    return render_bundle_reports(folder)
+    Checked before anything is written: a missing folder or a template that
+    does not parse is exit 2 (file and line named).
+    """
+    if templates is not None:
+        folder = check_template_folder(templates, where="--templates")
+    else:
+        where = f"{plan.path}: report.templates"
+        folder = check_template_folder(plan.templates, where=where)
+    return template_set(folder)
+
+
+def _renderer(templates: TemplateSet) -> Callable[[Path], list[Path]]:
+    """Render the bundle's reports with ``templates`` (WeasyPrint is imported only here)."""
+
+    def render(folder: Path) -> list[Path]:
+        from dxval.report import render_bundle_reports
+
+        return render_bundle_reports(folder, templates.folder)
+
+    return render
 
 
 def _record_uses(
@@ -363,6 +382,7 @@ def run_validation(
     run_id: str | None = None,
     inference: InferenceOptions | None = None,
     reports: bool = True,
+    templates: str | Path | None = None,
 ) -> RunResult:
     """Run the validation a protocol specifies and write its evidence bundle.
 
@@ -383,6 +403,10 @@ def run_validation(
         Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and
         the figures into the bundle before it is sealed (default). Without
         them the evidence is complete; ``dxval report`` renders them later.
+    templates:
+        A folder of report templates used over the shipped ones; default the
+        protocol's ``report.templates``. The template set's SHA-256 listing is
+        recorded in ``run.json`` (``templates``).
 
     Returns
     -------
@@ -393,6 +417,8 @@ def run_validation(
     ------
     ProtocolError, InputError, UsageError
         Invalid protocol or unusable input (exit 2); nothing is written.
+    TemplateError
+        A report template fails (exit 2, file and line named); no bundle is published.
     IntegrityError
         A pinned digest differs (exit 3); nothing is written.
     """
@@ -402,6 +428,7 @@ def run_validation(
     plan = plan_run(protocol_path)
     digest = {"path": str(plan.path), "sha256": plan.digest}
     audit.record("protocol.loaded", digest, f"validate run {run_id}")
+    report_templates = _report_templates(plan, templates) if reports else None
     out = Path(out)
     check_writable(out)
     gathered = _gather(
@@ -438,8 +465,10 @@ def run_validation(
             "cases": gathered.counts,
             "criteria": result.summary.to_dict(),
             "test_set_usage": [item.to_dict() for item in gathered.usage],
+            "templates": None if report_templates is None else report_templates.to_dict(),
         }
-        bundle = writer.seal(audit, run, render=_render_reports if reports else None)
+        render = None if report_templates is None else _renderer(report_templates)
+        bundle = writer.seal(audit, run, render=render)
     _record_uses(out, gathered, plan, run_id, audit)
     return RunResult(
         code,

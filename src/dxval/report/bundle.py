@@ -273,6 +273,7 @@ class RunRecord(Record):
     message: str | None = None
     cases: dict[str, int]
     criteria: dict[str, Any]
+    templates: dict[str, Any] | None = None
 
 
 class SignatureRecord(Record):

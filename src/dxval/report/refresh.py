@@ -22,6 +22,7 @@ from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verif
 from dxval.evidence.manifest import bundle_files
 from dxval.report.bundle import SIGNATURES_FOLDER
 from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
+from dxval.report.template_set import check_template_folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,14 @@ def _problem_path(path: str) -> str:
     return path.split(" or its entry in ", maxsplit=1)[0]
 
 
-def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
+def refresh_reports(
+    bundle_dir: str | Path, *, templates: str | Path | None = None
+) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
+
+    ``templates`` is a folder of report templates used over the shipped ones;
+    the methods section lists the template set used (``run.json`` keeps the
+    one recorded at the run: it is signed evidence).
 
     Raises
     ------
@@ -60,8 +67,11 @@ def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
         missing or extra, or the audit chain is broken.
     InputError, ProtocolError
         A bundle file the report needs is malformed.
+    TemplateError
+        A template fails (file and line named); nothing is rewritten.
     """
     bundle = Path(bundle_dir)
+    folder = check_template_folder(templates, where="--templates")
     report = verify_bundle(bundle)
     blocking = [
         problem
@@ -75,7 +85,7 @@ def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
             f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    written = render_bundle_reports(bundle)
+    written = render_bundle_reports(bundle, folder)
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

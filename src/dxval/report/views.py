@@ -178,8 +178,19 @@ class EvidenceFileView:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplatesView:
+    """The template set that rendered the report (:mod:`dxval.report.template_set`)."""
+
+    sha256: str
+    source: str
+    custom: tuple[str, ...]
+    listing: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReportView:
-    """The whole report."""
+    """The whole report (``templates`` is filled in by the renderer)."""
 
     document: DocumentView
     cover: CoverView
@@ -192,6 +203,7 @@ class ReportView:
     failure_modes: FailureModesView
     methods: MethodsView
     appendix: AppendixView
+    templates: TemplatesView | None = None
 
 
 def verdict_class(verdict: str) -> str:
