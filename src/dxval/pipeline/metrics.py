@@ -184,10 +184,12 @@ def read_scored_cases(
     Every truth value must be ``positive`` or the one other value present;
     every score must be a finite number.
 
-    Raises:
-        InputError: missing file or column, empty truth, a third truth value,
-            a single class, a non-numeric / NaN / infinite score; the message
-            names the column and the line.
+    Raises
+    ------
+    InputError
+        missing file or column, empty truth, a third truth value,
+        a single class, a non-numeric / NaN / infinite score; the message
+        names the column and the line.
     """
     table = _read_table(path, [truth_column, *score_columns])
     truth, negative = _truth(path, table[truth_column], truth_column, positive)
@@ -217,8 +219,10 @@ def metrics_report(
 ) -> MetricsReport:
     """Read ``path`` and compute AUC, average precision, decision metrics and a comparison.
 
-    Raises:
-        InputError: the file's contents cannot be used (see :func:`read_scored_cases`).
+    Raises
+    ------
+    InputError
+        the file's contents cannot be used (see :func:`read_scored_cases`).
     """
     columns = [score] if score2 is None else [score, score2]
     cases = read_scored_cases(
