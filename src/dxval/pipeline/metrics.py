@@ -29,8 +29,8 @@ from dxval.stats import (
     bootstrap_auc,
     delong_paired_test,
 )
-from dxval.stats.binary import METRIC_NAMES
 from dxval.stats.proportion import METHOD_LABELS
+from dxval.stats.vocabulary import DECISION_METRICS
 
 DEFAULT_SEED = 20261126
 HEADER_LINES = 1  # data row i (0-based) is on line i + 2 of the file
@@ -109,7 +109,7 @@ class MetricsReport:
         return result
 
 
-REPORTED_BINARY = tuple(name for name in METRIC_NAMES if not name.endswith("_at_prevalence"))
+REPORTED_BINARY = tuple(name for name in DECISION_METRICS if not name.endswith("_at_prevalence"))
 
 
 def _line(row: int) -> int:

@@ -24,7 +24,7 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES
-from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
+from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
 
 Location = tuple[str | int, ...]
 
@@ -33,7 +33,7 @@ _CALIBRATION_METRICS = frozenset(
 )
 #: Metrics computed from decisions at the operating point; only these can count
 #: non-evaluable cases as test-negative or test-positive.
-DECISION_METRICS = frozenset(BINARY_METRIC_NAMES)
+DECISION_METRICS = frozenset(STATS_DECISION_METRICS)
 _PREVALENCE_METRICS = frozenset({"ppv_at_prevalence", "npv_at_prevalence"})
 
 

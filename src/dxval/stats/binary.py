@@ -31,6 +31,10 @@ from numpy.typing import ArrayLike
 from dxval.stats._arrays import as_scores, as_truth, check_confidence_level, two_sided_z
 from dxval.stats.proportion import ProportionMethod, proportion_ci
 from dxval.stats.results import Estimate, interval_estimate
+from dxval.stats.vocabulary import DECISION_METRICS
+
+#: The metrics of :class:`BinaryMetrics`, in order (the vocabulary's decision metrics).
+METRIC_NAMES = DECISION_METRICS
 
 
 @dataclass(frozen=True, slots=True)

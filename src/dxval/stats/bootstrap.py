@@ -52,7 +52,10 @@ class BootstrapInterval(str, Enum):
 
 
 class BinaryMetricName(str, Enum):
-    """Decision metrics that :func:`bootstrap_binary_metric` can resample."""
+    """Decision metrics that :func:`bootstrap_binary_metric` can resample.
+
+    Exactly :data:`dxval.stats.vocabulary.RESAMPLED_DECISION_METRICS` (a test checks it).
+    """
 
     SENSITIVITY = "sensitivity"
     SPECIFICITY = "specificity"
