@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from dxval.errors import UsageError
+from dxval.errors import UsageError, exit_codes_help
 from dxval.evidence.summaries import (
     RunSummary,
     json_summary,
@@ -23,16 +23,6 @@ from dxval.evidence.summaries import (
     requirements_table,
 )
 from dxval.pipeline import InferenceOptions, run_validation
-
-EXIT_CODES = """\
-exit codes:
-  0   run complete, every acceptance criterion met
-  1   run complete, at least one criterion not met (evidence written)
-  2   usage error, invalid protocol, unreadable input
-  3   integrity: a pinned digest differs from the model or data
-  4   run incomplete: non-evaluable cases beyond the protocol's QC tolerance
-  70  internal error (a bug): message plus where the traceback was saved
-"""
 
 
 def _progress(message: str) -> None:
@@ -102,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the validation a protocol specifies: check the locks, read the "
         "cases, score them, compute every metric with its confidence interval, evaluate the "
         "acceptance criteria and write the evidence bundle to OUT/<protocol-id>/<run-id>/.",
-        epilog=EXIT_CODES,
+        epilog=exit_codes_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("protocol", metavar="PROTOCOL", help="the protocol YAML file")
