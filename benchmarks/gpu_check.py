@@ -160,7 +160,7 @@ def run_leg(
     args: argparse.Namespace,
     batch_size: int | None = None,
 ) -> HarnessResult:
-    from dxval.inference import score_cases
+    from dxval.inference import InferenceOptions, score_cases
 
     start = time.perf_counter()
     result = score_cases(
@@ -169,12 +169,14 @@ def run_leg(
         cases,
         results_path=folder / f"{name}.jsonl",
         preprocessing_digest="synthetic",
-        device=device,
-        workers=args.workers,
-        batch_size=batch_size or args.batch_size,
-        threads=args.threads,
-        use_cache=False,
-        progress=False,
+        options=InferenceOptions(
+            device=device,
+            workers=args.workers,
+            batch_size=batch_size or args.batch_size,
+            threads=args.threads,
+            use_cache=False,
+            progress=False,
+        ),
     )
     elapsed = time.perf_counter() - start
     rate = result.total / result.elapsed_seconds

@@ -17,9 +17,10 @@ report) take the plain values of the plan, never the pydantic protocol.
 
 from __future__ import annotations
 
+from dxval.inference.options import InferenceOptions
 from dxval.pipeline.lock import LockResult, lock_protocol
 from dxval.pipeline.plan import RunPlan, plan_run
-from dxval.pipeline.score import InferenceOptions, ModelScores
+from dxval.pipeline.score import ModelScores
 from dxval.pipeline.validate import CaseOutcome, RunResult, run_validation
 
 __all__ = [

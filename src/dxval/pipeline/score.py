@@ -19,30 +19,15 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dxval.data import Case
 from dxval.errors import UsageError
+from dxval.inference.options import InferenceOptions
 from dxval.pipeline.cases import case_loader
 from dxval.pipeline.plan import RunPlan
-
-
-@dataclass(frozen=True, slots=True)
-class InferenceOptions:
-    """How ``validate`` runs the model (command-line options, never the protocol).
-
-    None of these may change a score: the harness is batch-invariant and the
-    cache is keyed by everything that determines the result.
-    """
-
-    device: str = "cpu"
-    workers: int | None = None
-    batch_size: int = 16
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    progress: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +145,7 @@ def score_with_model(
             inputs,
             results_path=Path(work) / "predictions.jsonl",
             preprocessing_digest=loader.digest,
-            device=options.device,
-            workers=options.workers,
-            batch_size=options.batch_size,
-            cache_dir=options.cache_dir or default_cache_dir,
-            use_cache=options.use_cache,
-            progress=options.progress,
+            options=replace(options, cache_dir=options.cache_dir or default_cache_dir),
         )
         scores: dict[str, float | None] = {}
         failures: dict[str, tuple[str, str]] = {}
