@@ -386,17 +386,20 @@ def test_dicom_case_loader_in_workers(tmp_path: Path) -> None:
     from pydicom.data import get_testdata_file
 
     from dxval.dicom.loader import CaseLoader
+    from dxval.protocol.preprocessing import plain_steps
 
     from .models import make_weights, write_onnx
 
     config = make_config(write_onnx(make_weights(), tmp_path / "tiny.onnx"))
     loader = CaseLoader(
-        [
-            {"op": "modality_lut"},
-            {"op": "window", "center": 40, "width": 400},
-            {"op": "resize", "size": [16, 16], "method": "area"},
-            {"op": "to_channels", "channels": 1},
-        ],
+        plain_steps(
+            [
+                {"op": "modality_lut"},
+                {"op": "window", "center": 40, "width": 400},
+                {"op": "resize", "size": [16, 16], "method": "area"},
+                {"op": "to_channels", "channels": 1},
+            ]
+        ),
         expected_shape=config.input.case_shape,
     )
     names = ("CT_small.dcm", "JPEG2000.dcm", "rtplan.dcm", "MR_small_RLE.dcm")

@@ -24,6 +24,7 @@ from dxval.analysis import (
     StatisticsSettings,
 )
 from dxval.data import AttributeSources, TruthRule
+from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
 from dxval.protocol import (
     CellPopulation,
@@ -34,6 +35,7 @@ from dxval.protocol import (
     TestSetPopulation,
     load_protocol,
 )
+from dxval.protocol.preprocessing import plain_steps
 
 __all__ = [
     "AttributePlan",
@@ -115,7 +117,7 @@ class RunPlan:
     attributes: tuple[AttributePlan, ...]
     model: ModelPlan | None
     predictions: PredictionsPlan | None
-    preprocessing: tuple[Mapping[str, Any], ...]
+    preprocessing: tuple[Step, ...]
     operating_point: float
     statistics: StatisticsSettings
     sites: tuple[str, ...]
@@ -210,7 +212,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         ),
         model=_model_plan(loaded),
         predictions=_predictions_plan(loaded),
-        preprocessing=tuple(step.model_dump() for step in protocol.preprocessing),
+        preprocessing=plain_steps(protocol.preprocessing),
         operating_point=protocol.operating_point,
         statistics=_settings(loaded),
         sites=tuple(protocol.sites),

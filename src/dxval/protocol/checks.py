@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from dxval.dicom.ops import check_pipeline
+from dxval.dicom.steps import check_pipeline
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from dxval.dicom.ops import PreprocessingStep
 from dxval.protocol.criteria import Requirement
+from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
     Analysis,
     Attribute,

@@ -34,6 +34,7 @@ from dxval.dicom.loader import CaseLoader
 from dxval.errors import IntegrityError
 from dxval.evidence import read_events, verify_bundle
 from dxval.pipeline import InferenceOptions, RunResult, lock_protocol, run_validation
+from dxval.protocol.preprocessing import plain_steps
 from dxval.selfval.checks import CheckResult, compare_exact, compare_values
 from dxval.selfval.model import INPUT_SIZE, expected_scores, model_bytes
 
@@ -124,7 +125,7 @@ requirements:
 
 def expected_cases(folder: Path, sites: Sequence[str]) -> list[ExpectedCase]:
     """Every case of the generated demo with the score numpy computes from its model input."""
-    loader = CaseLoader(PREPROCESSING)
+    loader = CaseLoader(plain_steps(PREPROCESSING))
     cases = []
     for site in sites:
         with (folder / site / "manifest.csv").open(newline="", encoding="utf-8") as handle:
