@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 
 from dxval.errors import UsageError, exit_codes_help
-from dxval.evidence.summaries import (
+from dxval.pipeline import InferenceOptions, run_validation
+from dxval.report.run_summaries import (
     RunSummary,
     json_summary,
     junit_xml,
     markdown_summary,
     requirements_table,
 )
-from dxval.pipeline import InferenceOptions, run_validation
 
 
 def _progress(message: str) -> None:

@@ -2,8 +2,9 @@
 
 Public entry points: :class:`BundleWriter` (with :func:`check_writable`,
 :func:`new_run_id`, :func:`json_bytes`), :class:`AuditLog`,
-:func:`capture_environment`, :func:`verify_bundle` (→ :class:`VerifyReport`),
-and the run summaries in :mod:`dxval.evidence.summaries`.
+:func:`capture_environment` and :func:`verify_bundle` (→ :class:`VerifyReport`).
+The run summaries for people and CI (terminal, JSON, JUnit, Markdown) are
+renderings: :mod:`dxval.report.run_summaries`.
 """
 
 from __future__ import annotations
