@@ -19,8 +19,8 @@ from pathlib import Path
 from dxval.data.hashing import sha256_file
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verify_bundle
+from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import bundle_files
-from dxval.report.bundle import SIGNATURES_FOLDER
 from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
 from dxval.report.template_set import check_template_folder
 

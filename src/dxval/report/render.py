@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from dxval.report.bundle import ATTACHED_FILES, BundleData, read_bundle
+from dxval.evidence.format import ATTACHED_FILES, BundleData, read_bundle
 from dxval.report.template_set import (
     SHIPPED,
     TemplateSet,
