@@ -40,6 +40,20 @@ from dxval.data import (
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.audit import utc_now
+from dxval.evidence.format import (
+    CASES_NAME,
+    CRITERIA_NAME,
+    ENVIRONMENT_NAME,
+    LOCK_NAME,
+    METRICS_NAME,
+    PHI_NAME,
+    PROTOCOL_NAME,
+    RUN_NAME,
+    CriteriaDocument,
+    MetricsDocument,
+    RunRecord,
+    check_record,
+)
 from dxval.evidence.ledger import (
     TestSetUsage,
     TestSetUse,
@@ -290,7 +304,7 @@ def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
     cache = {**run.cache, "hit_case_ids": list(run.cache_hit_case_ids)}
     audit.record("cache.used", cache, "cached scores verified by hash before use")
     if run.phi_findings:
-        findings = {"findings": len(run.phi_findings), "file": "phi.json"}
+        findings = {"findings": len(run.phi_findings), "file": PHI_NAME}
         audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
 
 
@@ -444,19 +458,21 @@ def run_validation(
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
     progress("writing evidence bundle")
     with BundleWriter(out, plan.protocol_id, run_id) as writer:
-        writer.write_bytes("protocol.yaml", plan.raw_bytes)
+        writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
         model_run = gathered.model_run
         lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
-        writer.write_json("lock.json", lock)
+        writer.write_json(LOCK_NAME, lock)
         environment = capture_environment()
         if model_run is not None:
             environment["runtime"] = model_run.environment
-        writer.write_json("environment.json", environment)
+        writer.write_json(ENVIRONMENT_NAME, environment)
         if model_run is not None and model_run.phi_findings:
-            writer.write_json("phi.json", {"findings": list(model_run.phi_findings)})
-        writer.write_bytes("cases.csv", render_cases(gathered.rows, plan.attribute_names))
-        writer.write_json("metrics.json", result.metrics_document)
-        writer.write_json("criteria.json", result.criteria_document)
+            writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
+        writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
+        check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
+        writer.write_json(METRICS_NAME, result.metrics_document)
+        check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
+        writer.write_json(CRITERIA_NAME, result.criteria_document)
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,
@@ -467,6 +483,7 @@ def run_validation(
             "test_set_usage": [item.to_dict() for item in gathered.usage],
             "templates": None if report_templates is None else report_templates.to_dict(),
         }
+        check_record(RunRecord, run, name=RUN_NAME)
         render = None if report_templates is None else _renderer(report_templates)
         bundle = writer.seal(audit, run, render=render)
     _record_uses(out, gathered, plan, run_id, audit)
