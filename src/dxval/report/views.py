@@ -230,6 +230,15 @@ def _outcome(bundle: BundleData) -> OutcomeView:
     return OutcomeView("ACCEPTANCE CRITERIA NOT MET", "fail", detail, run.message)
 
 
+def _fingerprint(key_id: str | None) -> str:
+    """The key's fingerprint as ``dxval verify`` prints it (a malformed ID as it stands)."""
+    if not key_id:
+        return fmt.DASH
+    if len(key_id) == 64 and all(c in "0123456789abcdef" for c in key_id):
+        return key_fingerprint(key_id)
+    return key_id
+
+
 def _signature(entry: SignatureEntry) -> SignatureView:
     record = entry.record
     valid = record is not None and not entry.findings
@@ -247,7 +256,7 @@ def _signature(entry: SignatureEntry) -> SignatureView:
         name=name,
         signed_utc=fmt.utc_text(record.signed_utc),
         meaning=meaning,
-        key_id=key_fingerprint(record.key_id) if record.key_id else fmt.DASH,
+        key_id=_fingerprint(record.key_id),
         problem=None,
         status=status,
         valid=valid,
