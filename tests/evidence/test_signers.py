@@ -228,6 +228,13 @@ def test_a_malformed_registry_is_exit_2(
     assert _verify(signed, "--signers", str(folder / "signers.yaml"))[0] == 2
 
 
+@pytest.mark.req("DXV-INTEG-005")
+def test_the_example_registry_under_version_control_loads() -> None:
+    registry = load_registry(Path(__file__).parents[2] / "qms" / "signers.yaml")
+    names = {signer.name: sorted(signer.meanings) for signer in registry.signers.values()}
+    assert names == {"Ada Author": ["authored"], "Rita Approver": ["approved", "reviewed"]}
+
+
 # --- finding 8: separation of duties by registry identity ----------------------------------------
 
 
