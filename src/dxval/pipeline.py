@@ -110,12 +110,14 @@ def _dicom_attribute_reader() -> DicomAttributeReader:
     """Read DICOM keywords from a file's header; unreadable files give missing values."""
     from dxval.dicom import CaseFailure
     from dxval.dicom.attributes import extract_attributes
+    from dxval.dicom.notes import captured
     from dxval.dicom.reader import read_header
 
     def read(path: Path, keywords: Sequence[str]) -> dict[str, str]:
         """Keyword → value as text; multi-valued joined with a backslash as in DICOM."""
         try:
-            values = extract_attributes(read_header(path), keywords)
+            with captured():  # pydicom's warnings quote raw values: never shown
+                values = extract_attributes(read_header(path), keywords)
         except CaseFailure:
             return {}
         return {
