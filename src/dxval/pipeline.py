@@ -44,6 +44,7 @@ from dxval.data import (
     check_pins,
     read_predictions,
 )
+from dxval.data.limits import check_run_size
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.audit import utc_now
@@ -332,6 +333,11 @@ def _gather(
     protocol = loaded.protocol
     progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
     sources = read_sources(loaded)
+    check_run_size(
+        loaded.path,
+        sum(len(source.manifest.rows) for source in sources),
+        protocol.statistics.bootstrap.replicates,
+    )
     pins = protocol_pins(loaded, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}

@@ -18,7 +18,8 @@ import pytest
 from tests.e2e.test_validate_model import _make_protocol
 
 from dxval.cli import main
-from dxval.data import read_manifest
+from dxval.data import limits, read_manifest
+from dxval.data import manifest as manifest_module
 from dxval.data.limits import MAX_FIELD_CHARS
 from dxval.errors import InputError, ProtocolError
 from dxval.protocol import load_protocol
@@ -125,6 +126,29 @@ def test_bootstrap_replicates_have_a_documented_maximum(
     code, err = _run(example, tmp_path / "out", capsys)
     assert code == 2
     assert "less than or equal to 100000" in _one_error_line(err)
+
+
+@pytest.mark.req("DXV-INPUT-006")
+def test_case_count_and_bootstrap_work_have_documented_maxima(
+    example: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the limits scaled down to the example's 113 cases (72 + 41), so no huge file is needed
+    monkeypatch.setattr(limits, "MAX_CASES", 100)
+    code, err = _run(example, tmp_path / "out", capsys)
+    assert code == 2
+    assert "got 113 cases in the test sets together expected at most 100" in _one_error_line(err)
+    monkeypatch.setattr(limits, "MAX_CASES", 1000)
+    monkeypatch.setattr(limits, "MAX_BOOTSTRAP_DRAWS", 113 * 1999)
+    code, err = _run(example, tmp_path / "out", capsys)
+    assert code == 2
+    assert "at most 1999 replicates for this test set" in _one_error_line(err)
+    monkeypatch.setattr(manifest_module, "MAX_CASES", 3)
+    with pytest.raises(InputError, match=r"manifest\.csv:5: got more than 3 rows"):
+        read_manifest(example.parent / "data" / "asah" / "site-f" / "manifest.csv", label="a")
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.req("DXV-INPUT-006")
