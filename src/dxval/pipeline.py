@@ -44,6 +44,7 @@ from dxval.data import (
     check_pins,
     read_predictions,
 )
+from dxval.data.limits import check_run_size
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.anchor import audit_head, record_anchor
@@ -107,12 +108,14 @@ def _dicom_attribute_reader() -> DicomAttributeReader:
     """Read DICOM keywords from a file's header; unreadable files give missing values."""
     from dxval.dicom import CaseFailure
     from dxval.dicom.attributes import extract_attributes
+    from dxval.dicom.notes import captured
     from dxval.dicom.reader import read_header
 
     def read(path: Path, keywords: Sequence[str]) -> dict[str, str]:
         """Keyword → value as text; multi-valued joined with a backslash as in DICOM."""
         try:
-            values = extract_attributes(read_header(path), keywords)
+            with captured():  # pydicom's warnings quote raw values: never shown
+                values = extract_attributes(read_header(path), keywords)
         except CaseFailure:
             return {}
         return {
@@ -328,6 +331,11 @@ def _gather(
     protocol = loaded.protocol
     progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
     sources = read_sources(loaded)
+    check_run_size(
+        loaded.path,
+        sum(len(source.manifest.rows) for source in sources),
+        protocol.statistics.bootstrap.replicates,
+    )
     pins = protocol_pins(loaded, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
