@@ -32,7 +32,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.CRITERIA_NOT_MET: (
         "run complete, at least one criterion not met or undefined (evidence written)"
     ),
-    ExitCode.USAGE: "usage error, invalid protocol, unreadable input (nothing written)",
+    ExitCode.USAGE: (
+        "usage error, invalid protocol, unreadable input, input past a documented limit, "
+        "output that cannot be written (disk full, read-only, permissions); nothing written"
+    ),
     ExitCode.INTEGRITY: (
         "integrity: a pinned digest differs (nothing written), or `verify` found a changed, "
         "missing or extra file or a broken audit chain"

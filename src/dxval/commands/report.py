@@ -9,12 +9,15 @@ attached), ``report-submission.pdf`` (PDF/A-2b), ``report.html`` and
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from dxval.evidence.signatures.registry import load_registry
 from dxval.report.refresh import refresh_reports
 
 
 def _report(args: argparse.Namespace) -> int:
-    result = refresh_reports(args.bundle, templates=args.templates)
+    signers = None if args.signers is None else load_registry(args.signers)
+    result = refresh_reports(args.bundle, templates=args.templates, signers=signers)
     for path in result.written:
         print(f"wrote {path}")
     print(f"updated {result.manifest}")
@@ -37,5 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         default=None,
         help="report templates used over the shipped ones (start from a copy of templates/)",
+    )
+    parser.add_argument(
+        "--signers",
+        metavar="FILE",
+        type=Path,
+        help="signer registry (YAML): the signature block shows each signature's verdict "
+        "(TRUSTED, UNKNOWN SIGNER, ROLE NOT ALLOWED, OUTSIDE VALIDITY) and registered name",
     )
     parser.set_defaults(handler=_report)

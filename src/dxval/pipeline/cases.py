@@ -59,7 +59,11 @@ def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
     plan = plan_run(protocol_path)
     cases: list[PreviewCase] = []
     for test_set in plan.test_sets:
-        manifest = read_manifest(test_set.manifest_path, label=f"test set {test_set.id}")
+        manifest = read_manifest(
+            test_set.manifest_path,
+            label=f"test set {test_set.id}",
+            data_root=test_set.data_root,
+        )
         for row in manifest.rows[:per_test_set]:
             cases.append(PreviewCase(row.case_id, test_set.site, row.files))
     return cases

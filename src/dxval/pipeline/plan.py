@@ -59,6 +59,7 @@ class TestSetPlan:
     manifest: str
     manifest_path: Path
     sha256: str | None
+    data_root: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,7 @@ class RunPlan:
     requirements: tuple[RequirementSpec, ...]
     max_failed_fraction: float
     phi_policy: str
+    phi_retained: tuple[str, ...]
     max_test_set_uses: int | None
     templates: Path | None
 
@@ -153,8 +155,8 @@ class RunPlan:
 
     @property
     def dicom_keywords(self) -> list[str]:
-        """DICOM keywords the protocol keeps on purpose as subgroup attributes."""
-        return [a.dicom for a in self.attributes if a.dicom is not None]
+        """DICOM keywords kept on purpose: subgroup attributes and ``qc.phi_retained``."""
+        return [a.dicom for a in self.attributes if a.dicom is not None] + list(self.phi_retained)
 
     def resolve(self, relative: str) -> Path:
         """A path written in the protocol, resolved against its folder."""
@@ -192,6 +194,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
                 test_set.manifest,
                 loaded.resolve(test_set.manifest),
                 test_set.sha256,
+                loaded.data_root(test_set),
             )
             for test_set in protocol.test_sets
         ),
@@ -220,6 +223,9 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         requirements=tuple(_requirement_specs(loaded)),
         max_failed_fraction=protocol.qc.max_failed_fraction,
         phi_policy=protocol.qc.phi,
+        phi_retained=()
+        if protocol.qc.phi_retained is None
+        else tuple(protocol.qc.phi_retained.attributes),
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
     )

@@ -37,10 +37,13 @@ from dxval.data import (
     check_pins,
     read_predictions,
 )
+from dxval.data.limits import check_run_size
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
+from dxval.evidence.anchor import audit_head, record_anchor
 from dxval.evidence.audit import utc_now
 from dxval.evidence.format import (
+    AUDIT_NAME,
     CASES_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
@@ -54,12 +57,7 @@ from dxval.evidence.format import (
     RunRecord,
     check_record,
 )
-from dxval.evidence.ledger import (
-    TestSetUsage,
-    TestSetUse,
-    check_test_set_reuse,
-    record_test_set_uses,
-)
+from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.pipeline.lock import (
     LockResult,
@@ -100,6 +98,7 @@ class RunResult:
     summary: CriteriaSummary
     cases: dict[str, int]
     message: str | None = None
+    evidence_digest: str = ""
 
 
 def _quiet(message: str) -> None:
@@ -110,12 +109,14 @@ def _dicom_attribute_reader() -> DicomAttributeReader:
     """Read DICOM keywords from a file's header; unreadable files give missing values."""
     from dxval.dicom import CaseFailure
     from dxval.dicom.attributes import extract_attributes
+    from dxval.dicom.notes import captured
     from dxval.dicom.reader import read_header
 
     def read(path: Path, keywords: Sequence[str]) -> dict[str, str]:
         """Keyword → value as text; multi-valued joined with a backslash as in DICOM."""
         try:
-            values = extract_attributes(read_header(path), keywords)
+            with captured():  # pydicom's warnings quote raw values: never shown
+                values = extract_attributes(read_header(path), keywords)
         except CaseFailure:
             return {}
         return {
@@ -255,10 +256,16 @@ def _gather(
     *,
     options: InferenceOptions,
     out: Path,
+    ledger: LedgerSession,
 ) -> _Gathered:
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
     progress(f"protocol {plan.protocol_id} loaded ({plan.path}); checking locks")
     sources = read_sources(plan)
+    check_run_size(
+        plan.path,
+        sum(len(source.manifest.rows) for source in sources),
+        plan.statistics.bootstrap_replicates,
+    )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
@@ -268,7 +275,7 @@ def _gather(
         for source in sources
         if source.lock is not None
     ]
-    usage = check_test_set_reuse(out, uses, max_uses=plan.max_test_set_uses)
+    usage = ledger.check(uses, max_uses=plan.max_test_set_uses)
     audit.record(
         "test_sets.reuse_checked",
         {"test_sets": [item.to_dict() for item in usage]},
@@ -334,12 +341,15 @@ def _renderer(templates: TemplateSet) -> Callable[[Path], list[Path]]:
 
 
 def _record_uses(
-    out: Path, gathered: _Gathered, plan: RunPlan, run_id: str, audit: AuditLog
+    ledger: LedgerSession,
+    gathered: _Gathered,
+    plan: RunPlan,
+    run_id: str,
+    audit: AuditLog,
 ) -> None:
     """Append this run's test sets to the reuse ledger (after the bundle is sealed)."""
     pinned = {item.pin.field: item.pin.actual for item in gathered.pins}
-    record_test_set_uses(
-        out,
+    ledger.record(
         gathered.uses,
         protocol_id=plan.protocol_id,
         run_id=run_id,
@@ -445,12 +455,74 @@ def run_validation(
     report_templates = _report_templates(plan, templates) if reports else None
     out = Path(out)
     check_writable(out)
+    capped = plan.max_test_set_uses is not None
+
+    def waiting() -> None:
+        progress("waiting for another run into this evidence root to release the ledger")
+
+    with ledger_session(out, hold=capped, waiting=waiting) as ledger:
+        code, status, message, result, gathered, bundle = _run_and_seal(
+            plan,
+            audit=audit,
+            progress=progress,
+            run_id=run_id,
+            started=started,
+            out=out,
+            inference=inference,
+            ledger=ledger,
+            report_templates=report_templates,
+        )
+    evidence = _anchor(out, bundle, plan.protocol_id, run_id)
+    return RunResult(
+        code,
+        status,
+        run_id,
+        plan.protocol_id,
+        bundle,
+        result.requirements,
+        result.summary,
+        gathered.counts,
+        message,
+        evidence,
+    )
+
+
+def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
+    """Record the sealed bundle's evidence digest in the evidence root's ledger; return it."""
+    from dxval.evidence.signatures import evidence_digest
+
+    digest = evidence_digest(bundle)
+    record_anchor(
+        out,
+        event="sealed",
+        protocol_id=protocol_id,
+        run_id=run_id,
+        evidence_digest=digest,
+        audit=audit_head((bundle / AUDIT_NAME).read_bytes()),
+    )
+    return digest
+
+
+def _run_and_seal(
+    plan: RunPlan,
+    *,
+    audit: AuditLog,
+    progress: Progress,
+    run_id: str,
+    started: str,
+    out: Path,
+    inference: InferenceOptions | None,
+    ledger: LedgerSession,
+    report_templates: TemplateSet | None,
+) -> tuple[ExitCode, str, str | None, AnalysisResult, _Gathered, Path]:
+    """Gather, analyse, write and seal the bundle; record the test-set uses in ``ledger``."""
     gathered = _gather(
         plan,
         audit,
         progress,
         options=inference or InferenceOptions(),
         out=out,
+        ledger=ledger,
     )
     result = _analyse(plan, gathered.table)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
@@ -486,15 +558,5 @@ def run_validation(
         check_record(RunRecord, run, name=RUN_NAME)
         render = None if report_templates is None else _renderer(report_templates)
         bundle = writer.seal(audit, run, render=render)
-    _record_uses(out, gathered, plan, run_id, audit)
-    return RunResult(
-        code,
-        status,
-        run_id,
-        plan.protocol_id,
-        bundle,
-        result.requirements,
-        result.summary,
-        gathered.counts,
-        message,
-    )
+    _record_uses(ledger, gathered, plan, run_id, audit)
+    return code, status, message, result, gathered, bundle

@@ -21,6 +21,7 @@ from dxval.errors import IntegrityError, UsageError
 from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verify_bundle
 from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import bundle_files
+from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
 from dxval.report.template_set import check_template_folder
 
@@ -50,13 +51,19 @@ def _problem_path(path: str) -> str:
 
 
 def refresh_reports(
-    bundle_dir: str | Path, *, templates: str | Path | None = None
+    bundle_dir: str | Path,
+    *,
+    templates: str | Path | None = None,
+    signers: SignerRegistry | None = None,
 ) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
 
     ``templates`` is a folder of report templates used over the shipped ones;
     the methods section lists the template set used (``run.json`` keeps the
-    one recorded at the run: it is signed evidence).
+    one recorded at the run: it is signed evidence). With ``signers`` the
+    signature block shows each signature's registry verdict and registered
+    name (a signature that is not TRUSTED is shown as such; it does not stop
+    the rendering).
 
     Raises
     ------
@@ -85,7 +92,7 @@ def refresh_reports(
             f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    written = render_bundle_reports(bundle, folder)
+    written = render_bundle_reports(bundle, folder, signers=signers)
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

@@ -31,6 +31,7 @@ from typing import Any
 import jinja2
 
 from dxval.evidence.format import ATTACHED_FILES, BundleData, read_bundle
+from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.template_set import (
     SHIPPED,
     TemplateSet,
@@ -249,14 +250,20 @@ def render_reports(bundle: BundleData, templates: Path | None = None) -> Rendere
     )
 
 
-def render_bundle_reports(bundle_dir: Path, templates: Path | None = None) -> list[Path]:
+def render_bundle_reports(
+    bundle_dir: Path,
+    templates: Path | None = None,
+    *,
+    signers: SignerRegistry | None = None,
+) -> list[Path]:
     """Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and ``figures/*.svg``.
 
     Reads the bundle at ``bundle_dir`` (``MANIFEST.sha256`` is not needed, so
     this runs before sealing) and writes the renditions into it, replacing
     earlier ones; stale figures are removed. ``templates``: a folder of
-    templates over the shipped ones (:mod:`dxval.report.template_set`). The
-    caller lists the files in the manifest. Returns the written paths, sorted.
+    templates over the shipped ones (:mod:`dxval.report.template_set`).
+    ``signers``: the signer registry whose verdicts the signature block shows.
+    The caller lists the files in the manifest. Returns the written paths, sorted.
 
     Raises
     ------
@@ -266,7 +273,7 @@ def render_bundle_reports(bundle_dir: Path, templates: Path | None = None) -> li
         A template fails (file and line named); nothing is written.
     """
     bundle_dir = Path(bundle_dir)
-    rendered = render_reports(read_bundle(bundle_dir), templates)
+    rendered = render_reports(read_bundle(bundle_dir, signers=signers), templates)
     outputs = {
         REPORT_NAME: rendered.report_pdf,
         SUBMISSION_NAME: rendered.submission_pdf,
