@@ -16,6 +16,10 @@ fails when ``pyproject.toml``'s dependencies change and the list was not
 regenerated (:func:`soup_problems`). :func:`installation_qualification`
 compares the installed versions with the list (the IQ of ``dxval
 self-validate``).
+
+The list is shipped inside the package (``dxval/qms/soup.yaml``, a symbolic
+link to ``qms/soup.yaml`` in the source tree that the wheel build copies),
+so an installed dxval can qualify itself (:func:`packaged_soup_path`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,8 @@ else:  # Python 3.10: the tomli backport provides the same API
     import tomli as tomllib
 
 SOUP_SCHEMA = "dxval-soup/1"
+#: Name of the SOUP list inside the ``dxval.qms`` package.
+PACKAGED_SOUP = "soup.yaml"
 #: Optional extras that are development tools, not part of the product.
 DEVELOPMENT_EXTRAS = frozenset({"dev"})
 
@@ -441,6 +447,23 @@ def soup_problems(soup_path: str | Path, pyproject: str | Path) -> list[str]:
     return problems
 
 
+def packaged_soup_path() -> Path:
+    """The SOUP list shipped with this dxval (the copy of ``qms/soup.yaml`` in the package).
+
+    Raises
+    ------
+    UsageError
+        The package was installed without its data (a broken installation).
+    """
+    path = Path(str(resources.files("dxval.qms").joinpath(PACKAGED_SOUP)))
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: the SOUP list shipped with dxval is missing; reinstall dxval, or pass "
+            "--soup FILE"
+        )
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class QualificationResult:
     """Installation qualification of one SOUP item: expected vs installed version."""
@@ -451,6 +474,11 @@ class QualificationResult:
     requirement: str | None
     passed: bool
     note: str
+
+    @property
+    def drifted(self) -> bool:
+        """True when the item is installed at a version other than the listed one."""
+        return self.installed is not None and self.installed != self.expected
 
 
 def _qualify(item: SoupItem, *, strict: bool) -> QualificationResult:
