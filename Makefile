@@ -17,13 +17,18 @@ DEMO_EVIDENCE := evidence/DEMO-NODULE-001
 # so the same pin resolves from PyPI or a vendor index).
 SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", $$2); print name "==" $$2}' qms/soup.yaml
 
-.PHONY: install install-dev deps test lint typecheck pytest bench demo demo-gate clean
+# Debian's python3 cannot create a venv without python3-venv (ensurepip).
+HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
 
-$(BIN)/python:
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate clean
+
+$(BIN)/python: | deps-runtime
+	$(HAVE_VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(DEVBIN)/python:
+$(DEVBIN)/python: | deps-runtime
+	$(HAVE_VENV)
 	$(PYTHON) -m venv $(DEV)
 	$(DEVBIN)/python -m pip install --quiet --upgrade pip
 
@@ -41,10 +46,14 @@ install: $(VENV)/.dxval-installed
 
 install-dev: $(DEV)/.dxval-installed
 
-# The Debian packages the tests compare against (.ci/debian-packages): installed
-# when missing and run as root; otherwise the exact command to run is printed.
+# The Debian packages of .ci/debian-packages (deps: all, what the tests need;
+# deps-runtime: what running dxval needs): installed when missing and run as
+# root; otherwise the exact command to run is printed.
 deps:
 	.ci/debian-deps
+
+deps-runtime:
+	.ci/debian-deps --runtime
 
 lint: $(DEV)/.dxval-installed
 	$(DEVBIN)/ruff check src tests benchmarks
@@ -62,7 +71,7 @@ test: deps lint typecheck pytest
 # The out-of-the-box demo: synthetic 3-site DICOM test sets (byte-identical for
 # the seed pinned in protocols/demo.yaml), validated by the bundled ONNX model,
 # with the runtime install only.
-demo: $(VENV)/.dxval-installed
+demo: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo.yaml --out evidence
 	@bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ | sort | tail -n 1); bundle=$${bundle%/}; \

@@ -474,25 +474,41 @@ class QualificationResult:
     requirement: str | None
     passed: bool
     note: str
+    in_use: bool = True
 
     @property
     def drifted(self) -> bool:
-        """True when the item is installed at a version other than the listed one."""
-        return self.installed is not None and self.installed != self.expected
+        """True when the item is in use and installed at a version other than the listed one."""
+        return self.in_use and self.installed is not None and self.installed != self.expected
 
 
-def _qualify(item: SoupItem, *, strict: bool) -> QualificationResult:
-    def result(installed: str | None, passed: bool, note: str) -> QualificationResult:
+def _qualify(
+    item: SoupItem, *, strict: bool, extras: frozenset[str] = frozenset()
+) -> QualificationResult:
+    def result(
+        installed: str | None, passed: bool, note: str, *, in_use: bool = True
+    ) -> QualificationResult:
         """The qualification of ``item`` with these findings."""
         return QualificationResult(
-            item.name, item.version, installed, item.requirement, passed, note
+            item.name, item.version, installed, item.requirement, passed, note, in_use
         )
 
     try:
-        installed = metadata.version(item.name)
+        installed: str | None = metadata.version(item.name)
     except metadata.PackageNotFoundError:
-        if item.extra is not None:
-            return result(None, True, f"not installed (only needed by the extra {item.extra!r})")
+        installed = None
+    if item.extra is not None and not extras & set(item.extra.split(",")):
+        # Only an extra that is not installed needs it: another distribution (or
+        # the venv itself, for setuptools) may have installed it, but not for dxval.
+        found = "absent" if installed is None else f"{installed} present for another reason"
+        return result(
+            installed,
+            True,
+            f"not in use: only the extra {item.extra!r} needs it, and that extra is not "
+            f"installed ({found})",
+            in_use=False,
+        )
+    if installed is None:
         return result(None, False, "not installed")
     if item.requirement is not None:
         try:
@@ -517,9 +533,24 @@ def installation_qualification(
 ) -> tuple[QualificationResult, ...]:
     """Compare every SOUP item's installed version with the list (IQ).
 
-    An item passes when installed (items of an optional extra may be absent)
-    at a version that satisfies its requirement; a version other than the
+    An item passes when installed at a version that satisfies its
+    requirement; an item that only an optional extra needs is not in use
+    (and passes, whatever is installed) unless every declared dependency of
+    that extra is installed; a version other than the
     listed one passes with a note, or fails when ``strict`` (release
     qualification: the installation must equal the validated configuration).
     """
-    return tuple(_qualify(item, strict=strict) for item in soup.items)
+    extras = frozenset(
+        extra
+        for extra, texts in soup.specification.optional.items()
+        if all(_is_installed(Requirement(text).name) for text in texts)
+    )
+    return tuple(_qualify(item, strict=strict, extras=extras) for item in soup.items)
+
+
+def _is_installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
