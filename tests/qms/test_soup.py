@@ -162,3 +162,15 @@ def test_an_item_of_an_extra_that_is_not_installed_is_not_in_use(
     intact = {r.name: r for r in installation_qualification(listed)}
     assert intact["torch"].in_use
     assert intact["filelock"].in_use
+
+
+@pytest.mark.req("DXV-SETUP-003")
+def test_every_distribution_a_run_records_is_a_soup_item(repository: Path) -> None:
+    """environment.json's runtime closure and the SOUP list agree: requirements with
+    extras (weasyprint → fonttools[woff] → brotli, zopfli) are followed by both."""
+    from dxval.evidence.environment import runtime_distributions
+
+    soup = {item.name.lower() for item in load_soup(repository / "qms" / "soup.yaml").items}
+    recorded = {name.lower() for name in runtime_distributions()[0]} - {"dxval"}
+    assert {"brotli", "zopfli"} <= recorded
+    assert sorted(recorded - soup) == []

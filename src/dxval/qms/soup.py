@@ -182,14 +182,18 @@ def _installed(name: str, *, needed_by: str) -> metadata.Distribution:
         ) from error
 
 
-def _requirements_of(distribution: metadata.Distribution) -> list[Requirement]:
+def _requirements_of(
+    distribution: metadata.Distribution, extras: frozenset[str] = frozenset()
+) -> list[Requirement]:
+    """The requirements of ``distribution`` itself and of the ``extras`` asked of it."""
     found = []
     for text in distribution.requires or []:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": name}) for name in ("", *extras)):
             found.append(requirement)
     return found
 
@@ -213,25 +217,24 @@ def _walk(specification: DependencySpecification) -> _Closure:
             name = canonicalize_name(requirement.name)
             closure.direct.setdefault(name, (text, extra))
             pending.append((requirement, None, extra))
+    visited: set[tuple[str, str | None, frozenset[str]]] = set()
     while pending:
         requirement, parent, extra = pending.pop()
         name = canonicalize_name(requirement.name)
         closure.parents.setdefault(name, set())
         if parent is not None:
             closure.parents[name].add(parent)
-        seen_extras = closure.extras.setdefault(name, set())
-        if name in closure.distributions and extra in seen_extras:
+        closure.extras.setdefault(name, set()).add(extra)
+        # A requirement such as fonttools[woff] pulls in the extra's requirements too.
+        asked = frozenset(requirement.extras)
+        if (name, extra, asked) in visited:
             continue
-        seen_extras.add(extra)
-        if name in closure.distributions:
-            pending.extend(
-                (child, name, extra) for child in _requirements_of(closure.distributions[name])
-            )
-            continue
-        needed_by = "pyproject.toml" if parent is None else f"required by {parent}"
-        distribution = _installed(requirement.name, needed_by=needed_by)
-        closure.distributions[name] = distribution
-        pending.extend((child, name, extra) for child in _requirements_of(distribution))
+        visited.add((name, extra, asked))
+        if name not in closure.distributions:
+            needed_by = "pyproject.toml" if parent is None else f"required by {parent}"
+            closure.distributions[name] = _installed(requirement.name, needed_by=needed_by)
+        children = _requirements_of(closure.distributions[name], asked)
+        pending.extend((child, name, extra) for child in children)
     return closure
 
 
