@@ -59,6 +59,7 @@ from dxval.evidence.format import (
 )
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
+from dxval.inference import capture_environment as capture_runtime
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -534,10 +535,8 @@ def _run_and_seal(
         model_run = gathered.model_run
         lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
         writer.write_json(LOCK_NAME, lock)
-        environment = capture_environment()
-        if model_run is not None:
-            environment["runtime"] = model_run.environment
-        writer.write_json(ENVIRONMENT_NAME, environment)
+        runtime = capture_runtime() if model_run is None else model_run.environment
+        writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
         if model_run is not None and model_run.phi_findings:
             writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
         writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
