@@ -50,6 +50,12 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "medium",
         "Unit tests of the CSV readers with malformed input (tests/commands/test_metrics.py).",
     ),
+    "pillow": SoupPurpose(
+        "JPEG re-compression of decoded images for robustness perturbations.",
+        "medium",
+        "Perturbation tests: deterministic output, error growing as quality falls "
+        "(tests/dicom/test_perturbations.py).",
+    ),
     "pydantic": SoupPurpose(
         "Validation of protocols and QMS records against their schemas (edge only).",
         "high",
