@@ -74,6 +74,10 @@ def test_manifest_of_npz_and_nifti_pairs(
     assert dice["n"] == 3
     assert data["summary"]["hd95"]["median"]["n"] == 2
     assert data["summary"]["hd95"]["cases_undefined"] == 1
+    assert main(["segmentation", str(tmp_path / "manifest.csv")]) == 0
+    table = capsys.readouterr().out
+    assert "c3: undefined (empty_prediction)" in table
+    assert table.splitlines()[1].startswith("dice")
 
 
 @pytest.mark.req("DXV-TASK-004")

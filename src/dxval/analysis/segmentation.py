@@ -51,7 +51,12 @@ class CaseOutcome:
 
     case_id: str
     result: SegmentationResult | None
-    reason: str | None = None
+    error: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """The reason code: why the case could not be scored, or why a metric is undefined."""
+        return self.error if self.result is None else self.result.reason
 
     @property
     def status(self) -> str:
@@ -65,7 +70,7 @@ class CaseOutcome:
             values = self.result.to_dict()
             row.update((key, values[key]) for key in CASE_KEYS[1:])
         else:
-            row.update(status="error", reason=self.reason)
+            row.update(status="error", reason=self.error)
         row["case_id"] = self.case_id
         return row
 
