@@ -93,6 +93,7 @@ def test_dicom_seg_reads_as_named_label_map(tmp_path: Path) -> None:
     np.testing.assert_array_equal(structure_mask(label_map, 2), labels == 2)
 
 
+@pytest.mark.req("DXV-TASK-004")
 def test_nifti_spacing_and_grid_checks(tmp_path: Path) -> None:
     nibabel = pytest.importorskip("nibabel")
     mask = np.zeros((6, 7, 3), np.uint8)
@@ -104,6 +105,10 @@ def test_nifti_spacing_and_grid_checks(tmp_path: Path) -> None:
     np.testing.assert_array_equal(first.array, mask)
     assert check_same_grid(first, first) is None
     assert check_same_grid(first, read_label_map(tmp_path / "b.nii.gz")) == "spacing_mismatch"
+    moved = np.diag([0.8, 0.9, 3.0, 1.0])
+    moved[:3, 3] = (10.0, 0.0, 0.0)
+    nibabel.save(nibabel.Nifti1Image(mask, moved), tmp_path / "c.nii.gz")
+    assert check_same_grid(first, read_label_map(tmp_path / "c.nii.gz")) == "geometry_mismatch"
 
 
 def test_unreadable_files_raise_input_errors(tmp_path: Path) -> None:

@@ -33,6 +33,8 @@ from dxval.errors import InputError
 
 #: Spacing values closer than this (relative) are the same grid.
 SPACING_RELATIVE_TOLERANCE = 1e-5
+#: Voxel placements (affine entries, mm) closer than this are the same.
+POSITION_TOLERANCE_MM = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class LabelMap:
     spacing: tuple[float, ...]
     names: Mapping[int, str] = field(default_factory=dict)
     source: str = ""
+    #: Voxel index → patient/scanner mm (4x4), where the format has one (NIfTI, DICOM SEG).
+    affine: NDArray[np.float64] | None = None
 
 
 def _fail(path: Path, what: str) -> InputError:
@@ -107,7 +111,12 @@ def read_nifti(path: Path) -> LabelMap:
         spacing = _spacing(path, image.header.get_zooms(), array.ndim)
     except (OSError, ValueError, EOFError, nibabel.filebasedimages.ImageFileError) as error:
         raise _fail(path, f"cannot read the NIfTI file ({error})") from None
-    return LabelMap(_integer_labels(path, array), spacing, source="nifti")
+    return LabelMap(
+        _integer_labels(path, array),
+        spacing,
+        source="nifti",
+        affine=np.asarray(image.affine, dtype=np.float64),
+    )
 
 
 def read_dicom_seg(path: Path) -> LabelMap:
@@ -151,6 +160,7 @@ def read_dicom_seg(path: Path) -> LabelMap:
         _spacing(path, volume.spacing, array.ndim),
         names=names,
         source="dicom-seg",
+        affine=np.asarray(volume.affine, dtype=np.float64),
     )
 
 
@@ -171,13 +181,22 @@ def read_label_map(path: Path) -> LabelMap:
 def check_same_grid(truth: LabelMap, prediction: LabelMap) -> str | None:
     """The reason code when ``truth`` and ``prediction`` are not on the same voxel grid.
 
-    Returns ``"shape_mismatch"`` or ``"spacing_mismatch"`` (with the values in
-    :func:`grid_problem`), or None when shape and spacing agree.
+    Returns ``"shape_mismatch"``, ``"spacing_mismatch"`` or, when both files
+    place their voxels in space (NIfTI, DICOM SEG) and the placements differ
+    by more than :data:`POSITION_TOLERANCE_MM`, ``"geometry_mismatch"`` (same
+    grid size and spacing, but a different origin or orientation); None when
+    they agree. :func:`grid_problem` gives the values.
     """
     if truth.array.shape != prediction.array.shape:
         return "shape_mismatch"
     if not np.allclose(truth.spacing, prediction.spacing, rtol=SPACING_RELATIVE_TOLERANCE, atol=0):
         return "spacing_mismatch"
+    if (
+        truth.affine is not None
+        and prediction.affine is not None
+        and not np.allclose(truth.affine, prediction.affine, rtol=0, atol=POSITION_TOLERANCE_MM)
+    ):
+        return "geometry_mismatch"
     return None
 
 
@@ -188,6 +207,11 @@ def grid_problem(truth: LabelMap, prediction: LabelMap) -> str | None:
         return f"shape_mismatch: truth {truth.array.shape}, prediction {prediction.array.shape}"
     if code == "spacing_mismatch":
         return f"spacing_mismatch: truth {truth.spacing} mm, prediction {prediction.spacing} mm"
+    if code == "geometry_mismatch":
+        return (
+            "geometry_mismatch: same grid size and spacing but different origin or orientation "
+            "(affine)"
+        )
     return None
 
 
