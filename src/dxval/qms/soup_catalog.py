@@ -130,4 +130,16 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "low",
         "Report tests check the PDF's text against the bundle.",
     ),
+    "nibabel": SoupPurpose(
+        "Reading NIfTI segmentation masks and their voxel spacing (dxval segmentation).",
+        "high",
+        "Round-trip tests of NIfTI masks with known spacing; shape and spacing mismatches "
+        "reported as reason codes (tests/commands/test_segmentation.py).",
+    ),
+    "highdicom": SoupPurpose(
+        "Reading DICOM SEG masks as label maps with their geometry (dxval segmentation).",
+        "high",
+        "Reader tests on DICOM SEG written by highdicom with known segments and spacing "
+        "(tests/data/test_masks.py).",
+    ),
 }
