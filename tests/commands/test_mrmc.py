@@ -223,3 +223,20 @@ def test_non_numeric_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     rows[2]["score"] = "high"
     message = run_error(capsys, [str(write_reads(tmp_path / "reads.csv", rows))])
     assert "line 4 column 'score': got 'high', expected a finite number" in message
+
+
+@pytest.mark.req("DXV-MRMC-007")
+def test_readme_example_is_the_real_output(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command = "$ dxval mrmc tests/data/VanDyke.csv --modality treatment --score rating\n"
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    assert main(["mrmc", str(VAN_DYKE), *VAN_DYKE_COLUMNS]) == 0
+    assert capsys.readouterr().out == shown
+
+
+def test_named_command_imports_only_its_module() -> None:
+    from dxval.cli import build_parser
+
+    parser = build_parser("mrmc")
+    choices = next(action.choices for action in parser._actions if isinstance(action.choices, dict))
+    assert set(choices) == {"mrmc"}
