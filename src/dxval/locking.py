@@ -89,6 +89,14 @@ def protocol_pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> l
             location: tuple[str | int, ...] = ("model", "reference")
             update = PinUpdate(location, "input_sha256", "input", reference.input_sha256, actual)
             items.append(_pinned(update, what="model reference input", path=path))
+    # --- reader study (issue 15): the reads file is pinned like the predictions file ---
+    if protocol.reader_study is not None:
+        path = loaded.resolve(protocol.reader_study.reads)
+        actual = file_pin(path, what="reader study reads file")
+        update = PinUpdate(
+            ("reader_study",), "sha256", "reads", protocol.reader_study.sha256, actual
+        )
+        items.append(_pinned(update, what="reader study reads file", path=path))
     return items
 
 
@@ -150,4 +158,10 @@ def lock_record(
         "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
         "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
         "runner": None if model_run is None else model_run.runner,
+        "reader_study": None
+        if protocol.reader_study is None
+        else {
+            "reads": protocol.reader_study.reads,
+            "sha256": by_field["reader_study.sha256"],
+        },
     }

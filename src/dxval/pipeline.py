@@ -33,6 +33,14 @@ from dxval.analysis import (
     build_populations,
 )
 from dxval.analysis.populations import MISSING_LEVEL
+from dxval.analysis.reader_study import (
+    READER_STUDY_METRICS,
+    AnalysisMethod,
+    ProtocolReaderStudy,
+    ReadColumns,
+    ReaderStudyOptions,
+    run_protocol_reader_study,
+)
 from dxval.data import (
     AttributeSources,
     Case,
@@ -72,6 +80,9 @@ from dxval.protocol import (
     load_protocol,
 )
 from dxval.scoring import InferenceOptions, ModelScores, score_with_model
+from dxval.stats.mrmc import CovarianceMethod, Factors
+
+FACTORS = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -233,6 +244,44 @@ def _population_spec(criterion: Criterion) -> PopulationSpec:
     return PopulationSpec("all")
 
 
+# --- reader study hook (issue 15) ---------------------------------------------------------
+# Port with the pipeline/ refactor (issue 12): criteria on the reader-study metrics get the
+# ``reader_study`` population; the study itself runs in dxval.analysis.reader_study.
+
+
+def _criterion_population(criterion: Criterion) -> PopulationSpec:
+    if criterion.metric in READER_STUDY_METRICS:
+        return PopulationSpec("reader_study")
+    return _population_spec(criterion)
+
+
+def _reader_study(loaded: LoadedProtocol, pins: Sequence[PinnedItem]) -> ProtocolReaderStudy | None:
+    """Run the protocol's reader study, if it has one (the reads file is already pin-checked)."""
+    study = loaded.protocol.reader_study
+    if study is None:
+        return None
+    digest = next(item.pin.actual for item in pins if item.pin.field == "reader_study.sha256")
+    return run_protocol_reader_study(
+        loaded.resolve(study.reads),
+        label=study.reads,
+        sha256=digest,
+        columns=ReadColumns(**study.columns.model_dump()),
+        positive=study.positive,
+        test=study.test,
+        reference=study.reference,
+        options=ReaderStudyOptions(
+            method=AnalysisMethod(study.method),
+            covariance=CovarianceMethod(study.covariance),
+            factors=FACTORS[study.factors],
+            confidence_level=loaded.protocol.statistics.confidence_level,
+            threshold=study.threshold,
+        ),
+    )
+
+
+# --- end of the reader study hook ---------------------------------------------------------
+
+
 def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
     return [
         RequirementSpec(
@@ -241,7 +290,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
             tuple(
                 CriterionSpec(
                     metric=criterion.metric,
-                    population=_population_spec(criterion),
+                    population=_criterion_population(criterion),
                     op=criterion.op,
                     value=criterion.value,
                     bound=criterion.bound,
@@ -420,7 +469,9 @@ def _site_by(loaded: LoadedProtocol) -> list[str]:
     return names
 
 
-def _analyse(loaded: LoadedProtocol, table: CaseTable) -> AnalysisResult:
+def _analyse(
+    loaded: LoadedProtocol, table: CaseTable, external: dict[str, Any] | None = None
+) -> AnalysisResult:
     """Populations, metrics, criteria and failure modes of the protocol."""
     protocol = loaded.protocol
     populations = build_populations(
@@ -437,7 +488,12 @@ def _analyse(loaded: LoadedProtocol, table: CaseTable) -> AnalysisResult:
     )
     header = {"id": protocol.id, "version": protocol.version, "sha256": loaded.digest}
     return analyse(
-        table, populations, _requirement_specs(loaded), settings=_settings(loaded), header=header
+        table,
+        populations,
+        _requirement_specs(loaded),
+        settings=_settings(loaded),
+        header=header,
+        external=external,
     )
 
 
@@ -522,7 +578,14 @@ def run_validation(
         options=inference or InferenceOptions(),
         out=out,
     )
-    result = _analyse(loaded, gathered.table)
+    study = _reader_study(loaded, gathered.pins)  # reader study hook (issue 15)
+    if study is not None:
+        audit.record(
+            "reader_study.analysed",
+            {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
+            "reader study read and analysed",
+        )
+    result = _analyse(loaded, gathered.table, None if study is None else study.estimates)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(
@@ -543,6 +606,8 @@ def run_validation(
         writer.write_bytes("cases.csv", render_cases(gathered.rows, list(protocol.attributes)))
         writer.write_json("metrics.json", result.metrics_document)
         writer.write_json("criteria.json", result.criteria_document)
+        if study is not None:  # reader study hook (issue 15)
+            writer.write_json("mrmc.json", study.document)
         run = {
             **_run_record(loaded, run_id, started, audit),
             "status": status,

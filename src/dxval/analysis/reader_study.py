@@ -573,3 +573,125 @@ def format_table(report: ReaderStudyReport) -> str:
                 f"  p = {_p_value(part['p_value'])}"
             )
     return "\n".join(lines)
+
+
+# --- the protocol's reader study: criteria estimates and mrmc.json -------------------
+
+MRMC_SCHEMA = "dxval-mrmc/1"
+#: The criterion metrics of a reader study, each the reader-averaged test − reference difference.
+READER_STUDY_METRICS = (
+    "mrmc_auc_difference",
+    "mrmc_sensitivity_difference",
+    "mrmc_specificity_difference",
+)
+ROC_GRID = 101  # false-positive fractions 0, 0.01, ..., 1 for the reader-averaged ROC
+
+
+def check_modalities(reads: Reads, *, test: str, reference: str) -> None:
+    """The reads hold exactly the protocol's two modalities, test first after ordering.
+
+    Raises:
+        InputError: naming the modalities found and those the protocol names.
+    """
+    if set(reads.modalities) != {test, reference} or reads.modalities[1] != reference:
+        found = ", ".join(repr(name) for name in reads.modalities)
+        raise InputError(
+            f"{reads.path}: modalities {found}; the protocol's reader_study names test "
+            f"{test!r} and reference {reference!r}, expected exactly these two"
+        )
+
+
+def criterion_estimates(report: ReaderStudyReport) -> dict[str, Any]:
+    """The estimate of each reader-study metric (test − reference), by metric name.
+
+    A metric whose analysis was not run (no threshold for the binary ones)
+    is absent; the criterion is then undefined with that reason.
+    """
+    estimates: dict[str, Any] = {}
+    if report.auc is not None:
+        estimates["mrmc_auc_difference"] = report.auc.differences[0].estimate
+    elif report.u_statistic is not None:
+        estimates["mrmc_auc_difference"] = report.u_statistic.difference
+    if report.sensitivity is not None and report.specificity is not None:
+        estimates["mrmc_sensitivity_difference"] = report.sensitivity.differences[0].estimate
+        estimates["mrmc_specificity_difference"] = report.specificity.differences[0].estimate
+    return estimates
+
+
+def reader_averaged_roc(reads: Reads) -> dict[str, dict[str, list[float]]]:
+    """Each modality's empirical ROC averaged over readers vertically (mean TPR at fixed FPR).
+
+    For each reader the empirical ROC (positive ⇔ score ≥ threshold) is a step
+    function TPR(FPR); its upper value at each grid FPR is averaged over the
+    readers. A display of the reader-averaged curve, not a statistic tested.
+    """
+    grid = np.linspace(0.0, 1.0, ROC_GRID)
+    positives = reads.scores[:, :, reads.truth]
+    negatives = reads.scores[:, :, ~reads.truth]
+    curves: dict[str, dict[str, list[float]]] = {}
+    for index, modality in enumerate(reads.modalities):
+        tprs = []
+        for reader in range(len(reads.readers)):
+            thresholds = np.unique(reads.scores[index, reader])[::-1]
+            fpr = [0.0, *[float(np.mean(negatives[index, reader] >= t)) for t in thresholds]]
+            tpr = [0.0, *[float(np.mean(positives[index, reader] >= t)) for t in thresholds]]
+            positions = np.searchsorted(fpr, grid, side="right") - 1
+            tprs.append(np.asarray(tpr)[np.clip(positions, 0, len(tpr) - 1)])
+        curves[modality] = {
+            "fpr": [float(value) for value in grid],
+            "tpr": [float(value) for value in np.mean(tprs, axis=0)],
+        }
+    return curves
+
+
+def mrmc_document(report: ReaderStudyReport, *, reads: str, sha256: str) -> dict[str, Any]:
+    """``mrmc.json``: the reader study's full analysis, as the report reads it back."""
+    return {
+        "schema": MRMC_SCHEMA,
+        "reads": {"path": reads, "sha256": sha256},
+        "test": report.reads.modalities[0],
+        "reference": report.reads.modalities[1],
+        **report.to_dict(),
+        "roc": reader_averaged_roc(report.reads),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolReaderStudy:
+    """What a protocol's reader study contributes to a run: ``mrmc.json`` and criteria estimates."""
+
+    report: ReaderStudyReport
+    document: dict[str, Any]
+    estimates: dict[str, Any]
+
+
+def run_protocol_reader_study(
+    path: Path,
+    *,
+    label: str,
+    sha256: str,
+    columns: ReadColumns,
+    positive: str | None,
+    test: str,
+    reference: str,
+    options: ReaderStudyOptions,
+) -> ProtocolReaderStudy:
+    """Read, check and analyse a protocol's reader study (plain values in and out).
+
+    Args:
+        path: the reads file (resolved).
+        label: the path as the protocol writes it (recorded in ``mrmc.json``).
+        sha256: its pinned digest (checked by the caller).
+        columns, positive: how to read it.
+        test, reference: the modalities; the difference is test − reference.
+        options: method, covariance, factors, confidence level, threshold.
+
+    Raises:
+        InputError: as :func:`read_reads` and :func:`analyse_reader_study`, or
+            modalities other than test and reference.
+    """
+    reads = read_reads(path, columns=columns, positive=positive, reference=reference)
+    check_modalities(reads, test=test, reference=reference)
+    report = analyse_reader_study(reads, options)
+    document = mrmc_document(report, reads=label, sha256=sha256)
+    return ProtocolReaderStudy(report, document, criterion_estimates(report))

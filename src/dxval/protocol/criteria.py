@@ -38,8 +38,15 @@ MetricName = Literal[
     "calibration_slope",
     "calibration_intercept",
     "failed_fraction",
+    "mrmc_auc_difference",
+    "mrmc_sensitivity_difference",
+    "mrmc_specificity_difference",
 ]
-"""Metrics a criterion may name; see :mod:`dxval.analysis.metrics` for their definitions."""
+"""Metrics a criterion may name; see :mod:`dxval.analysis.metrics` for their definitions.
+
+The ``mrmc_*`` metrics are the reader-averaged differences (test − reference
+modality) of the protocol's ``reader_study`` (:mod:`dxval.analysis.reader_study`).
+"""
 
 Operator = Literal[">=", "<=", ">", "<"]
 Bound = Literal["point", "lower", "upper"]

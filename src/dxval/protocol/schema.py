@@ -24,6 +24,7 @@ from dxval.protocol.sections import (
     ModelSection,
     Predictions,
     Qc,
+    ReaderStudy,
     Section,
     Statistics,
     TestSet,
@@ -66,6 +67,11 @@ class Protocol(Section):
     )
     qc: Qc = Field(default_factory=Qc, description="Quality-control tolerances.")
     analysis: Analysis = Field(default_factory=Analysis, description="Optional extra analyses.")
+    reader_study: ReaderStudy | None = Field(
+        default=None,
+        description="A multi-reader multi-case study of the device (aided vs unaided reading), "
+        "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
     requirements: list[Requirement] = Field(
         min_length=1, description="Requirements with acceptance criteria."
     )

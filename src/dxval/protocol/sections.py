@@ -264,3 +264,56 @@ class Analysis(Section):
     most_confident_errors: int = Field(
         default=10, ge=0, description="How many most confident false negatives/positives to list."
     )
+
+
+class ReaderStudyColumns(Section):
+    """Column names of a reader study's reads file."""
+
+    reader: str = Field(default="reader", description="Reader ID column.")
+    case: str = Field(default="case", description="Case ID column.")
+    modality: str = Field(default="modality", description="Modality (reading condition) column.")
+    truth: str = Field(
+        default="truth",
+        description="Truth column (absent: iMRMC layout, truth rows with reader = modality = "
+        "'truth').",
+    )
+    score: str = Field(default="score", description="Reader score column (higher = positive).")
+
+
+class ReaderStudy(Section):
+    """A multi-reader multi-case study: readers read the cases unaided and aided by the device.
+
+    The difference analysed is ``test`` minus ``reference`` (e.g. aided − unaided),
+    reader-averaged, by Obuchowski–Rockette with Hillis's degrees of freedom or by
+    Gallas's U-statistics (iMRMC).
+    """
+
+    reads: str = Field(
+        description="Path (relative to the protocol) of the long-format reads CSV: one row per "
+        "reader, case and modality."
+    )
+    sha256: Sha256Hex | None = Field(default=None, description="Written by `dxval lock`.")
+    columns: ReaderStudyColumns = Field(
+        default_factory=ReaderStudyColumns, description="Column names of the reads file."
+    )
+    positive: str | None = Field(
+        default=None, description="Truth value of a positive case (default '1' for 0/1 truth)."
+    )
+    reference: str = Field(description="The reference reading condition, e.g. 'unaided'.")
+    test: str = Field(description="The reading condition with the device, e.g. 'aided'.")
+    method: Literal["or", "u-statistic"] = Field(
+        default="or",
+        description="Obuchowski-Rockette with Hillis ddf (or) or Gallas U-statistics (iMRMC).",
+    )
+    covariance: Literal["jackknife", "delong", "unbiased"] = Field(
+        default="jackknife", description="Covariance of the reader x modality AUCs (method or)."
+    )
+    factors: Literal["rrrc", "frrc", "rrfc"] = Field(
+        default="rrrc",
+        description="Random readers and cases (rrrc), fixed readers (frrc) or fixed cases (rrfc).",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="Binary reads: a read is positive when score >= threshold; needed for "
+        "mrmc_sensitivity_difference and mrmc_specificity_difference.",
+    )

@@ -1,0 +1,121 @@
+"""A protocol with a reader study: lock, validate, mrmc.json, criteria on mrmc_* metrics."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.reference import mrmc_published as published
+
+from dxval.cli import main
+
+READS = Path(__file__).resolve().parents[1] / "data" / "VanDyke.csv"
+READER_STUDY = """
+reader_study:
+  reads: data/reads.csv
+  columns: {modality: treatment, score: rating}
+  reference: "1"
+  test: "2"
+  threshold: 3
+"""
+REQUIREMENTS = """
+  - id: MRMC-001
+    text: Reading with modality 2 is not inferior to modality 1 by more than 0.05 AUC.
+    criteria:
+      - {metric: mrmc_auc_difference, bound: lower, op: ">=", value: -0.05}
+  - id: MRMC-002
+    text: Reader-averaged sensitivity improves by at least 0.05.
+    criteria:
+      - {metric: mrmc_sensitivity_difference, op: ">=", value: 0.05}
+  - id: MRMC-003
+    text: Reader-averaged specificity does not drop (lower bound at least 0).
+    criteria:
+      - {metric: mrmc_specificity_difference, bound: lower, op: ">=", value: 0.0}
+"""
+
+
+@pytest.fixture
+def study(example: Path) -> Path:
+    shutil.copy2(READS, example.parent / "data" / "reads.csv")
+    text = example.read_text()
+    text = text.replace("\nrequirements:\n", READER_STUDY + "\nrequirements:\n" + REQUIREMENTS)
+    example.write_text(text)
+    return example
+
+
+def _validate(protocol: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(["validate", str(protocol), "--out", str(out), "--no-report"])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.req("DXV-MRMC-011")
+def test_reader_study_protocol_end_to_end(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lock", str(study)]) == 0
+    capsys.readouterr()
+    assert "sha256:" in study.read_text().split("reader_study:")[1].split("reference:")[0]
+    code, output = _validate(study, tmp_path / "ev", capsys)
+    assert code == 1, output  # the example's own failing criteria and MRMC-003
+    (bundle,) = sorted(path for path in (tmp_path / "ev").glob("*/*") if path.is_dir())
+    mrmc = json.loads((bundle / "mrmc.json").read_text())
+    assert mrmc["schema"] == "dxval-mrmc/1"
+    assert (mrmc["test"], mrmc["reference"]) == ("2", "1")
+    assert math.isclose(mrmc["p_value"], published.JACKKNIFE_RRRC_P_RJAFROC, rel_tol=1e-8)
+    assert math.isclose(mrmc["difference"]["estimate"], 0.04380032, rel_tol=1e-6)
+    assert len(mrmc["roc"]["1"]["fpr"]) == 101
+    criteria = json.loads((bundle / "criteria.json").read_text())
+    verdicts = {item["id"]: item["verdict"] for item in criteria["requirements"]}
+    assert verdicts["MRMC-001"] == "pass"
+    assert verdicts["MRMC-002"] == "pass"
+    assert verdicts["MRMC-003"] == "fail"
+    first = next(item for item in criteria["requirements"] if item["id"] == "MRMC-001")
+    observed = first["criteria"][0]["observed"]
+    assert math.isclose(observed, -published.IOWA_RRRC["high"], abs_tol=5e-6)
+    lock = json.loads((bundle / "lock.json").read_text())
+    assert lock["reader_study"]["reads"] == "data/reads.csv"
+
+
+@pytest.mark.req("DXV-MRMC-011")
+def test_changed_reads_file_is_an_integrity_error(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lock", str(study)]) == 0
+    reads = study.parent / "data" / "reads.csv"
+    reads.write_text(reads.read_text().replace('"1","1","1",0,1', '"1","1","1",0,2', 1))
+    capsys.readouterr()
+    code, output = _validate(study, tmp_path / "ev", capsys)
+    assert code == 3
+    assert "reader study reads file" in output
+    assert not (tmp_path / "ev").exists() or not any((tmp_path / "ev").glob("*/*"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("  threshold: 3\n", "", "reader_study.threshold to be set for this metric"),
+        ('  test: "2"\n', '  test: "1"\n', "a modality other than reference"),
+        (
+            "mrmc_auc_difference, bound: lower",
+            "mrmc_auc_difference, population: {site: Site F}, bound: lower",
+            "'all' (a reader-study metric is over all readers and cases)",
+        ),
+    ],
+)
+@pytest.mark.req("DXV-MRMC-011")
+def test_reader_study_protocol_errors(
+    study: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: tuple[str, str, str],
+) -> None:
+    old, new, expected = change
+    study.write_text(study.read_text().replace(old, new))
+    code, output = _validate(study, tmp_path / "ev", capsys)
+    assert code == 2
+    assert expected in output
+    assert "Traceback" not in output
