@@ -119,3 +119,38 @@ def test_reader_study_protocol_errors(
     assert code == 2
     assert expected in output
     assert "Traceback" not in output
+
+
+@pytest.mark.req("DXV-MRMC-012")
+def test_report_and_510k_summary_show_the_reader_study(
+    study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dxval.report.bundle import read_bundle
+    from dxval.report.render import SCREEN, render_html
+    from dxval.report.summary import build_summary_view, render_summary_markdown
+    from dxval.report.views import build_report_view
+
+    assert main(["lock", str(study)]) == 0
+    code, _ = _validate(study, tmp_path / "ev", capsys)
+    assert code == 1
+    (bundle,) = sorted(path for path in (tmp_path / "ev").glob("*/*") if path.is_dir())
+    assert main(["verify", str(bundle)]) == 0
+    data = read_bundle(bundle)
+    assert data.mrmc is not None
+    assert "mrmc.json" in [entry.name for entry in data.files]
+    view = build_report_view(data)
+    study_view = view.reader_study
+    assert study_view is not None
+    assert [row.reader for row in study_view.readers] == ["1", "2", "3", "4", "5"]
+    assert study_view.test == "F(1, 15.26) = 4.4563, p = 0.0517"
+    assert study_view.roc.number + 1 == study_view.forest.number
+    assert view.failure_modes.figure.number == study_view.forest.number + 1
+    html = render_html(view, SCREEN)
+    assert "4.5 Reader study (MRMC)" in html
+    assert "Per-reader AUC" in html
+    assert "Variance components" in html
+    trace = [row for row in view.trace if row.requirement_id == "MRMC-001"]
+    assert [link.file for link in trace[0].evidence] == ["criteria.json", "mrmc.json"]
+    markdown = render_summary_markdown(build_summary_view(data))
+    assert "### Reader study" in markdown
+    assert "The difference 2 − 1 was 0.0438" in markdown

@@ -287,7 +287,13 @@ def _reader_study_criterion(
         reason=reason,
         description=spec.describe(level),
         confidence_level=level,
-        multiplicity={"method": "none", "family_size": 1, "note": None},
+        multiplicity={
+            "method": "none",
+            "family_size": 1,
+            "family_confidence_level": level,
+            "adjusted_confidence_level": level,
+            "note": None,
+        },
         outcomes=(outcome,),
     )
 

@@ -38,6 +38,8 @@ EVIDENCE_FILES = (
     "run.json",
 )
 SIGNATURES_FOLDER = "signatures"
+#: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
+MRMC_FILE = "mrmc.json"
 
 
 class Record(BaseModel):
@@ -339,6 +341,7 @@ class BundleData:
     attributes: tuple[str, ...]
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
+    mrmc: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -487,6 +490,15 @@ def read_bundle(folder: str | Path) -> BundleData:
         ),
         cases=cases,
         attributes=attributes,
-        files=_evidence_files(folder, EVIDENCE_FILES),
+        files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder),
+        mrmc=_json(folder, MRMC_FILE) if (folder / MRMC_FILE).is_file() else None,
     )
+
+
+def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
+    """The evidence files, with ``mrmc.json`` after ``criteria.json`` when the bundle has one."""
+    if not (folder / MRMC_FILE).is_file():
+        return tuple(names)
+    position = names.index("criteria.json") + 1
+    return (*names[:position], MRMC_FILE, *names[position:])

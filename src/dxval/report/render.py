@@ -208,6 +208,7 @@ def render_reports(bundle: BundleData) -> RenderedReports:
             *report.results.forest,
             report.results.calibration.figure,
             report.failure_modes.figure,
+            *(() if report.reader_study is None else report.reader_study.figures),
         )
         if figure is not None
     ]
