@@ -39,6 +39,7 @@ from dxval.analysis.reader_study import (
     ProtocolReaderStudy,
     ReadColumns,
     ReaderStudyOptions,
+    StudyPlan,
     run_protocol_reader_study,
 )
 from dxval.data import (
@@ -275,6 +276,7 @@ def _reader_study(loaded: LoadedProtocol, pins: Sequence[PinnedItem]) -> Protoco
             factors=FACTORS[study.factors],
             confidence_level=loaded.protocol.statistics.confidence_level,
             threshold=study.threshold,
+            plan=None if study.plan is None else StudyPlan(**study.plan.model_dump()),
         ),
     )
 

@@ -240,3 +240,24 @@ def test_named_command_imports_only_its_module() -> None:
     parser = build_parser("mrmc")
     choices = next(action.choices for action in parser._actions if isinstance(action.choices, dict))
     assert set(choices) == {"mrmc"}
+
+
+@pytest.mark.req("DXV-MRMC-009")
+def test_plan_options_size_a_study(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(
+        capsys,
+        str(VAN_DYKE),
+        *VAN_DYKE_COLUMNS,
+        "--plan-readers",
+        "10",
+        "--plan-effect",
+        "-0.043800322",
+        "--plan-cases",
+        "165",
+    )
+    plan = data["sample_size"]
+    assert math.isclose(plan["power_at_cases"], published.POWER["rrrc"][2], rel_tol=1e-6)
+    assert plan["power_at_cases_needed"] >= 0.8
+    assert plan["cases_needed"] <= 165
+    message = run_error(capsys, [str(VAN_DYKE), *VAN_DYKE_COLUMNS, "--plan-readers", "10"])
+    assert "--plan-readers and --plan-effect: expected both or neither" in message

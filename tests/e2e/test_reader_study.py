@@ -20,6 +20,7 @@ reader_study:
   reference: "1"
   test: "2"
   threshold: 3
+  plan: {readers: 10, effect: -0.043800322, cases: 165}
 """
 REQUIREMENTS = """
   - id: MRMC-001
@@ -68,6 +69,10 @@ def test_reader_study_protocol_end_to_end(
     assert math.isclose(mrmc["p_value"], published.JACKKNIFE_RRRC_P_RJAFROC, rel_tol=1e-8)
     assert math.isclose(mrmc["difference"]["estimate"], 0.04380032, rel_tol=1e-6)
     assert len(mrmc["roc"]["1"]["fpr"]) == 101
+    # power with the modalities in the other order: the effect's sign does not matter
+    assert math.isclose(
+        mrmc["sample_size"]["power_at_cases"], published.POWER["rrrc"][2], rel_tol=1e-6
+    )
     criteria = json.loads((bundle / "criteria.json").read_text())
     verdicts = {item["id"]: item["verdict"] for item in criteria["requirements"]}
     assert verdicts["MRMC-001"] == "pass"
@@ -144,6 +149,8 @@ def test_report_and_510k_summary_show_the_reader_study(
     assert [row.reader for row in study_view.readers] == ["1", "2", "3", "4", "5"]
     assert study_view.test == "F(1, 15.26) = 4.4563, p = 0.0517"
     assert study_view.roc.number + 1 == study_view.forest.number
+    assert study_view.sample_size is not None
+    assert "165 cases give power 0.805" in study_view.sample_size
     assert view.failure_modes.figure.number == study_view.forest.number + 1
     html = render_html(view, SCREEN)
     assert "4.5 Reader study (MRMC)" in html

@@ -150,3 +150,17 @@ IOWA_RRRC = {
     "modality_low": (0.82522360, 0.89413783),
     "modality_high": (0.96885048, 0.98753689),
 }
+
+# --- power (Hillis, Obuchowski & Berbaum 2011) ----------------------------------
+# RJafroc tests/testthat/test-SsSampleSizeRoc.R at commit
+# 44b0e39ebb0adda0d28d675850cbcf97d4d85d3f ("SsPowerGivenJK OR VarComp Input
+# VanDyke data"): SsPowerGivenJK(dataset02, FOM = "Wilcoxon", method = "OR",
+# effectSize = -0.043800322, J = 10, K = ..., analysisOption = ...)$power...,
+# checked there with tolerance 1e-8. Pilot: the Van Dyke jackknife OR components
+# with K* = 114 cases.
+POWER_EFFECT = -0.043800322
+POWER = {  # factors: (readers J, cases K, power)
+    "rrrc": (10, 165, 0.80541995),
+    "frrc": (10, 131, 0.80091813),
+    "rrfc": (10, 53, 0.80496663),
+}

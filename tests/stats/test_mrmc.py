@@ -495,11 +495,28 @@ def test_covariance_matrix_is_symmetric_and_jackknife_is_linear_time(
 # --- power ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("factors", [Factors.RRRC, Factors.FRRC, Factors.RRFC])
+@pytest.mark.req("DXV-MRMC-009")
+def test_power_matches_rjafroc(van_dyke: tuple[np.ndarray, np.ndarray], factors: Factors) -> None:
+    scores, truth = van_dyke
+    pilot = reader_study_auc(scores, truth).components
+    readers, cases, expected = published.POWER[factors.name.lower()]
+    result = reader_study_power(
+        pilot,
+        pilot_cases=114,
+        effect=published.POWER_EFFECT,
+        n_readers=readers,
+        n_cases=cases,
+        factors=factors,
+    )
+    assert close(result.power, expected)
+
+
 @pytest.mark.req("DXV-MRMC-009")
 def test_power_follows_hillis_2011_worked_by_hand(van_dyke: tuple[np.ndarray, np.ndarray]) -> None:
-    """No published power for these inputs was found; the check is Hillis, Obuchowski
-    & Berbaum (2011, Acad Radiol 18:129) eq. 10 worked by hand here, plus its
-    limiting behaviour (power rises with cases and readers; α at effect → 0)."""
+    """Beside RJafroc's values (above): Hillis, Obuchowski & Berbaum (2011, Acad
+    Radiol 18:129) eq. 10 worked by hand here for other inputs, plus its limiting
+    behaviour (power rises with cases and readers; α at effect → 0)."""
     scores, truth = van_dyke
     pilot = reader_study_auc(scores, truth).components
     result = reader_study_power(pilot, pilot_cases=114, effect=0.05, n_readers=8, n_cases=300)

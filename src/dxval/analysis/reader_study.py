@@ -30,10 +30,13 @@ from dxval.stats.mrmc import (
     Factors,
     ReaderStudyAnalysis,
     UStatisticAnalysis,
+    cases_for_power,
     reader_study_auc,
     reader_study_binary,
+    reader_study_power,
     u_statistic_analysis,
 )
+from dxval.stats.mrmc.power import METHOD as POWER_METHOD
 from dxval.stats.results import finite_or_none
 
 IMRMC_TRUTH = "truth"  # reader and modality label of the iMRMC layout's truth rows
@@ -298,6 +301,16 @@ def _check_crossed(
 
 
 @dataclass(frozen=True, slots=True)
+class StudyPlan:
+    """A planned reader study to size from this one (the pilot): Hillis-Obuchowski power."""
+
+    readers: int
+    effect: float
+    power: float = 0.8
+    cases: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ReaderStudyOptions:
     """How to analyse a reader study."""
 
@@ -306,6 +319,7 @@ class ReaderStudyOptions:
     factors: Factors = Factors.RRRC
     confidence_level: float = 0.95
     threshold: float | None = None
+    plan: StudyPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +332,7 @@ class ReaderStudyReport:
     u_statistic: UStatisticAnalysis | None = None
     sensitivity: ReaderStudyAnalysis | None = None
     specificity: ReaderStudyAnalysis | None = None
+    sample_size: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``dxval mrmc --json`` and of ``mrmc.json``."""
@@ -348,6 +363,8 @@ class ReaderStudyReport:
             ):
                 if analysis is not None:
                     result[name] = _or_keys(analysis)
+        if self.sample_size is not None:
+            result["sample_size"] = self.sample_size
         return result
 
 
@@ -500,6 +517,9 @@ def analyse_reader_study(reads: Reads, options: ReaderStudyOptions) -> ReaderStu
             )
     except ValueError as error:
         raise InputError(f"{reads.path}: {error}") from None
+    sample_size = None
+    if options.plan is not None:
+        sample_size = _sample_size(reads, options, auc)
     return ReaderStudyReport(
         reads=reads,
         options=options,
@@ -507,7 +527,63 @@ def analyse_reader_study(reads: Reads, options: ReaderStudyOptions) -> ReaderStu
         u_statistic=u_statistic,
         sensitivity=sensitivity,
         specificity=specificity,
+        sample_size=sample_size,
     )
+
+
+def _sample_size(
+    reads: Reads, options: ReaderStudyOptions, auc: ReaderStudyAnalysis | None
+) -> dict[str, Any]:
+    """Power of the planned study and the cases it needs, this study as the pilot."""
+    plan = options.plan
+    assert plan is not None  # only called with a plan
+    if auc is None:  # the U-statistic method: pilot components from the OR analysis
+        auc = reader_study_auc(
+            reads.scores, reads.truth, factors=options.factors, covariance=options.covariance
+        )
+    pilot = len(reads.cases)
+    try:
+        needed = cases_for_power(
+            auc.components,
+            pilot_cases=pilot,
+            effect=plan.effect,
+            n_readers=plan.readers,
+            target_power=plan.power,
+            alpha=1.0 - options.confidence_level,
+            factors=options.factors,
+        )
+        at_cases = (
+            None
+            if plan.cases is None
+            else reader_study_power(
+                auc.components,
+                pilot_cases=pilot,
+                effect=plan.effect,
+                n_readers=plan.readers,
+                n_cases=plan.cases,
+                alpha=1.0 - options.confidence_level,
+                factors=options.factors,
+            )
+        )
+    except ValueError as error:
+        raise InputError(f"sample size plan: {error}") from None
+    return {
+        "method": POWER_METHOD,
+        "pilot": {"readers": len(reads.readers), "cases": pilot, "covariance": auc.covariance},
+        "components": auc.components.to_dict(),
+        "effect": plan.effect,
+        "readers": plan.readers,
+        "alpha": 1.0 - options.confidence_level,
+        "target_power": plan.power,
+        "cases_needed": None if needed is None else needed.n_cases,
+        "power_at_cases_needed": None if needed is None else needed.power,
+        "reason": None
+        if needed is not None
+        else "the target power is not reached with up to 100,000 cases (reader variability "
+        "bounds the power: add readers)",
+        "cases": plan.cases,
+        "power_at_cases": None if at_cases is None else at_cases.power,
+    }
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -564,6 +640,9 @@ def format_table(report: ReaderStudyReport) -> str:
             if not isinstance(value, dict)
         )
     )
+    plan = document.get("sample_size")
+    if plan is not None:
+        lines.append(sample_size_text(plan))
     for name in ("sensitivity", "specificity"):
         if name in document:
             part = document[name]["difference"]
@@ -695,3 +774,23 @@ def run_protocol_reader_study(
     report = analyse_reader_study(reads, options)
     document = mrmc_document(report, reads=label, sha256=sha256)
     return ProtocolReaderStudy(report, document, criterion_estimates(report))
+
+
+def sample_size_text(plan: dict[str, Any]) -> str:
+    """One sentence of sample-size justification from a ``sample_size`` record."""
+    pilot = plan["pilot"]
+    text = (
+        f"Sample size ({plan['method']}; pilot {pilot['readers']} readers x {pilot['cases']} "
+        f"cases): to detect an AUC difference of {plan['effect']:g} with {plan['readers']} "
+        f"readers at two-sided alpha {plan['alpha']:.3g}, "
+    )
+    if plan["cases_needed"] is None:
+        text += f"power {plan['target_power']:g} is not reachable ({plan['reason']})"
+    else:
+        text += (
+            f"{plan['cases_needed']} cases give power {plan['power_at_cases_needed']:.3f} "
+            f"(target {plan['target_power']:g})"
+        )
+    if plan["cases"] is not None:
+        text += f"; {plan['cases']} cases give power {plan['power_at_cases']:.3f}"
+    return text + "."

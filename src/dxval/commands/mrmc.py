@@ -11,10 +11,12 @@ from dxval.analysis.reader_study import (
     AnalysisMethod,
     ReadColumns,
     ReaderStudyOptions,
+    StudyPlan,
     analyse_reader_study,
     format_table,
     read_reads,
 )
+from dxval.errors import UsageError
 from dxval.stats.mrmc import CovarianceMethod, Factors
 
 FACTOR_CHOICES = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
@@ -38,6 +40,12 @@ def _threshold(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"got {text!r}, expected a finite number")
     return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a positive integer")
+    return int(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -98,6 +106,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also analyse binary reads: a read is positive when score >= T "
         "(reader-averaged sensitivity and specificity)",
     )
+    plan = parser.add_argument_group(
+        "sample size", "size a planned study with this one as the pilot (Hillis-Obuchowski)"
+    )
+    plan.add_argument("--plan-readers", type=_count, metavar="R", help="readers of the plan")
+    plan.add_argument(
+        "--plan-effect", type=_threshold, metavar="D", help="AUC difference to detect"
+    )
+    plan.add_argument(
+        "--plan-power",
+        type=_confidence_level,
+        default=0.8,
+        metavar="P",
+        help="target power (default 0.8)",
+    )
+    plan.add_argument("--plan-cases", type=_count, metavar="C", help="also: power at C cases")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 
@@ -112,12 +135,23 @@ def run(args: argparse.Namespace) -> int:
         score=args.score,
     )
     reads = read_reads(args.file, columns=columns, positive=args.positive, reference=args.reference)
+    plan = None
+    if (args.plan_readers is None) != (args.plan_effect is None):
+        raise UsageError("--plan-readers and --plan-effect: expected both or neither")
+    if args.plan_readers is not None:
+        plan = StudyPlan(
+            readers=args.plan_readers,
+            effect=args.plan_effect,
+            power=args.plan_power,
+            cases=args.plan_cases,
+        )
     options = ReaderStudyOptions(
         method=AnalysisMethod(args.method),
         covariance=CovarianceMethod(args.covariance),
         factors=FACTOR_CHOICES[args.factors],
         confidence_level=args.confidence_level,
         threshold=args.threshold,
+        plan=plan,
     )
     report = analyse_reader_study(reads, options)
     if args.json:

@@ -280,6 +280,15 @@ class ReaderStudyColumns(Section):
     score: str = Field(default="score", description="Reader score column (higher = positive).")
 
 
+class ReaderStudyPlan(Section):
+    """Size a planned reader study with this one as the pilot (sample-size justification)."""
+
+    readers: int = Field(ge=2, description="Readers of the planned study.")
+    effect: float = Field(description="AUC difference (test − reference) to detect.")
+    power: float = Field(default=0.8, gt=0, lt=1, description="Target power.")
+    cases: int | None = Field(default=None, ge=2, description="Also report power at this size.")
+
+
 class ReaderStudy(Section):
     """A multi-reader multi-case study: readers read the cases unaided and aided by the device.
 
@@ -316,4 +325,9 @@ class ReaderStudy(Section):
         default=None,
         description="Binary reads: a read is positive when score >= threshold; needed for "
         "mrmc_sensitivity_difference and mrmc_specificity_difference.",
+    )
+    plan: ReaderStudyPlan | None = Field(
+        default=None,
+        description="Sample size of a planned study from this study's variance components "
+        "(Hillis, Obuchowski & Berbaum 2011), reported as the sample-size justification.",
     )

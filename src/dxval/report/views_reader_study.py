@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dxval.analysis.reader_study import sample_size_text
 from dxval.report import formatting as fmt
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.plots import (  # the report's shared figure style
@@ -60,6 +61,7 @@ class ReaderStudyView:
     test: str
     components: tuple[tuple[str, str], ...]
     binary: tuple[tuple[str, str], ...]
+    sample_size: str | None
     roc: FigureView
     forest: FigureView
 
@@ -215,6 +217,9 @@ def build_reader_study(document: Mapping[str, Any], *, figure_number: int) -> Re
         test=_test_text(document),
         components=components,
         binary=binary,
+        sample_size=None
+        if document.get("sample_size") is None
+        else sample_size_text(document["sample_size"]),
         roc=roc,
         forest=forest,
     )

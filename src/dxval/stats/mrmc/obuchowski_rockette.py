@@ -106,6 +106,16 @@ def variance_components(
     return components, squares
 
 
+#: A variance term this small relative to the other terms is rounding noise, i.e. zero
+#: (identical reader figures leave residues of ~1e-17, which must not become F = 1e30).
+NEGLIGIBLE = 1e-12
+
+
+def _negligible(value: float, *scales: float) -> bool:
+    """Whether ``value`` is zero up to rounding, relative to the largest of ``scales``."""
+    return value <= NEGLIGIBLE * max((abs(scale) for scale in scales), default=0.0)
+
+
 def _two_sided_p(statistic: float, df: float | None) -> float:
     if df is None:
         return float(2.0 * scipy_stats.norm.sf(abs(statistic)))
@@ -210,12 +220,13 @@ def _global_test(
     modalities, readers = shape
     df1 = modalities - 1
     covariance_term = max(averaged.cov2 - averaged.cov3, 0.0)
+    scale = (*squares.values(), averaged.error, averaged.cov1, averaged.cov2, averaged.cov3)
     if factors is Factors.RRRC:
         term = squares["ms_tr"] + readers * covariance_term
         df2: float | None = (
-            term**2 / (squares["ms_tr"] ** 2 / ((modalities - 1) * (readers - 1)))
-            if squares["ms_tr"] > 0.0
-            else None
+            None
+            if _negligible(squares["ms_tr"], *scale)
+            else term**2 / (squares["ms_tr"] ** 2 / ((modalities - 1) * (readers - 1)))
         )
         distribution = "F"
     elif factors is Factors.FRRC:
@@ -226,10 +237,12 @@ def _global_test(
         term = squares["ms_tr"]
         df2 = float((modalities - 1) * (readers - 1))
         distribution = "F"
-    if not term > 0.0 or (distribution == "F" and df2 is None):
+    if _negligible(term, *scale) or (distribution == "F" and df2 is None):
         reason = "the denominator of the test is zero: the reader × modality figures do not vary"
+        if not _negligible(term, *scale):
+            reason = "MS(T:R) is zero: Hillis's denominator degrees of freedom are unbounded"
         test = GlobalTest(distribution, None, df1, df2, None, Status.UNDEFINED, reason)
-        return test, term, df2
+        return test, 0.0, df2  # no test, no interval of a difference
     if factors is Factors.FRRC:
         statistic = df1 * squares["ms_t"] / term
         p_value = float(scipy_stats.chi2.sf(statistic, df1))
@@ -374,7 +387,7 @@ def _modality_estimate(
     error = float(np.diag(block).mean())
     if factors is Factors.RRRC:
         term = ms_r + r * max(cov2, 0.0)
-        df: float | None = term**2 / (ms_r**2 / (r - 1)) if ms_r > 0.0 else None
+        df: float | None = None if _negligible(ms_r, term, error) else term**2 / (ms_r**2 / (r - 1))
         if df is None:
             return Estimate.undefined(
                 "the readers' figures do not vary: no Hillis degrees of freedom",
