@@ -34,6 +34,7 @@ from dxval.analysis import (
 )
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.analysis.reader_study import (
+    FACTOR_NAMES,
     READER_STUDY_METRICS,
     AnalysisMethod,
     ProtocolReaderStudy,
@@ -81,9 +82,7 @@ from dxval.protocol import (
     load_protocol,
 )
 from dxval.scoring import InferenceOptions, ModelScores, score_with_model
-from dxval.stats.mrmc import CovarianceMethod, Factors
-
-FACTORS = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
+from dxval.stats.mrmc import CovarianceMethod
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -273,7 +272,7 @@ def _reader_study(loaded: LoadedProtocol, pins: Sequence[PinnedItem]) -> Protoco
         options=ReaderStudyOptions(
             method=AnalysisMethod(study.method),
             covariance=CovarianceMethod(study.covariance),
-            factors=FACTORS[study.factors],
+            factors=FACTOR_NAMES[study.factors],
             confidence_level=loaded.protocol.statistics.confidence_level,
             threshold=study.threshold,
             plan=None if study.plan is None else StudyPlan(**study.plan.model_dump()),

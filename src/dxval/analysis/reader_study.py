@@ -39,6 +39,8 @@ from dxval.stats.mrmc import (
 from dxval.stats.mrmc.power import METHOD as POWER_METHOD
 from dxval.stats.results import finite_or_none
 
+#: The short names of the factor designs, as the command line and the protocol spell them.
+FACTOR_NAMES = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
 IMRMC_TRUTH = "truth"  # reader and modality label of the iMRMC layout's truth rows
 
 

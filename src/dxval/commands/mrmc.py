@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from dxval.analysis.reader_study import (
+    FACTOR_NAMES,
     AnalysisMethod,
     ReadColumns,
     ReaderStudyOptions,
@@ -17,9 +18,7 @@ from dxval.analysis.reader_study import (
     read_reads,
 )
 from dxval.errors import UsageError
-from dxval.stats.mrmc import CovarianceMethod, Factors
-
-FACTOR_CHOICES = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
+from dxval.stats.mrmc import CovarianceMethod
 
 
 def _confidence_level(text: str) -> float:
@@ -85,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--factors",
-        choices=sorted(FACTOR_CHOICES),
+        choices=sorted(FACTOR_NAMES),
         default="rrrc",
         help="random readers and cases (rrrc, default), fixed readers (frrc) or fixed cases (rrfc)",
     )
@@ -148,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     options = ReaderStudyOptions(
         method=AnalysisMethod(args.method),
         covariance=CovarianceMethod(args.covariance),
-        factors=FACTOR_CHOICES[args.factors],
+        factors=FACTOR_NAMES[args.factors],
         confidence_level=args.confidence_level,
         threshold=args.threshold,
         plan=plan,
