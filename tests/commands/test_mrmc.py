@@ -261,3 +261,20 @@ def test_plan_options_size_a_study(capsys: pytest.CaptureFixture[str]) -> None:
     assert plan["cases_needed"] <= 165
     message = run_error(capsys, [str(VAN_DYKE), *VAN_DYKE_COLUMNS, "--plan-readers", "10"])
     assert "--plan-readers and --plan-effect: expected both or neither" in message
+
+
+@pytest.mark.req("DXV-MRMC-008")
+def test_input_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = small_study()
+    rows[3]["case"] = "c" * 5000
+    message = run_error(capsys, [str(write_reads(tmp_path / "long.csv", rows))])
+    assert "line 5 column 'case': got a field longer than 4096 characters" in message
+    assert run_error(capsys, [str(tmp_path)]).endswith("reader study reads file as a regular file")
+    from dxval.analysis import reader_study
+
+    monkeypatch.setattr(reader_study, "MAX_KERNEL_VALUES", 10)
+    arguments = [str(write_reads(tmp_path / "reads.csv", small_study())), "--method", "u-statistic"]
+    message = run_error(capsys, arguments)
+    assert "needs 24 kernel values, expected at most 10 (documented input limit)" in message

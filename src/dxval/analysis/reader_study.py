@@ -35,6 +35,10 @@ from dxval.stats.mrmc import (
 from dxval.stats.mrmc.power import METHOD as POWER_METHOD
 from dxval.stats.results import finite_or_none
 
+#: Most success-kernel values (modalities × readers × positives × negatives) the unbiased
+#: and U-statistic estimators may hold in memory (8 bytes each: 400 MB); the jackknife
+#: and DeLong estimators are linear in the cases and have no such limit.
+MAX_KERNEL_VALUES = 50_000_000
 #: The short names of the factor designs, as the command line and the protocol spell them.
 FACTOR_NAMES = {"rrrc": Factors.RRRC, "frrc": Factors.FRRC, "rrfc": Factors.RRFC}
 
@@ -227,6 +231,17 @@ def analyse_reader_study(reads: Reads, options: ReaderStudyOptions) -> ReaderStu
             f"{reads.path}: only reader {reads.readers[0]!r}; a random-reader analysis "
             f"({options.factors.value}) needs at least 2 readers (with one reader only "
             "fixed readers apply: --factors frrc)"
+        )
+    positives = int(reads.truth.sum())
+    kernel_values = reads.scores.shape[0] * readers * positives * (len(reads.cases) - positives)
+    quadratic = options.method is AnalysisMethod.U_STATISTIC or (
+        options.covariance is CovarianceMethod.UNBIASED
+    )
+    if quadratic and kernel_values > MAX_KERNEL_VALUES:
+        raise InputError(
+            f"{reads.path}: the unbiased / U-statistic estimator needs {kernel_values:,} kernel "
+            f"values, expected at most {MAX_KERNEL_VALUES:,} (documented input limit); use the "
+            "jackknife or DeLong covariance with --method or"
         )
     if options.threshold is not None and not math.isfinite(options.threshold):
         raise InputError(f"--threshold: got {options.threshold}, expected a finite number")

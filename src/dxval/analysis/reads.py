@@ -13,6 +13,7 @@ no read is ever dropped silently.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
 from dxval.errors import InputError
 
 IMRMC_TRUTH = "truth"  # reader and modality label of the iMRMC layout's truth rows
@@ -54,12 +56,9 @@ def _line(row: int) -> int:
 
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    content = read_input_bytes(path, what="reader study reads file", limit=MAX_CSV_BYTES)
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a CSV file of reads") from None
+        table = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8")
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"{path}: not a readable CSV file ({first_line})") from None
@@ -69,6 +68,13 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             raise InputError(f"{path}: no column {column!r} (columns: {found})")
     if table.empty:
         raise InputError(f"{path}: no data rows")
+    too_long = table[columns].apply(lambda column: column.str.len() > MAX_FIELD_CHARS)
+    if too_long.any(axis=None):
+        row, position = (int(index[0]) for index in np.nonzero(too_long.to_numpy()))
+        raise InputError(
+            f"{path} line {_line(row)} column {columns[position]!r}: got a field longer than "
+            f"{MAX_FIELD_CHARS} characters (documented input limit)"
+        )
     return table
 
 
@@ -193,6 +199,10 @@ def read_reads(
     order = _check_modality_order(path, [str(name) for name in modality_names], reference)
     position = {name: index for index, name in enumerate(order)}
     modality_codes = np.array([position[str(name)] for name in modality_names])[modality_codes]
+    if len(cases) > MAX_CASES:
+        raise InputError(
+            f"{path}: got {len(cases)} cases expected at most {MAX_CASES} (documented input limit)"
+        )
     shape = (len(order), len(readers), len(cases))
     cube = np.full(shape, np.nan)
     seen_line = np.zeros(shape, dtype=np.int64)
