@@ -130,7 +130,8 @@ def test_reader_study_protocol_errors(
 def test_report_and_510k_summary_show_the_reader_study(
     study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dxval.report.bundle import read_bundle
+    from dxval.errors import InputError
+    from dxval.evidence import read_bundle
     from dxval.report.render import SCREEN, render_html
     from dxval.report.summary import build_summary_view, render_summary_markdown
     from dxval.report.views import build_report_view
@@ -161,3 +162,9 @@ def test_report_and_510k_summary_show_the_reader_study(
     markdown = render_summary_markdown(build_summary_view(data))
     assert "### Reader study" in markdown
     assert "The difference 2 − 1 was 0.0438" in markdown
+    # mrmc.json is read through evidence.format's MrmcRecord: a broken one is named.
+    document = json.loads((bundle / "mrmc.json").read_text())
+    del document["difference"]
+    (bundle / "mrmc.json").write_text(json.dumps(document))
+    with pytest.raises(InputError, match=r"mrmc\.json.*difference"):
+        read_bundle(bundle)

@@ -418,12 +418,6 @@ def format_table(report: ReaderStudyReport) -> str:
 # --- the protocol's reader study: criteria estimates and mrmc.json -------------------
 
 MRMC_SCHEMA = "dxval-mrmc/1"
-#: The criterion metrics of a reader study, each the reader-averaged test − reference difference.
-READER_STUDY_METRICS = (
-    "mrmc_auc_difference",
-    "mrmc_sensitivity_difference",
-    "mrmc_specificity_difference",
-)
 ROC_GRID = 101  # false-positive fractions 0, 0.01, ..., 1 for the reader-averaged ROC
 
 

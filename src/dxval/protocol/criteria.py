@@ -10,39 +10,18 @@ closed vocabulary or a number.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
 from dxval.protocol.sections import Identifier, Section
+from dxval.stats.vocabulary import CRITERION_METRICS
 
-MetricName = Literal[
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "mcc",
-    "youden_j",
-    "lr_positive",
-    "lr_negative",
-    "ppv_at_prevalence",
-    "npv_at_prevalence",
-    "auc",
-    "average_precision",
-    "brier",
-    "log_loss",
-    "ece",
-    "calibration_slope",
-    "calibration_intercept",
-    "failed_fraction",
-    "mrmc_auc_difference",
-    "mrmc_sensitivity_difference",
-    "mrmc_specificity_difference",
-]
-"""Metrics a criterion may name; see :mod:`dxval.analysis.metrics` for their definitions.
+if TYPE_CHECKING:  # mypy cannot read a Literal built from a tuple
+    MetricName = str
+else:
+    MetricName = Literal[CRITERION_METRICS]
+"""Metrics a criterion may name: :data:`dxval.stats.vocabulary.CRITERION_METRICS`, defined once.
 
 The ``mrmc_*`` metrics are the reader-averaged differences (test − reference
 modality) of the protocol's ``reader_study`` (:mod:`dxval.analysis.reader_study`).

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from dxval.dicom.ops import PreprocessingStep
 from dxval.protocol.criteria import Requirement
+from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
     Analysis,
     Attribute,
@@ -25,6 +25,7 @@ from dxval.protocol.sections import (
     Predictions,
     Qc,
     ReaderStudy,
+    Report,
     Section,
     Statistics,
     TestSet,
@@ -72,6 +73,7 @@ class Protocol(Section):
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
     )
+    report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(
         min_length=1, description="Requirements with acceptance criteria."
     )

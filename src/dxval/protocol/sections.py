@@ -371,3 +371,13 @@ class ReaderStudy(Section):
         description="Sample size of a planned study from this study's variance components "
         "(Hillis, Obuchowski & Berbaum 2011), reported as the sample-size justification.",
     )
+
+
+class Report(Section):
+    """How the report is rendered (never what it says)."""
+
+    templates: str | None = Field(
+        default=None,
+        description="Folder of report templates used over the shipped ones (relative to this "
+        "file); start from a copy of dxval's templates/ folder.",
+    )
