@@ -19,14 +19,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
 from dxval.evidence.signatures.registry import SignerRegistry
-from dxval.protocol import LoadedProtocol, load_protocol
+
+if TYPE_CHECKING:  # the protocol (pydantic, ruamel, and through it the stats) loads on read only
+    from dxval.protocol import LoadedProtocol
 
 MANIFEST_NAME = "MANIFEST.sha256"
 RUN_NAME = "run.json"
@@ -602,6 +604,8 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
     ProtocolError
         ``protocol.yaml`` in the bundle is not a valid protocol.
     """
+    from dxval.protocol import load_protocol
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; expected an evidence bundle")

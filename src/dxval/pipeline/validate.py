@@ -365,7 +365,7 @@ def _renderer(templates: TemplateSet) -> Callable[[Path], list[Path]]:
     def render(folder: Path) -> list[Path]:
         from dxval.report import render_bundle_reports
 
-        return render_bundle_reports(folder, templates.folder)
+        return render_bundle_reports(folder, templates=templates.folder)
 
     return render
 

@@ -92,7 +92,10 @@ def refresh_reports(
             f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    written = render_bundle_reports(bundle, folder, signers=signers)
+    if folder is None:
+        written = render_bundle_reports(bundle, signers=signers)
+    else:
+        written = render_bundle_reports(bundle, templates=folder, signers=signers)
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

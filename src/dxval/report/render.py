@@ -253,8 +253,8 @@ def render_reports(bundle: BundleData, templates: Path | None = None) -> Rendere
 
 def render_bundle_reports(
     bundle_dir: Path,
-    templates: Path | None = None,
     *,
+    templates: Path | None = None,
     signers: SignerRegistry | None = None,
 ) -> list[Path]:
     """Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and ``figures/*.svg``.
