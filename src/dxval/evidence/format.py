@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
-from dxval.evidence.signatures.registry import SignerRegistry
 
 if TYPE_CHECKING:  # the protocol (pydantic, ruamel, and through it the stats) loads on read only
+    from dxval.evidence.signatures.registry import SignerRegistry
     from dxval.protocol import LoadedProtocol
 
 MANIFEST_NAME = "MANIFEST.sha256"
