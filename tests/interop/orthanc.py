@@ -59,24 +59,20 @@ class Orthanc:
         """DICOMweb root."""
         return f"{self.url}/dicom-web"
 
-    def upload(self, path: Path) -> None:
-        """Store one DICOM file through the REST API (bytes kept as sent)."""
+    def upload_bytes(self, content: bytes) -> None:
+        """Store one DICOM file through the REST API (Orthanc keeps the bytes as sent)."""
         request = urllib.request.Request(  # noqa: S310 (loopback test server)
-            f"{self.url}/instances", data=path.read_bytes(), method="POST"
+            f"{self.url}/instances", data=content, method="POST"
         )
         request.add_header("Content-Type", "application/dicom")
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             response.read()
 
     def stop(self) -> None:
-        """Stop the server and wait for it."""
+        """Kill the server (its storage is a temporary folder: nothing to shut down cleanly)."""
         if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            self.process.kill()
+        self.process.wait()
 
 
 def start(folder: Path, *, client_port: int) -> Orthanc:

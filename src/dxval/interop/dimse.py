@@ -16,6 +16,7 @@ context that carried it. The data set bytes are those the PACS sent.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -75,6 +76,15 @@ def _quiet_pynetdicom() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _reachable(host: str, port: int, timeout: float) -> str | None:
+    """Why a TCP connection to ``host:port`` fails, or None when it opens."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return error.strerror or type(error).__name__
+
+
 class DimseSource:
     """A DICOM Q/R SCP at ``host:port``, called ``called_aet``, calling as ``calling_aet``."""
 
@@ -91,6 +101,7 @@ class DimseSource:
         self.calling_aet = _check_aet("--aet", calling_aet)
         self.called_aet = _check_aet("--called-aet", called_aet)
         self.timeout = timeout
+        self._find_association: Any = None
 
     def describe(self) -> dict[str, Any]:
         """Protocol, address and AE titles."""
@@ -126,24 +137,25 @@ class DimseSource:
                 f"{self._where}: association rejected (check --aet {self.calling_aet!r} and "
                 "--called-aet against the PACS configuration)"
             )
+        reachable = _reachable(self.host, self.port, self.timeout)
+        if reachable is not None:  # pynetdicom reports a refused connection as an abort
+            raise PacsError(f"{self._where}: cannot connect ({reachable})")
         if association.is_aborted:
             raise PacsError(f"{self._where}: association aborted by the peer")
-        raise PacsError(f"{self._where}: cannot connect (no association; is the server up?)")
+        raise PacsError(f"{self._where}: no association (the peer did not answer)")
 
     def _find(self, identifier: Dataset, *, what: str) -> list[Dataset]:
         from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # generated at import
             StudyRootQueryRetrieveInformationModelFind as Find,
         )
 
-        entity = self._application_entity()
-        entity.add_requested_context(Find)
-        association = self._associate(entity)
+        if self._find_association is None or not self._find_association.is_established:
+            entity = self._application_entity()
+            entity.add_requested_context(Find)
+            self._find_association = self._associate(entity)
         found: list[Dataset] = []
-        try:
-            with _quiet_pynetdicom():
-                responses = list(association.send_c_find(identifier, Find))
-        finally:
-            association.release()
+        with _quiet_pynetdicom():
+            responses = list(self._find_association.send_c_find(identifier, Find))
         for status, answer in responses:
             code = getattr(status, "Status", None)
             if code is None:
@@ -275,4 +287,8 @@ class DimseSource:
                 raise PacsError(f"{self._where}: C-GET failed with status 0x{code:04X}")
 
     def close(self) -> None:
-        """Nothing held between operations: each opens and releases its association."""
+        """Release the query association, if one is open."""
+        if self._find_association is not None and self._find_association.is_established:
+            with _quiet_pynetdicom():
+                self._find_association.release()
+        self._find_association = None

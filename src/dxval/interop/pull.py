@@ -486,7 +486,10 @@ def pull_studies(
     started = utc_now()
     out = request.out
     _check_folder(out, key)
-    plan = _plan(source, request, key, progress)
+    try:
+        plan = _plan(source, request, key, progress)
+    finally:
+        source.close()
     state = out / _STATE
     state.mkdir(parents=True, exist_ok=True)
     for leftover in out.glob("cases/*/.*.dcm.*"):

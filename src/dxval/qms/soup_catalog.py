@@ -124,4 +124,24 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "low",
         "Report tests check the PDF's text against the bundle.",
     ),
+    "pynetdicom": SoupPurpose(
+        "Optional (extra pacs): C-FIND and C-GET of test sets from a PACS over DIMSE.",
+        "medium",
+        "Pulls from a live Orthanc: data sets byte-identical to the stored files, SHA-256 of "
+        "every file recorded and re-verified on resume; AE and connection errors stop the "
+        "pull (tests/interop/test_pull.py).",
+    ),
+    "highdicom": SoupPurpose(
+        "Optional (extra pacs): building the Comprehensive SR (TID 1500) result documents.",
+        "medium",
+        "Every exported SR passes dciodvfy without errors; its score equals cases.csv bit for "
+        "bit (Floating Point Value) and it references the scored images "
+        "(tests/interop/test_export.py).",
+    ),
+    "fhir.resources": SoupPurpose(
+        "Optional (extra pacs): validating the exported FHIR R4 Bundle (R4B models).",
+        "medium",
+        "The exported Bundle is re-validated and its scores equal cases.csv "
+        "(tests/interop/test_export.py).",
+    ),
 }
