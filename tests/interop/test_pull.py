@@ -78,10 +78,13 @@ def web_pull(
 
 
 @pytest.fixture(scope="module")
-def dimse_pull(tmp_path_factory: pytest.TempPathFactory, pacs: Pacs, site_key: Path) -> Path:
+def dimse_pull(
+    tmp_path_factory: pytest.TempPathFactory, pacs: Pacs, demo_set: DemoSet, site_key: Path
+) -> Path:
     """The demo set pulled over DIMSE by a study query (the 2025 PHI study does not match)."""
     out = tmp_path_factory.mktemp("dimse") / "test-set"
-    code = main(_dimse(pacs, out, site_key, "--query", "Modality=CR&StudyDate=20260101"))
+    query = ("--query", "Modality=CR&StudyDate=20260101", "--join", str(demo_set.studies_csv))
+    code = main(_dimse(pacs, out, site_key, *query))
     assert code == 0
     return out
 
@@ -117,32 +120,32 @@ def test_dimse_pull_gives_the_stored_data_sets_and_the_same_manifest_cases(
     dimse_rows = list(csv.DictReader((dimse_pull / "manifest.csv").open()))
     assert [r["case_id"] for r in dimse_rows] == [r["case_id"] for r in web_rows]
     assert [r["path"] for r in dimse_rows] == [r["path"] for r in web_rows]
+    assert [(r["label"], r["sex"]) for r in dimse_rows] == [
+        (r["label"], r["sex"]) for r in web_rows
+    ]
     assert {p.relative_to(dimse_pull) for p in pulled} == {
         p.relative_to(web_pull) for p in _pulled_files(web_pull)
     }
 
 
 @pytest.mark.req("DXV-PACS-001")
-def test_the_pulled_manifest_locks_and_validates(web_pull: Path, tmp_path: Path) -> None:
-    protocol = write_protocol(tmp_path / "protocol.yaml", {"pacs": str(web_pull / "manifest.csv")})
-    assert main(["lock", str(protocol)]) == 0
-    code = main(
-        [
-            "validate",
-            str(protocol),
-            "--out",
-            str(tmp_path / "evidence"),
-            "--no-report",
-            "--workers",
-            "1",
-            "--no-cache",
-        ]
-    )
-    assert code in (0, 1)  # evidence written; the criterion's verdict is not the point here
-    bundle = next((tmp_path / "evidence" / "PACS-PULL-TEST").iterdir())
-    cases = list(csv.DictReader((bundle / "cases.csv").open()))
-    assert len(cases) == 8
-    assert {row["status"] for row in cases} == {"scored"}
+def test_the_pulled_manifests_lock_and_validate(
+    web_pull: Path, dimse_pull: Path, tmp_path: Path
+) -> None:
+    scores = {}
+    for name, pulled in (("web", web_pull), ("dimse", dimse_pull)):
+        protocol = write_protocol(tmp_path / f"{name}.yaml", {name: str(pulled / "manifest.csv")})
+        assert main(["lock", str(protocol)]) == 0
+        evidence = tmp_path / f"evidence-{name}"
+        arguments = ["validate", str(protocol), "--out", str(evidence), "--no-report"]
+        code = main([*arguments, "--workers", "1", "--no-cache"])
+        assert code in (0, 1)  # evidence written; the criterion's verdict is not the point here
+        bundle = next((evidence / "PACS-PULL-TEST").iterdir())
+        cases = list(csv.DictReader((bundle / "cases.csv").open()))
+        assert len(cases) == 8
+        assert {row["status"] for row in cases} == {"scored"}
+        scores[name] = {row["case_id"]: row["score"] for row in cases}
+    assert scores["web"] == scores["dimse"]  # the same pixels give the same scores
 
 
 @pytest.mark.req("DXV-PACS-002")

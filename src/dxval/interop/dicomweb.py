@@ -55,22 +55,22 @@ def split_multipart(body: bytes, content_type: str) -> list[tuple[dict[str, str]
     if not kind.startswith("multipart/") or not boundary:
         raise ValueError(f"got Content-Type {kind!r} expected multipart/related with a boundary")
     delimiter = b"--" + boundary.encode("ascii")
-    chunks = body.split(b"\r\n" + delimiter)
-    first = chunks[0]
-    if not first.startswith(delimiter):
-        # A preamble before the first delimiter (RFC 2046 allows one).
-        _, found, rest = first.partition(delimiter)
-        if not found:
-            raise ValueError("no multipart delimiter found")
-        first = found + rest
-    chunks[0] = first[len(delimiter) :]
+    # Every delimiter but a leading one follows a CRLF that belongs to it (RFC 2046 §5.1.1).
+    chunks = (b"\r\n" + body if body.startswith(delimiter) else body).split(b"\r\n" + delimiter)
+    if len(chunks) < 2:
+        raise ValueError("no multipart delimiter found")
+    chunks = chunks[1:]  # the preamble (empty when the body starts with the delimiter)
     if not chunks[-1].startswith(b"--"):
         raise ValueError("multipart body has no closing delimiter (truncated?)")
     parts = []
     for chunk in chunks[:-1]:
-        header_block, separator, content = chunk.partition(b"\r\n\r\n")
-        if not separator:
-            raise ValueError("multipart part without a header/body separator")
+        _, _, rest = chunk.partition(b"\r\n")  # transport padding, then the delimiter's CRLF
+        if rest.startswith(b"\r\n"):
+            header_block, content = b"", rest[2:]
+        else:
+            header_block, separator, content = rest.partition(b"\r\n\r\n")
+            if not separator:
+                raise ValueError("multipart part without a header/body separator")
         headers = {}
         for line in header_block.decode("latin-1").split("\r\n"):
             name, colon, value = line.partition(":")
