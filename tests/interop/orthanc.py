@@ -21,6 +21,10 @@ from pathlib import Path
 ORTHANC = shutil.which("Orthanc") or "/usr/sbin/Orthanc"
 DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 SERVER_AET = "ORTHANC_TEST"
+#: util-linux setpriv: the server gets SIGKILL when the test process dies, even when it is
+#: killed itself, so no Orthanc outlives a test session.
+_SETPRIV = shutil.which("setpriv")
+_DIE_WITH_PARENT = (_SETPRIV, "--pdeathsig", "KILL") if _SETPRIV else ()
 CLIENT_AET = "DXVAL_TEST"
 
 
@@ -101,7 +105,7 @@ def start(folder: Path, *, client_port: int) -> Orthanc:
     config.write_text(json.dumps(configuration, indent=2))
     log = (folder / "orthanc.log").open("wb")
     process = subprocess.Popen(
-        [ORTHANC, "--logdir=" + str(folder), str(config)],
+        [*_DIE_WITH_PARENT, ORTHANC, "--logdir=" + str(folder), str(config)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=folder,

@@ -201,7 +201,7 @@ import dxval.interop.pull as pull
 add = pull._Journal.add
 def slow_add(self, name, digest):
     add(self, name, digest)
-    time.sleep(0.3)
+    time.sleep(0.2)
 pull._Journal.add = slow_add
 from dxval.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -213,7 +213,7 @@ def test_a_killed_pull_resumes_without_retrieving_verified_files(
     tmp_path: Path, pacs: Pacs, site_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "test-set"
-    arguments = _dimse(pacs, out, site_key, "--query", "StudyDate=20260101")
+    arguments = _dicomweb(pacs, out, site_key, "--query", "StudyDate=20260101")
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY / "src"), str(REPOSITORY)]),
@@ -372,3 +372,23 @@ def test_a_folder_pulled_with_another_key_is_refused(
     arguments = _dicomweb(pacs, web_pull, other, "--studies", str(demo_set.studies_csv))
     assert main(arguments) == 2
     assert "expected the key of the earlier pull" in capsys.readouterr().err
+
+
+@pytest.mark.req("DXV-PACS-005")
+def test_a_join_csv_without_a_row_for_a_pulled_study_is_refused_before_retrieval(
+    tmp_path: Path,
+    pacs: Pacs,
+    demo_set: DemoSet,
+    site_key: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    join = tmp_path / "truth.csv"
+    lines = demo_set.studies_csv.read_text().splitlines()
+    join.write_text("\n".join(lines[:-1]) + "\n")  # the last study has no row
+    out = tmp_path / "out"
+    arguments = _dicomweb(pacs, out, site_key, "--query", "StudyDate=20260101", "--join", str(join))
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert f"{join}: no row for case(s) P" in error
+    assert "expected one row per pulled study" in error
+    assert not out.exists()

@@ -258,6 +258,16 @@ def _plan(source: StudySource, request: PullRequest, key: SiteKey, progress: Pro
     server = source.describe()
     if not uids:
         raise PacsError(f"{_server_text(server)}: the query matched no study; nothing written")
+    missing = [
+        key.case_id(uid)
+        for uid in uids
+        if (request.join_file or request.studies_file) and uid not in table
+    ]
+    if missing:
+        raise InputError(
+            f"{request.join_file or request.studies_file}: no row for case(s) "
+            f"{', '.join(sorted(missing)[:5])} expected one row per pulled study"
+        )
     studies: dict[str, str] = {}
     instances: dict[str, list[InstanceRef]] = {}
     for uid in uids:
@@ -272,16 +282,6 @@ def _plan(source: StudySource, request: PullRequest, key: SiteKey, progress: Pro
             )
         studies[case_id] = uid
         instances[case_id] = found
-    missing = [
-        key.case_id(uid)
-        for uid in uids
-        if (request.join_file or request.studies_file) and uid not in table
-    ]
-    if missing:
-        raise InputError(
-            f"{request.join_file or request.studies_file}: no row for case(s) "
-            f"{', '.join(sorted(missing)[:5])} expected one row per pulled study"
-        )
     joined = {case_id: table.get(uid, {}) for case_id, uid in studies.items()}
     progress(f"pull: {len(studies)} stud(ies), {sum(map(len, instances.values()))} instance(s)")
     return _Plan(studies, instances, joined, join_columns)
