@@ -83,7 +83,12 @@ def dimse_pull(
 ) -> Path:
     """The demo set pulled over DIMSE by a study query (the 2025 PHI study does not match)."""
     out = tmp_path_factory.mktemp("dimse") / "test-set"
-    query = ("--query", "Modality=CR&StudyDate=20260101", "--join", str(demo_set.studies_csv))
+    query = (
+        "--query",
+        "Modality=CR&StudyDate=20260101-20261231",
+        "--join",
+        str(demo_set.studies_csv),
+    )
     code = main(_dimse(pacs, out, site_key, *query))
     assert code == 0
     return out
@@ -213,7 +218,7 @@ def test_a_killed_pull_resumes_without_retrieving_verified_files(
     tmp_path: Path, pacs: Pacs, site_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "test-set"
-    arguments = _dicomweb(pacs, out, site_key, "--query", "StudyDate=20260101")
+    arguments = _dicomweb(pacs, out, site_key, "--query", "StudyDate=20260101-20261231")
     environment = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY / "src"), str(REPOSITORY)]),
