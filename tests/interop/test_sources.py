@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import pytest
 
 from dxval.interop.dicomweb import DicomWebSource, split_multipart
@@ -84,3 +87,35 @@ def test_pseudonyms_are_hmac_sha256_of_the_uid_under_the_key() -> None:
     assert "00" * 32 not in repr(key)
     with pytest.raises(Exception, match="not hexadecimal"):
         load_site_key(None, {"DXVAL_SITE_KEY": "zz" * 32})
+
+
+class _TruncatingOrigin(http.server.BaseHTTPRequestHandler):
+    """A QIDO-RS origin that says it left matches out (PS3.18 Warning 299)."""
+
+    def do_GET(self) -> None:
+        body = b'[{"0020000D": {"vr": "UI", "Value": ["1.2.3"]}}]'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/dicom+json")
+        self.send_header(
+            "Warning", '299 origin: "There are additional results that can be requested"'
+        )
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.req("DXV-PACS-005")
+def test_a_truncated_qido_answer_is_an_error_not_a_smaller_test_set() -> None:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _TruncatingOrigin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        source = DicomWebSource(f"http://127.0.0.1:{server.server_address[1]}/dicom-web")
+        with pytest.raises(PacsError, match="returned only part of the matches"):
+            source.find_studies({"StudyDate": "20260101"})
+    finally:
+        server.shutdown()
+        server.server_close()

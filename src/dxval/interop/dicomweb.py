@@ -133,6 +133,13 @@ class DicomWebSource:
             with urllib.request.urlopen(  # noqa: S310 (scheme checked in __init__)
                 request, timeout=self.timeout, context=self._context
             ) as response:
+                warnings = response.headers.get_all("Warning") or []
+                if any("additional results" in warning.lower() for warning in warnings):
+                    # PS3.18 §8.3.4.4 / 10.6.3: the origin server truncated the matches.
+                    raise PacsError(
+                        f"{where}: the server returned only part of the matches (Warning: "
+                        "additional results); narrow the query so that no study is left out"
+                    )
                 return response.headers.get("Content-Type", ""), response.read()
         except urllib.error.HTTPError as error:
             raise PacsError(f"{where}: HTTP {error.code} {error.reason}") from None
