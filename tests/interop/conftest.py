@@ -25,6 +25,23 @@ from tests.interop import orthanc
 
 from dxval.demo import generate_demo
 
+#: What every DICOM file holds (new UIDs, the generator's fixed dummy date and time): a site
+#: states these as retained after its de-identification, with a justification.
+RETAINED_ALWAYS = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "MediaStorageSOPInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "ContentDate",
+    "ContentTime",
+    "PatientSex",
+    "PatientAge",
+)
+#: The demo's own pseudonyms (``DEMO^<demo case ID>``), which are not the pulled case IDs.
+RETAINED_DEMO = (*RETAINED_ALWAYS, "PatientName", "PatientID")
+JUSTIFICATION = "Synthetic demo images: generator-made UIDs, dummy dates and pseudonyms."
 PLANTED_NAME = "Doe^Jane"
 PLANTED_BIRTH_DATE = "19610817"
 PROTOCOL = """\
@@ -52,7 +69,10 @@ test_sets:
 truth: {{column: label, positive: "1", negative: "0", reference_standard: synthetic}}
 attributes:
   sex: {{column: sex, label: Sex}}
-qc: {{max_failed_fraction: 0.5, phi: refuse}}
+qc:
+  max_failed_fraction: 0.5
+  phi: refuse
+  phi_retained: {{attributes: [{retained}], justification: {justification}}}
 requirements:
   - id: PERF-001
     text: Sensitivity at least 0.5.
@@ -68,7 +88,13 @@ def write_protocol(path: Path, manifests: dict[str, str]) -> Path:
         f"  - {{id: {name}, site: {name}, manifest: {manifest}}}"
         for name, manifest in manifests.items()
     )
-    path.write_text(PROTOCOL.format(model=MODEL, test_sets=test_sets))
+    text = PROTOCOL.format(
+        model=MODEL,
+        test_sets=test_sets,
+        retained=", ".join(RETAINED_DEMO),
+        justification=json.dumps(JUSTIFICATION),
+    )
+    path.write_text(text)
     return path
 
 

@@ -13,15 +13,28 @@ from pathlib import Path
 import pydicom
 import pytest
 from tests.interop import orthanc
-from tests.interop.conftest import PLANTED_BIRTH_DATE, PLANTED_NAME, DemoSet, Pacs, write_protocol
+from tests.interop.conftest import (
+    JUSTIFICATION,
+    PLANTED_BIRTH_DATE,
+    PLANTED_NAME,
+    RETAINED_ALWAYS,
+    RETAINED_DEMO,
+    DemoSet,
+    Pacs,
+    write_protocol,
+)
 
 from dxval.cli import main
 from dxval.data.hashing import sha256_file
 
 REPOSITORY = Path(__file__).parents[2]
+RETAIN_DEMO = ("--phi-retained", *RETAINED_DEMO, "--phi-justification", JUSTIFICATION)
+RETAIN_ALWAYS = ("--phi-retained", *RETAINED_ALWAYS, "--phi-justification", JUSTIFICATION)
 
 
-def _dicomweb(pacs: Pacs, out: Path, key: Path, *selection: str) -> list[str]:
+def _dicomweb(
+    pacs: Pacs, out: Path, key: Path, *selection: str, retain: tuple[str, ...] = RETAIN_DEMO
+) -> list[str]:
     return [
         "pull",
         "--dicomweb",
@@ -31,11 +44,17 @@ def _dicomweb(pacs: Pacs, out: Path, key: Path, *selection: str) -> list[str]:
         str(out),
         "--key-file",
         str(key),
+        *retain,
     ]
 
 
 def _dimse(
-    pacs: Pacs, out: Path, key: Path, *selection: str, called: str = orthanc.SERVER_AET
+    pacs: Pacs,
+    out: Path,
+    key: Path,
+    *selection: str,
+    called: str = orthanc.SERVER_AET,
+    retain: tuple[str, ...] = RETAIN_DEMO,
 ) -> list[str]:
     return [
         "pull",
@@ -50,6 +69,7 @@ def _dimse(
         str(out),
         "--key-file",
         str(key),
+        *retain,
     ]
 
 
@@ -255,7 +275,8 @@ def test_a_study_with_planted_phi_is_refused_naming_attributes_only(
     tmp_path: Path, pacs: Pacs, site_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "test-set"
-    assert main(_dicomweb(pacs, out, site_key, "--study", pacs.phi_study_uid)) == 2
+    arguments = _dicomweb(pacs, out, site_key, "--study", pacs.phi_study_uid, retain=RETAIN_ALWAYS)
+    assert main(arguments) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("dxval: error: PHI scan on arrival (phi: refuse): 1 of 1")
     assert "PatientName (0010,0010)" in error
@@ -271,7 +292,8 @@ def test_under_warn_the_findings_are_recorded_without_values(
     tmp_path: Path, pacs: Pacs, site_key: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "test-set"
-    arguments = [*_dicomweb(pacs, out, site_key, "--study", pacs.phi_study_uid), "--phi", "warn"]
+    study = ("--study", pacs.phi_study_uid)
+    arguments = [*_dicomweb(pacs, out, site_key, *study, retain=RETAIN_ALWAYS), "--phi", "warn"]
     assert main(arguments) == 0
     assert "PHI scan (phi: warn)" in capsys.readouterr().err
     record = (out / "pull.json").read_text()
@@ -279,6 +301,22 @@ def test_under_warn_the_findings_are_recorded_without_values(
     assert {"PatientName", "PatientBirthDate"} <= {item["attribute"] for item in findings}
     for value in (PLANTED_NAME, "Doe", PLANTED_BIRTH_DATE, pacs.phi_study_uid):
         assert value not in record
+    retained = json.loads(record)["phi"]["retained"]
+    assert retained == {"attributes": list(RETAINED_ALWAYS), "justification": JUSTIFICATION}
+
+
+@pytest.mark.req("DXV-PACS-004")
+def test_retained_attributes_need_a_justification_and_real_keywords(
+    tmp_path: Path, pacs: Pacs, site_key: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    query = ("--query", "StudyDate=20260101")
+    assert main(_dicomweb(pacs, out, site_key, *query, retain=("--phi-retained", "StudyDate"))) == 2
+    assert "got no --phi-justification" in capsys.readouterr().err
+    wrong = ("--phi-retained", "StudyDat", "--phi-justification", "x")
+    assert main(_dicomweb(pacs, out, site_key, *query, retain=wrong)) == 2
+    assert "--phi-retained: got ['StudyDat'] expected DICOM keywords" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def _https(pacs: Pacs) -> str:

@@ -44,7 +44,8 @@ def _pull(args: argparse.Namespace) -> int:
         join_file=args.join,
         columns=tuple(name.strip() for name in args.columns.split(",") if name.strip()),
         phi=args.phi,
-        phi_allow=tuple(args.phi_allow or ()),
+        phi_retained=tuple(args.phi_retained or ()),
+        phi_justification=args.phi_justification,
     )
     source = _source(args)
     result = pull_studies(
@@ -123,10 +124,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="PHI findings on arrival: refuse the study or record them (default: refuse)",
     )
     parser.add_argument(
-        "--phi-allow",
+        "--phi-retained",
         nargs="+",
         metavar="KEYWORD",
-        help="attributes the protocol keeps (e.g. PatientAge PatientSex)",
+        help="attributes the files keep on purpose (e.g. StudyInstanceUID StudyDate after a "
+        "de-identification that replaced them), as qc.phi_retained in the protocol",
+    )
+    parser.add_argument(
+        "--phi-justification",
+        metavar="TEXT",
+        help="why the --phi-retained attributes may stay (recorded in pull.json)",
     )
     parser.add_argument("--ca-file", type=Path, metavar="PEM", help="trusted CAs for https")
     parser.add_argument(

@@ -160,7 +160,8 @@ class PullRequest:
     join_file: Path | None = None
     columns: tuple[str, ...] = ()
     phi: str = "refuse"
-    phi_allow: tuple[str, ...] = ()
+    phi_retained: tuple[str, ...] = ()
+    phi_justification: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,6 +464,21 @@ def _check_folder(out: Path, key: SiteKey) -> None:
         )
 
 
+def _check_phi_options(request: PullRequest) -> None:
+    from pydicom.datadict import tag_for_keyword
+
+    if request.phi not in ("refuse", "warn"):
+        raise UsageError(f"--phi: got {request.phi!r} expected one of 'refuse', 'warn'")
+    unknown = [name for name in request.phi_retained if tag_for_keyword(name) is None]
+    if unknown:
+        raise UsageError(f"--phi-retained: got {unknown} expected DICOM keywords")
+    if request.phi_retained and not (request.phi_justification or "").strip():
+        raise UsageError(
+            "--phi-retained: got no --phi-justification expected why the files may keep "
+            "these attributes (recorded in pull.json, as qc.phi_retained is in the evidence)"
+        )
+
+
 def pull_studies(
     source: StudySource,
     request: PullRequest,
@@ -481,8 +497,7 @@ def pull_studies(
     InputError, UsageError
         A joined CSV or an option is wrong; nothing is retrieved.
     """
-    if request.phi not in ("refuse", "warn"):
-        raise UsageError(f"--phi: got {request.phi!r} expected one of 'refuse', 'warn'")
+    _check_phi_options(request)
     started = utc_now()
     out = request.out
     _check_folder(out, key)
@@ -504,7 +519,7 @@ def pull_studies(
         retrieved, verified = retrieved + new, verified + old
         names = [f"cases/{case_id}/{key.file_name(ref.sop_instance_uid)}" for ref in refs]
         files[case_id] = [(name, journal.entries[name]) for name in names]
-        found = _phi_findings([out / name for name in names], case_id, request.phi_allow)
+        found = _phi_findings([out / name for name in names], case_id, request.phi_retained)
         if found:
             findings[case_id] = found
         progress(f"pull: case {case_id}: {new} retrieved, {old} already verified")
@@ -531,7 +546,10 @@ def pull_studies(
             "site_key": {"id": key.key_id, "pseudonym": "HMAC-SHA-256, 80 bits, prefix P"},
             "phi": {
                 "policy": request.phi,
-                "allow": list(request.phi_allow),
+                "retained": {
+                    "attributes": list(request.phi_retained),
+                    "justification": request.phi_justification,
+                },
                 "findings": [item for case in sorted(findings) for item in findings[case]],
             },
             "manifest": {"path": "manifest.csv", "sha256": sha256_bytes(manifest)},
