@@ -170,3 +170,60 @@ def test_sr_export_refuses_a_source_image_changed_since_scoring(
     assert main(["export", "sr", str(validated), "--out", str(out), "--protocol", str(moved)]) == 3
     assert "source files now hash to" in capsys.readouterr().err
     assert not out.exists()
+
+
+_PREDICTIONS_PROTOCOL = """\
+dxval: 1
+id: PACS-BYOP
+title: Bring-your-own predictions
+version: "1.0"
+device: {name: External Model, version: "2.0", intended_use: Test.}
+predictions: {path: predictions.csv, case_id: case_id, score: score, operating_point: 0.5}
+test_sets:
+  - {id: site-a, site: Site A, manifest: site-a.csv}
+truth: {column: label, positive: "1", negative: "0", reference_standard: synthetic}
+requirements:
+  - id: PERF-001
+    text: Sensitivity at least 0.5.
+    criteria:
+      - {metric: sensitivity, population: all, bound: point, op: ">=", value: 0.5}
+"""
+
+
+@pytest.mark.req("DXV-PACS-006")
+@pytest.mark.req("DXV-PACS-007")
+def test_a_predictions_bundle_exports_fhir_but_no_sr_without_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "protocol"
+    folder.mkdir()
+    rows, scores = ["case_id,label"], ["case_id,score"]
+    for index in range(24):
+        rows.append(f"C{index:02d},{index % 2}")
+        scores.append(f"C{index:02d},{(index % 2) * 0.5 + index / 100!r}")
+    (folder / "site-a.csv").write_text("\n".join(rows) + "\n")
+    (folder / "predictions.csv").write_text("\n".join(scores) + "\n")
+    protocol = folder / "protocol.yaml"
+    protocol.write_text(_PREDICTIONS_PROTOCOL)
+    assert main(["lock", str(protocol)]) == 0
+    bundle = run_validation(protocol, out=tmp_path / "evidence", reports=False).bundle
+    out = tmp_path / "bundle.json"
+    assert main(["export", "fhir", str(bundle), "--out", str(out)]) == 0
+    document = json.loads(out.read_text())
+    device = document["entry"][0]["resource"]
+    lock = json.loads((bundle / "lock.json").read_text())
+    assert device["identifier"][0] == {
+        "system": "urn:dxval:predictions-sha256",
+        "value": lock["predictions"]["sha256"],
+    }
+    values = sorted(
+        entry["resource"]["valueQuantity"]["value"]
+        for entry in document["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+        and "valueQuantity" in entry["resource"]
+    )
+    assert values == sorted(float(row["score"]) for row in _cases(bundle).values())
+    capsys.readouterr()
+    assert main(["export", "sr", str(bundle), "--out", str(tmp_path / "sr")]) == 2
+    assert "names no image files; an SR export needs the source images" in capsys.readouterr().err
+    assert not (tmp_path / "sr").exists()
