@@ -192,7 +192,7 @@ def load_results(
     InputError
         The bundle or the protocol's manifests cannot be read (exit 2).
     """
-    from dxval.report.bundle import read_bundle
+    from dxval.evidence import read_bundle
 
     folder = Path(folder)
     _verified(folder)
