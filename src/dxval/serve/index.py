@@ -1,0 +1,640 @@
+"""The SQLite index of every evidence bundle under a root: where each bundle is, never its numbers.
+
+The index (standard-library :mod:`sqlite3`) records, per bundle folder, the
+identity found in ``run.json`` (protocol ID, run ID, start time), the
+requirement IDs of ``criteria.json`` with their fingerprints
+(:func:`dxval.trace.requirement_fingerprint`), the digests of ``lock.json``
+(model or predictions SHA-256, test-set digests) and the outcome of
+:func:`dxval.evidence.verify_bundle`. It exists to find bundles quickly; it is
+never the source of truth: the pages read every number they show from the
+bundle files themselves.
+
+Each bundle has a *stamp*: the SHA-256 of its ``MANIFEST.sha256`` bytes and
+of the path, size, inode, modification and change time (nanoseconds) of
+every file in it. Writing a file changes its change time, which no user
+command can set back, so an unchanged stamp means unchanged bytes and the
+cached verify outcome still holds. :meth:`EvidenceIndex.refresh` adds new
+bundles, re-reads changed ones and drops removed ones;
+:meth:`EvidenceIndex.status` re-checks the stamp of one bundle on every page
+that shows it and verifies it again when it moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dxval.errors import DxvalError, UsageError
+from dxval.evidence import MANIFEST_NAME, verify_bundle
+from dxval.trace.runs import protocol_requirements, requirement_fingerprint
+
+#: Default file name of the index, directly under the evidence root (hidden: never a bundle).
+INDEX_NAME = ".dxval-index.sqlite"
+SCHEMA_VERSION = "dxval-serve-index/1"
+#: The verify status words shown on every page.
+VERIFIED = "VERIFIED"
+FAILED_VERIFY = "FAILED VERIFY"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bundles (
+  folder TEXT PRIMARY KEY,
+  protocol_id TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  started_utc TEXT NOT NULL,
+  readable INTEGER NOT NULL,
+  problem TEXT,
+  stamp TEXT NOT NULL,
+  intact INTEGER NOT NULL,
+  verify_problems TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bundles_by_run ON bundles (protocol_id, run_id);
+CREATE INDEX IF NOT EXISTS bundles_by_time ON bundles (protocol_id, started_utc, run_id);
+CREATE TABLE IF NOT EXISTS requirements (
+  folder TEXT NOT NULL,
+  requirement_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  PRIMARY KEY (folder, requirement_id)
+);
+CREATE INDEX IF NOT EXISTS requirements_by_id ON requirements (requirement_id COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS digests (
+  folder TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  digest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS digests_by_value ON digests (digest);
+CREATE INDEX IF NOT EXISTS digests_by_folder ON digests (folder);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One verify finding of a bundle: kind (changed, missing, extra, audit, ...), file, detail."""
+
+    kind: str
+    path: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.path}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyStatus:
+    """Whether a bundle verifies now (files, audit chain, signatures) and what was found."""
+
+    intact: bool
+    findings: tuple[Finding, ...]
+
+    @property
+    def label(self) -> str:
+        """``VERIFIED`` or ``FAILED VERIFY``."""
+        return VERIFIED if self.intact else FAILED_VERIFY
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedBundle:
+    """Where a bundle is and who it says it is (from ``run.json``, else from its folder names)."""
+
+    folder: Path
+    relative: str
+    protocol_id: str
+    run_id: str
+    started_utc: str
+    readable: bool
+    problem: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolEntry:
+    """A protocol ID with the number of its indexed runs and its latest run."""
+
+    protocol_id: str
+    runs: int
+    latest: IndexedBundle
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementLink:
+    """A run that evaluated a requirement, with the requirement's text and fingerprint then."""
+
+    bundle: IndexedBundle
+    text: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One search result: what matched (``requirement``, ``protocol``, ``run`` or a digest kind)."""
+
+    kind: str
+    value: str
+    protocol_id: str | None = None
+    run_id: str | None = None
+    requirement_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What one :meth:`EvidenceIndex.refresh` did."""
+
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    seconds: float
+
+    @property
+    def bundles(self) -> int:
+        """Bundles in the index after the refresh."""
+        return self.added + self.changed + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """Everything the index stores about one bundle folder."""
+
+    relative: str
+    protocol_id: str
+    run_id: str
+    started_utc: str
+    readable: bool
+    problem: str | None
+    stamp: str
+    status: VerifyStatus
+    requirements: tuple[tuple[str, str, str], ...]
+    digests: tuple[tuple[str, str], ...]
+
+
+def is_bundle(folder: Path) -> bool:
+    """True when ``folder`` holds ``run.json`` and ``criteria.json`` as regular files."""
+    return all(
+        (folder / name).is_file() and not (folder / name).is_symlink()
+        for name in ("run.json", "criteria.json")
+    )
+
+
+def find_bundle_folders(root: Path) -> Iterator[Path]:
+    """Every bundle folder below ``root``, sorted; hidden and symlinked folders are skipped.
+
+    Hidden folders hold interrupted runs (``.partial``) and caches; a
+    symlinked folder could lead out of the root. A bundle's own subfolders
+    (``figures/``, ``signatures/``) are not searched.
+    """
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        folder = Path(entry.path)
+        if is_bundle(folder):
+            yield folder
+        else:
+            yield from find_bundle_folders(folder)
+
+
+def _file_stats(folder: Path, prefix: str = "") -> Iterator[str]:
+    for entry in sorted(os.scandir(folder), key=lambda item: item.name):
+        stat = entry.stat(follow_symlinks=False)
+        name = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield f"d {name}"
+            yield from _file_stats(Path(entry.path), name + "/")
+        else:
+            link = "l" if entry.is_symlink() else "f"
+            times = f"{stat.st_mtime_ns} {stat.st_ctime_ns}"
+            yield f"{link} {name} {stat.st_size} {stat.st_ino} {times}"
+
+
+def bundle_stamp(folder: Path) -> str:
+    """SHA-256 of the manifest bytes and of every file's path, size, inode, mtime and ctime.
+
+    Raises
+    ------
+    OSError
+        The folder cannot be listed (e.g. it was removed).
+    """
+    digest = hashlib.sha256()
+    try:
+        digest.update(hashlib.sha256((folder / MANIFEST_NAME).read_bytes()).digest())
+    except FileNotFoundError:
+        digest.update(b"no manifest")
+    for line in _file_stats(folder):
+        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    return digest.hexdigest()
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path.name}: unreadable ({error})") from error
+    if not isinstance(document, dict):
+        raise ValueError(f"{path.name}: expected a JSON object")
+    return document
+
+
+def _lock_digests(lock: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for section in ("protocol", "model", "predictions"):
+        entry = lock.get(section)
+        if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+            found.append((f"{section} SHA-256", entry["sha256"].lower()))
+    for entry in lock.get("test_sets") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+            found.append((f"test set {entry.get('test_set', '?')} digest", entry["sha256"].lower()))
+    return found
+
+
+class _Definitions:
+    """Requirement definitions of protocol files, parsed once per distinct protocol bytes."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def of(self, folder: Path) -> dict[str, dict[str, Any]]:
+        try:
+            raw = (folder / "protocol.yaml").read_bytes()
+        except OSError:
+            return {}
+        key = hashlib.sha256(raw).hexdigest()
+        if key not in self._cache:
+            try:
+                self._cache[key] = protocol_requirements(raw, where=str(folder / "protocol.yaml"))
+            except DxvalError:
+                self._cache[key] = {}
+        return self._cache[key]
+
+
+def _verify(folder: Path) -> VerifyStatus:
+    try:
+        report = verify_bundle(folder)
+    except (DxvalError, OSError) as error:
+        return VerifyStatus(False, (Finding("unreadable", folder.name, str(error)),))
+    findings = tuple(Finding(p.kind, p.path, p.detail) for p in report.problems)
+    return VerifyStatus(report.intact, findings)
+
+
+def _requirements(
+    criteria: Mapping[str, Any], definitions: Mapping[str, Mapping[str, Any]]
+) -> tuple[tuple[str, str, str], ...]:
+    rows = []
+    for requirement in criteria.get("requirements") or []:
+        if not isinstance(requirement, dict) or "id" not in requirement:
+            continue
+        identifier = str(requirement["id"])
+        text = " ".join(str(requirement.get("text", "")).split())
+        definition = definitions.get(identifier, {"text": text})
+        rows.append((identifier, text, requirement_fingerprint(definition)))
+    return tuple(rows)
+
+
+def _read_entry(root: Path, folder: Path, stamp: str, definitions: _Definitions) -> _Entry:
+    relative = folder.relative_to(root).as_posix()
+    status = _verify(folder)
+    try:
+        run = _json_object(folder / "run.json")
+        criteria = _json_object(folder / "criteria.json")
+        protocol = run.get("protocol")
+        if not isinstance(protocol, dict) or not protocol.get("id") or not run.get("run_id"):
+            raise ValueError("run.json: no protocol.id or run_id")
+    except ValueError as error:
+        return _Entry(
+            relative, folder.parent.name, folder.name, "", False, str(error), stamp, status, (), ()
+        )
+    lock_path = folder / "lock.json"
+    try:
+        lock = _json_object(lock_path) if lock_path.is_file() else {}
+    except ValueError:
+        lock = {}
+    return _Entry(
+        relative=relative,
+        protocol_id=str(protocol["id"]),
+        run_id=str(run["run_id"]),
+        started_utc=str(run.get("started_utc", "")),
+        readable=True,
+        problem=None,
+        stamp=stamp,
+        status=status,
+        requirements=_requirements(criteria, definitions.of(folder)),
+        digests=tuple(_lock_digests(lock)),
+    )
+
+
+def _bundle_from_row(root: Path, row: sqlite3.Row) -> IndexedBundle:
+    return IndexedBundle(
+        folder=root / row["folder"],
+        relative=row["folder"],
+        protocol_id=row["protocol_id"],
+        run_id=row["run_id"],
+        started_utc=row["started_utc"],
+        readable=bool(row["readable"]),
+        problem=row["problem"],
+    )
+
+
+def _status_from_row(row: sqlite3.Row) -> VerifyStatus:
+    findings = tuple(Finding(*item) for item in json.loads(row["verify_problems"]))
+    return VerifyStatus(bool(row["intact"]), findings)
+
+
+_BUNDLE_COLUMNS = "folder, protocol_id, run_id, started_utc, readable, problem"
+
+
+class EvidenceIndex:
+    """The index of the bundles under ``root``, kept in an SQLite file (default under the root).
+
+    Thread-safe: writes are serialised by a lock; every call opens its own
+    connection.
+
+    Raises
+    ------
+    UsageError
+        ``root`` is not a folder, or the index file cannot be created or read.
+    """
+
+    def __init__(self, root: str | Path, *, index_path: str | Path | None = None) -> None:
+        self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise UsageError(f"{root}: evidence root not found; expected a folder of bundles")
+        self.path = Path(index_path) if index_path is not None else self.root / INDEX_NAME
+        self._write_lock = threading.Lock()
+        try:
+            with self._connect() as connection:
+                connection.executescript(_SCHEMA)
+                self._check_meta(connection)
+        except sqlite3.Error as error:
+            raise UsageError(
+                f"{self.path}: cannot open the index ({error}); expected a writable location, "
+                "or pass --index PATH"
+            ) from error
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connection = sqlite3.connect(self.path, timeout=30)
+        connection.row_factory = sqlite3.Row
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def _check_meta(self, connection: sqlite3.Connection) -> None:
+        rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+        if rows.get("schema") == SCHEMA_VERSION and rows.get("root") == str(self.root):
+            return
+        # Another schema or another root: the index is a cache, so start it afresh.
+        for table in ("bundles", "requirements", "digests", "meta"):
+            connection.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed table names)
+        connection.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("schema", SCHEMA_VERSION), ("root", str(self.root))],
+        )
+
+    # -- building ---------------------------------------------------------------------------
+
+    def refresh(self) -> RefreshResult:
+        """Bring the index up to date: add new bundles, re-read changed ones, drop removed ones."""
+        started = time.perf_counter()
+        definitions = _Definitions()
+        with self._write_lock, self._connect() as connection:
+            known = dict(connection.execute("SELECT folder, stamp FROM bundles").fetchall())
+            seen: set[str] = set()
+            added = changed = unchanged = 0
+            for folder in find_bundle_folders(self.root):
+                relative = folder.relative_to(self.root).as_posix()
+                seen.add(relative)
+                try:
+                    stamp = bundle_stamp(folder)
+                except OSError:
+                    continue  # removed while scanning: dropped below
+                if known.get(relative) == stamp:
+                    unchanged += 1
+                    continue
+                if relative in known:
+                    changed += 1
+                else:
+                    added += 1
+                self._store(connection, _read_entry(self.root, folder, stamp, definitions))
+            removed = sorted(set(known) - seen)
+            for relative in removed:
+                self._delete(connection, relative)
+        seconds = time.perf_counter() - started
+        return RefreshResult(added, changed, len(removed), unchanged, seconds)
+
+    @staticmethod
+    def _delete(connection: sqlite3.Connection, relative: str) -> None:
+        for table in ("bundles", "requirements", "digests"):
+            connection.execute(
+                f"DELETE FROM {table} WHERE folder = ?",  # noqa: S608 (fixed table names)
+                (relative,),
+            )
+
+    def _store(self, connection: sqlite3.Connection, entry: _Entry) -> None:
+        self._delete(connection, entry.relative)
+        findings = json.dumps([[f.kind, f.path, f.detail] for f in entry.status.findings])
+        connection.execute(
+            "INSERT INTO bundles (folder, protocol_id, run_id, started_utc, readable, problem, "
+            "stamp, intact, verify_problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.relative,
+                entry.protocol_id,
+                entry.run_id,
+                entry.started_utc,
+                int(entry.readable),
+                entry.problem,
+                entry.stamp,
+                int(entry.status.intact),
+                findings,
+            ),
+        )
+        connection.executemany(
+            "INSERT OR REPLACE INTO requirements (folder, requirement_id, text, fingerprint) "
+            "VALUES (?, ?, ?, ?)",
+            [(entry.relative, *row) for row in entry.requirements],
+        )
+        connection.executemany(
+            "INSERT INTO digests (folder, kind, digest) VALUES (?, ?, ?)",
+            [(entry.relative, *row) for row in entry.digests],
+        )
+
+    # -- verify status ----------------------------------------------------------------------
+
+    def status(self, bundle: IndexedBundle) -> VerifyStatus:
+        """The bundle's verify status now: the cached one while its stamp holds, else verified anew.
+
+        A bundle whose stamp moved is re-read into the index at once, so the
+        page that asked sees its current state.
+        """
+        try:
+            stamp = bundle_stamp(bundle.folder)
+        except OSError:
+            return VerifyStatus(False, (Finding("missing", bundle.relative, "bundle removed"),))
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT stamp, intact, verify_problems FROM bundles WHERE folder = ?",
+                (bundle.relative,),
+            ).fetchone()
+        if row is not None and row["stamp"] == stamp:
+            return _status_from_row(row)
+        entry = _read_entry(self.root, bundle.folder, stamp, _Definitions())
+        with self._write_lock, self._connect() as connection:
+            self._store(connection, entry)
+        return entry.status
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def _bundles(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[IndexedBundle]:
+        with self._connect() as connection:
+            rows = connection.execute(sql, parameters).fetchall()
+        return [_bundle_from_row(self.root, row) for row in rows]
+
+    def count(self) -> int:
+        """Number of bundles in the index."""
+        with self._connect() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM bundles").fetchone()[0])
+
+    def protocols(self) -> list[ProtocolEntry]:
+        """Every protocol ID with its number of runs and latest run, sorted by ID."""
+        with self._connect() as connection:
+            counts = connection.execute(
+                "SELECT protocol_id, COUNT(*) AS runs FROM bundles "
+                "GROUP BY protocol_id ORDER BY protocol_id"
+            ).fetchall()
+        entries = []
+        for row in counts:
+            latest = self.runs(row["protocol_id"], limit=1)
+            entries.append(ProtocolEntry(row["protocol_id"], int(row["runs"]), latest[0]))
+        return entries
+
+    def unreadable(self) -> list[IndexedBundle]:
+        """Bundles whose ``run.json`` or ``criteria.json`` could not be read."""
+        return self._bundles(
+            f"SELECT {_BUNDLE_COLUMNS} FROM bundles WHERE readable = 0 ORDER BY folder"  # noqa: S608
+        )
+
+    def count_runs(self, protocol_id: str) -> int:
+        """Number of indexed runs of ``protocol_id``."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT COUNT(*) FROM bundles WHERE protocol_id = ?", (protocol_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def runs(self, protocol_id: str, *, offset: int = 0, limit: int = 50) -> list[IndexedBundle]:
+        """Runs of ``protocol_id``, newest first (start time, then run ID)."""
+        return self._bundles(
+            f"SELECT {_BUNDLE_COLUMNS} FROM bundles WHERE protocol_id = ? "  # noqa: S608
+            "ORDER BY started_utc DESC, run_id DESC, folder LIMIT ? OFFSET ?",
+            (protocol_id, limit, offset),
+        )
+
+    def bundle(self, protocol_id: str, run_id: str) -> IndexedBundle | None:
+        """The bundle of ``protocol_id``/``run_id`` (the first folder if two claim it), or None."""
+        found = self._bundles(
+            f"SELECT {_BUNDLE_COLUMNS} FROM bundles "  # noqa: S608
+            "WHERE protocol_id = ? AND run_id = ? ORDER BY folder LIMIT 1",
+            (protocol_id, run_id),
+        )
+        return found[0] if found else None
+
+    def requirement_links(
+        self, requirement_id: str, *, offset: int = 0, limit: int = 50
+    ) -> list[RequirementLink]:
+        """Runs that evaluated ``requirement_id``, newest first, with the text they evaluated."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                f"SELECT {', '.join('b.' + c for c in _BUNDLE_COLUMNS.split(', '))}, "  # noqa: S608
+                "r.text, r.fingerprint FROM requirements r JOIN bundles b ON b.folder = r.folder "
+                "WHERE r.requirement_id = ? "
+                "ORDER BY b.started_utc DESC, b.run_id DESC, b.folder LIMIT ? OFFSET ?",
+                (requirement_id, limit, offset),
+            ).fetchall()
+        return [
+            RequirementLink(_bundle_from_row(self.root, row), row["text"], row["fingerprint"])
+            for row in rows
+        ]
+
+    def count_requirement_links(self, requirement_id: str) -> int:
+        """Number of runs that evaluated ``requirement_id``."""
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT COUNT(*) FROM requirements WHERE requirement_id = ?", (requirement_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def current_requirement(
+        self, protocol_id: str, requirement_id: str
+    ) -> tuple[IndexedBundle, RequirementLink | None] | None:
+        """The latest run of ``protocol_id`` and the requirement there (None: no longer in it)."""
+        latest = self.runs(protocol_id, limit=1)
+        if not latest:
+            return None
+        with self._connect() as connection:
+            row = connection.execute(
+                "SELECT text, fingerprint FROM requirements "
+                "WHERE folder = ? AND requirement_id = ?",
+                (latest[0].relative, requirement_id),
+            ).fetchone()
+        if row is None:
+            return latest[0], None
+        return latest[0], RequirementLink(latest[0], row["text"], row["fingerprint"])
+
+    def requirements_of(self, bundle: IndexedBundle) -> dict[str, RequirementLink]:
+        """Requirement ID → the requirement as ``bundle`` evaluated it (text, fingerprint)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT requirement_id, text, fingerprint FROM requirements WHERE folder = ?",
+                (bundle.relative,),
+            ).fetchall()
+        return {row[0]: RequirementLink(bundle, row[1], row[2]) for row in rows}
+
+    def search(self, query: str, *, limit: int = 200) -> list[SearchHit]:
+        """Requirement IDs, protocol IDs and run IDs starting with ``query`` (any case), and runs
+        whose model, predictions, protocol or test-set digest starts with it (4+ hex digits)."""
+        text = query.strip()
+        if not text:
+            return []
+        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        hits: list[SearchHit] = []
+        with self._connect() as connection:
+            for row in connection.execute(
+                "SELECT DISTINCT requirement_id FROM requirements "
+                "WHERE requirement_id LIKE ? ESCAPE '\\' ORDER BY requirement_id LIMIT ?",
+                (pattern, limit),
+            ):
+                hits.append(SearchHit("requirement", row[0], requirement_id=row[0]))
+            for row in connection.execute(
+                "SELECT DISTINCT protocol_id FROM bundles "
+                "WHERE protocol_id LIKE ? ESCAPE '\\' ORDER BY protocol_id LIMIT ?",
+                (pattern, limit),
+            ):
+                hits.append(SearchHit("protocol", row[0], protocol_id=row[0]))
+            for row in connection.execute(
+                "SELECT protocol_id, run_id FROM bundles WHERE run_id LIKE ? ESCAPE '\\' "
+                "ORDER BY started_utc DESC LIMIT ?",
+                (pattern, limit),
+            ):
+                hits.append(SearchHit("run", row[1], protocol_id=row[0], run_id=row[1]))
+            hexadecimal = text.lower()
+            if len(hexadecimal) >= 4 and all(c in "0123456789abcdef" for c in hexadecimal):
+                for row in connection.execute(
+                    "SELECT d.kind, d.digest, b.protocol_id, b.run_id FROM digests d "
+                    "JOIN bundles b ON b.folder = d.folder WHERE d.digest >= ? AND d.digest < ? "
+                    "ORDER BY b.started_utc DESC LIMIT ?",
+                    (hexadecimal, hexadecimal + "g", limit),
+                ):
+                    hits.append(SearchHit(row[0], row[1], protocol_id=row[2], run_id=row[3]))
+        return hits
