@@ -52,8 +52,9 @@ def _hostile_protocol(folder: Path) -> Path:
     shutil.copytree(PROTOCOLS / "data" / "asah", folder / "data" / "asah")
     for csv in (folder / "data" / "asah").rglob("*.csv"):
         lines = csv.read_text().splitlines()
-        renamed = [lines[0]] + [f'"{CASE_PREFIX}{line.split(",", 1)[0]}",' + line.split(",", 1)[1]
-                                for line in lines[1:]]
+        renamed = [lines[0]] + [
+            f'"{CASE_PREFIX}{line.split(",", 1)[0]}",' + line.split(",", 1)[1] for line in lines[1:]
+        ]
         csv.write_text("\n".join(renamed) + "\n")
     text = (PROTOCOLS / "asah-example.yaml").read_text()
     text = re.sub(r"^id: ASAH-EXAMPLE$", "id: ASAH-HOSTILE", text, count=1, flags=re.MULTILINE)
@@ -124,8 +125,19 @@ def start_server(root: Path, index_path: Path) -> Server:
     """Start ``python -m dxval serve ROOT --port 0`` and wait for the address it prints."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "dxval", "serve", str(root), "--port", "0", "--index",
-         str(index_path), "--rescan", "0"],
+        [
+            sys.executable,
+            "-m",
+            "dxval",
+            "serve",
+            str(root),
+            "--port",
+            "0",
+            "--index",
+            str(index_path),
+            "--rescan",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-
-from dxval.serve import EvidenceIndex
-from dxval.serve.app import PAGE_POLICY, create_app
 from tests.serve.conftest import (
     CASE_PREFIX,
     HOSTILE_RUN,
@@ -22,6 +19,9 @@ from tests.serve.conftest import (
     RUN_2,
     EvidenceRoot,
 )
+
+from dxval.serve import EvidenceIndex
+from dxval.serve.app import PAGE_POLICY, create_app
 
 PAGES = (
     "/",
@@ -218,7 +218,7 @@ def test_bundle_files_are_served_with_a_sandbox_and_nothing_else_is(
         f"{base}/..%2f..%2f..%2f..%2fetc%2fpasswd",
         f"{base}/.%2fcriteria.json",
         f"{base}/figures%5c..%5ccriteria.json",
-        f"/files/ASAH-EXAMPLE/no-such-run/criteria.json",
+        "/files/ASAH-EXAMPLE/no-such-run/criteria.json",
         "/files/ASAH-EXAMPLE",
         "/files/",
     ):

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.serve.conftest import HOSTILE_RUN, RUN_1, RUN_2, EvidenceRoot
 
 from dxval.errors import UsageError
 from dxval.serve import INDEX_NAME, EvidenceIndex, bundle_stamp, find_bundle_folders
-from tests.serve.conftest import HOSTILE_RUN, RUN_1, RUN_2, EvidenceRoot
 
 
 def _flip_one_byte(path: Path, offset: int = 40) -> None:
@@ -82,9 +82,10 @@ def test_hidden_and_symlinked_folders_are_not_bundles(
     shutil.copytree(evidence_copy.run_1, outside / "run")
     (evidence_copy.root / "linked").symlink_to(outside, target_is_directory=True)
     shutil.copytree(evidence_copy.run_1, evidence_copy.root / "ASAH-EXAMPLE" / ".x.partial")
-    found = [p.relative_to(evidence_copy.root).as_posix() for p in find_bundle_folders(
-        evidence_copy.root
-    )]
+    found = [
+        p.relative_to(evidence_copy.root).as_posix()
+        for p in find_bundle_folders(evidence_copy.root)
+    ]
     assert found == [
         f"ASAH-EXAMPLE/{RUN_1}",
         f"ASAH-EXAMPLE/{RUN_2}",

@@ -233,6 +233,9 @@ def create_app(index: EvidenceIndex, *, rescan_seconds: float | None = 30.0) -> 
         css = resources.files("dxval.serve").joinpath("templates/serve.css").read_bytes()
         return Response(css, media_type="text/css; charset=utf-8")
 
+    def favicon(request: Request) -> Response:
+        return Response(status_code=204)  # browsers ask for one; there is none
+
     def error_page(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         return render("error.html", status_code=error.status_code, error=error)
@@ -259,6 +262,7 @@ def create_app(index: EvidenceIndex, *, rescan_seconds: float | None = 30.0) -> 
             Route("/search", search),
             Route("/files/{protocol_id}/{run_id}/{path:path}", bundle_file),
             Route("/static/serve.css", stylesheet),
+            Route("/favicon.ico", favicon),
         ],
         exception_handlers={HTTPException: error_page},
         lifespan=lifespan,
