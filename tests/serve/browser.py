@@ -5,7 +5,7 @@ Browsers cannot be downloaded here, so Playwright is pointed at
 Run as a script it takes the README's screenshots of a live server::
 
     python -m tests.serve.browser http://127.0.0.1:8000/ docs/images \\
-        /requirements/PERF-001 /runs/DEMO-NODULE-001/<run-id>
+        serve-requirement=/requirements/PERF-001 serve-run=/runs/DEMO-NODULE-001/<run-id>
 """
 
 from __future__ import annotations
@@ -44,14 +44,15 @@ def browser_page(width: int = 1280, height: int = 900) -> Iterator[Any]:
             browser.close()
 
 
-def take_screenshots(base_url: str, out: Path, paths: list[str]) -> list[Path]:
-    """Screenshot ``paths`` of the server at ``base_url`` into ``out`` as serve-<n>.png."""
+def take_screenshots(base_url: str, out: Path, shots: list[str]) -> list[Path]:
+    """Screenshot each ``NAME=PATH`` of the server at ``base_url`` into ``out/NAME.png``."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with browser_page() as page:
-        for number, path in enumerate(paths, start=1):
+        for shot in shots:
+            name, _, path = shot.partition("=")
             page.goto(base_url.rstrip("/") + path)
-            target = out / f"serve-{number}.png"
+            target = out / f"{name}.png"
             page.screenshot(path=str(target))
             written.append(target)
     return written

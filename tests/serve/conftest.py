@@ -166,11 +166,15 @@ def stop_server(server: Server) -> None:
             stream.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(
     evidence_root: EvidenceRoot, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Server, EvidenceRoot]]:
-    """A server over a module-private copy of the evidence root (tests may alter the copy)."""
+    """A server over a copy of the evidence root, shared by the session's tests.
+
+    Tests may alter the copy, each in its own way: the browser test changes a
+    byte of run 1, the attack test puts a symlink into run 2.
+    """
     base = tmp_path_factory.mktemp("served")
     root = base / "evidence"
     shutil.copytree(evidence_root.root, root, symlinks=True)

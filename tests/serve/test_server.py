@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from tests.serve.conftest import RUN_1, EvidenceRoot, Server
+from tests.serve.conftest import RUN_1, RUN_2, EvidenceRoot, Server
 
 from dxval.cli import main
 
@@ -24,7 +24,8 @@ ATTACKS = (
     f"/files/ASAH-EXAMPLE/{RUN_1}/%2e%2e/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
     f"/files/ASAH-EXAMPLE/{RUN_1}/%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     f"/files/ASAH-EXAMPLE/{RUN_1}/..%5c..%5c..%5cetc%5cpasswd",
-    f"/files/ASAH-EXAMPLE/{RUN_1}/escape/passwd",
+    f"/files/ASAH-EXAMPLE/{RUN_2}/escape/passwd",
+    f"/files/ASAH-EXAMPLE/{RUN_2}/escape",
     f"/files/ASAH-EXAMPLE/{RUN_1}/figures",
     f"/files/ASAH-EXAMPLE/{RUN_1}/",
     "/files/%2e%2e/%2e%2e/criteria.json",
@@ -49,7 +50,7 @@ def test_traversal_encoded_dots_and_symlinks_out_of_the_root_are_404(
 ) -> None:
     server, evidence = served
     assert server.url.startswith("http://127.0.0.1:")  # loopback by default
-    (evidence.run_1 / "escape").symlink_to("/etc", target_is_directory=True)
+    (evidence.run_2 / "escape").symlink_to("/etc", target_is_directory=True)
     status, _, body = _request(server, "GET", f"/files/ASAH-EXAMPLE/{RUN_1}/run.json")
     assert status == 200
     assert body == (evidence.run_1 / "run.json").read_bytes()

@@ -27,7 +27,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -473,26 +473,38 @@ class EvidenceIndex:
     # -- verify status ----------------------------------------------------------------------
 
     def status(self, bundle: IndexedBundle) -> VerifyStatus:
-        """The bundle's verify status now: the cached one while its stamp holds, else verified anew.
+        """The bundle's verify status now (see :meth:`statuses`)."""
+        return self.statuses([bundle])[0]
+
+    def statuses(self, bundles: Sequence[IndexedBundle]) -> list[VerifyStatus]:
+        """Each bundle's verify status now: cached while its stamp holds, else verified anew.
 
         A bundle whose stamp moved is re-read into the index at once, so the
-        page that asked sees its current state.
+        page that asked sees its current state; a removed one is reported
+        as such.
         """
-        try:
-            stamp = bundle_stamp(bundle.folder)
-        except OSError:
-            return VerifyStatus(False, (Finding("missing", bundle.relative, "bundle removed"),))
+        placeholders = ", ".join("?" * len(bundles))  # pages show at most a few dozen
+        query = f"SELECT folder, stamp, intact, verify_problems FROM bundles WHERE folder IN ({placeholders})"  # noqa: E501, S608 (placeholders only)
         with self._connect() as connection:
-            row = connection.execute(
-                "SELECT stamp, intact, verify_problems FROM bundles WHERE folder = ?",
-                (bundle.relative,),
-            ).fetchone()
-        if row is not None and row["stamp"] == stamp:
-            return _status_from_row(row)
-        entry = _read_entry(self.root, bundle.folder, stamp, _Definitions())
-        with self._write_lock, self._connect() as connection:
-            self._store(connection, entry)
-        return entry.status
+            rows = connection.execute(query, [bundle.relative for bundle in bundles]).fetchall()
+        stored = {row["folder"]: row for row in rows}
+        found = []
+        for bundle in bundles:
+            try:
+                stamp = bundle_stamp(bundle.folder)
+            except OSError:
+                removed = Finding("missing", bundle.relative, "bundle removed")
+                found.append(VerifyStatus(False, (removed,)))
+                continue
+            row = stored.get(bundle.relative)
+            if row is not None and row["stamp"] == stamp:
+                found.append(_status_from_row(row))
+                continue
+            entry = _read_entry(self.root, bundle.folder, stamp, _Definitions())
+            with self._write_lock, self._connect() as connection:
+                self._store(connection, entry)
+            found.append(entry.status)
+        return found
 
     # -- queries ----------------------------------------------------------------------------
 

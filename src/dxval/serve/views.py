@@ -94,6 +94,8 @@ class RunSummary:
 
 
 def _signatures(folder: Path, status: VerifyStatus) -> tuple[SignatureView, ...]:
+    if not (folder / "signatures").is_dir():
+        return ()  # read_signatures lists the whole bundle to find none
     views = []
     for record in read_signatures(folder):
         problems = tuple(
@@ -112,15 +114,25 @@ def _signatures(folder: Path, status: VerifyStatus) -> tuple[SignatureView, ...]
     return tuple(views)
 
 
-def run_summary(index: EvidenceIndex, bundle: IndexedBundle) -> RunSummary:
+def run_summary(
+    index: EvidenceIndex, bundle: IndexedBundle, status: VerifyStatus | None = None
+) -> RunSummary:
     """Read ``run.json`` and the signatures of ``bundle``, with its verify status now."""
-    status = index.status(bundle)
+    status = index.status(bundle) if status is None else status
     try:
         run: RunRecord | None = _read_model(bundle.folder, "run.json", RunRecord)
         problem = None
     except BundleReadError as error:
         run, problem = None, str(error)
     return RunSummary(bundle, status, run, problem, _signatures(bundle.folder, status))
+
+
+def run_summaries(index: EvidenceIndex, bundles: Sequence[IndexedBundle]) -> list[RunSummary]:
+    """:func:`run_summary` of each bundle, their verify statuses looked up together."""
+    statuses = index.statuses(bundles)
+    return [
+        run_summary(index, bundle, status) for bundle, status in zip(bundles, statuses, strict=True)
+    ]
 
 
 # -- the protocols and protocol pages ---------------------------------------------------------
@@ -137,9 +149,11 @@ class ProtocolRow:
 
 def protocols_page(index: EvidenceIndex) -> tuple[list[ProtocolRow], list[IndexedBundle]]:
     """Every protocol with its latest run, and the bundles that could not be read."""
+    entries = index.protocols()
+    latest = run_summaries(index, [entry.latest for entry in entries])
     rows = [
-        ProtocolRow(entry.protocol_id, entry.runs, run_summary(index, entry.latest))
-        for entry in index.protocols()
+        ProtocolRow(entry.protocol_id, entry.runs, summary)
+        for entry, summary in zip(entries, latest, strict=True)
     ]
     return rows, index.unreadable()
 
@@ -153,7 +167,7 @@ def protocol_page(
         return None
     where = paging(total, page)
     bundles = index.runs(protocol_id, offset=where.offset, limit=PAGE_SIZE)
-    return [run_summary(index, bundle) for bundle in bundles], where
+    return run_summaries(index, bundles), where
 
 
 # -- the run page -----------------------------------------------------------------------------
@@ -417,12 +431,11 @@ def _suspect_reason(
 
 
 def _requirement_row(
-    index: EvidenceIndex,
+    summary: RunSummary,
     link: RequirementLink,
     requirement_id: str,
     current: tuple[IndexedBundle, RequirementLink | None] | None,
 ) -> RequirementRow:
-    summary = run_summary(index, link.bundle)
     suspect = _suspect_reason(link, current)
     try:
         document = _read_model(link.bundle.folder, "criteria.json", CriteriaDocument)
@@ -477,8 +490,10 @@ def requirement_page(
     groups = []
     for protocol_id, protocol_links in sorted(by_protocol.items()):
         current = index.current_requirement(protocol_id, requirement_id)
+        summaries = run_summaries(index, [link.bundle for link in protocol_links])
         rows = tuple(
-            _requirement_row(index, link, requirement_id, current) for link in protocol_links
+            _requirement_row(summary, link, requirement_id, current)
+            for summary, link in zip(summaries, protocol_links, strict=True)
         )
         text = None if current is None or current[1] is None else current[1].text
         source = "" if current is None else f"latest run {current[0].run_id}"
@@ -520,7 +535,7 @@ class MatrixTable:
 
 def _matrix_table(index: EvidenceIndex, protocol_id: str, total: int) -> MatrixTable:
     bundles = index.runs(protocol_id, limit=MATRIX_RUNS)
-    summaries = tuple(run_summary(index, bundle) for bundle in bundles)
+    summaries = tuple(run_summaries(index, bundles))
     documents: list[dict[str, Any]] = []
     problems = []
     for bundle in bundles:
