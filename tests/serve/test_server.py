@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from tests.serve.conftest import RUN_1, RUN_2, EvidenceRoot, Server
 
-from dxval.cli import main
+from dxval.cli import build_parser, main
 
 ATTACKS = (
     "/../../etc/passwd",
@@ -92,3 +92,29 @@ def test_serve_refuses_a_missing_root_a_bad_port_and_a_taken_port(
     err = capsys.readouterr().err
     assert f"--host 127.0.0.1 --port {port}: cannot listen" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.req("DXV-SERVE-008")
+def test_loopback_is_the_default_and_other_addresses_are_told_apart() -> None:
+    from dxval.serve.app import is_loopback
+
+    arguments = build_parser().parse_args(["serve", "evidence"])
+    assert (arguments.host, arguments.port) == ("127.0.0.1", 8000)
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert not is_loopback("0.0.0.0")  # noqa: S104 (only classified, never bound)
+    assert not is_loopback("192.0.2.10")
+
+
+@pytest.mark.req("DXV-EXIT-003")
+def test_serve_without_the_extra_names_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "dxval.serve.app", raising=False)
+    monkeypatch.setitem(sys.modules, "starlette.applications", None)
+    assert main(["serve", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "dxval serve needs the 'serve' extra (starlette.applications is not installed)" in err
+    assert "pip install 'dxval[serve]'" in err

@@ -21,28 +21,47 @@ that shows it and verifies it again when it moved.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.errors import DxvalError, UsageError
-from dxval.evidence import MANIFEST_NAME, verify_bundle
-from dxval.trace.runs import protocol_requirements, requirement_fingerprint
+from dxval.errors import UsageError
+from dxval.serve.scan import (
+    FAILED_VERIFY,
+    VERIFIED,
+    Definitions,
+    Entry,
+    Finding,
+    VerifyStatus,
+    bundle_stamp,
+    find_bundle_folders,
+    read_entry,
+)
 
 #: Default file name of the index, directly under the evidence root (hidden: never a bundle).
 INDEX_NAME = ".dxval-index.sqlite"
 SCHEMA_VERSION = "dxval-serve-index/1"
-#: The verify status words shown on every page.
-VERIFIED = "VERIFIED"
-FAILED_VERIFY = "FAILED VERIFY"
+__all__ = [
+    "FAILED_VERIFY",
+    "INDEX_NAME",
+    "VERIFIED",
+    "EvidenceIndex",
+    "Finding",
+    "IndexedBundle",
+    "ProtocolEntry",
+    "RefreshResult",
+    "RequirementLink",
+    "SearchHit",
+    "VerifyStatus",
+    "bundle_stamp",
+    "find_bundle_folders",
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,31 +94,6 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE INDEX IF NOT EXISTS digests_by_value ON digests (digest);
 CREATE INDEX IF NOT EXISTS digests_by_folder ON digests (folder);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One verify finding of a bundle: kind (changed, missing, extra, audit, ...), file, detail."""
-
-    kind: str
-    path: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.path}" + (f" ({self.detail})" if self.detail else "")
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyStatus:
-    """Whether a bundle verifies now (files, audit chain, signatures) and what was found."""
-
-    intact: bool
-    findings: tuple[Finding, ...]
-
-    @property
-    def label(self) -> str:
-        """``VERIFIED`` or ``FAILED VERIFY``."""
-        return VERIFIED if self.intact else FAILED_VERIFY
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,179 +152,6 @@ class RefreshResult:
     def bundles(self) -> int:
         """Bundles in the index after the refresh."""
         return self.added + self.changed + self.unchanged
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """Everything the index stores about one bundle folder."""
-
-    relative: str
-    protocol_id: str
-    run_id: str
-    started_utc: str
-    readable: bool
-    problem: str | None
-    stamp: str
-    status: VerifyStatus
-    requirements: tuple[tuple[str, str, str], ...]
-    digests: tuple[tuple[str, str], ...]
-
-
-def is_bundle(folder: Path) -> bool:
-    """True when ``folder`` holds ``run.json`` and ``criteria.json`` as regular files."""
-    return all(
-        (folder / name).is_file() and not (folder / name).is_symlink()
-        for name in ("run.json", "criteria.json")
-    )
-
-
-def find_bundle_folders(root: Path) -> Iterator[Path]:
-    """Every bundle folder below ``root``, sorted; hidden and symlinked folders are skipped.
-
-    Hidden folders hold interrupted runs (``.partial``) and caches; a
-    symlinked folder could lead out of the root. A bundle's own subfolders
-    (``figures/``, ``signatures/``) are not searched.
-    """
-    try:
-        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
-            continue
-        folder = Path(entry.path)
-        if is_bundle(folder):
-            yield folder
-        else:
-            yield from find_bundle_folders(folder)
-
-
-def _file_stats(folder: Path, prefix: str = "") -> Iterator[str]:
-    for entry in sorted(os.scandir(folder), key=lambda item: item.name):
-        stat = entry.stat(follow_symlinks=False)
-        name = prefix + entry.name
-        if entry.is_dir(follow_symlinks=False):
-            yield f"d {name}"
-            yield from _file_stats(Path(entry.path), name + "/")
-        else:
-            link = "l" if entry.is_symlink() else "f"
-            times = f"{stat.st_mtime_ns} {stat.st_ctime_ns}"
-            yield f"{link} {name} {stat.st_size} {stat.st_ino} {times}"
-
-
-def bundle_stamp(folder: Path) -> str:
-    """SHA-256 of the manifest bytes and of every file's path, size, inode, mtime and ctime.
-
-    Raises
-    ------
-    OSError
-        The folder cannot be listed (e.g. it was removed).
-    """
-    digest = hashlib.sha256()
-    try:
-        digest.update(hashlib.sha256((folder / MANIFEST_NAME).read_bytes()).digest())
-    except FileNotFoundError:
-        digest.update(b"no manifest")
-    for line in _file_stats(folder):
-        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
-    return digest.hexdigest()
-
-
-def _json_object(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path.name}: unreadable ({error})") from error
-    if not isinstance(document, dict):
-        raise ValueError(f"{path.name}: expected a JSON object")
-    return document
-
-
-def _lock_digests(lock: Mapping[str, Any]) -> list[tuple[str, str]]:
-    found = []
-    for section in ("protocol", "model", "predictions"):
-        entry = lock.get(section)
-        if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
-            found.append((f"{section} SHA-256", entry["sha256"].lower()))
-    for entry in lock.get("test_sets") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
-            found.append((f"test set {entry.get('test_set', '?')} digest", entry["sha256"].lower()))
-    return found
-
-
-class _Definitions:
-    """Requirement definitions of protocol files, parsed once per distinct protocol bytes."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def of(self, folder: Path) -> dict[str, dict[str, Any]]:
-        try:
-            raw = (folder / "protocol.yaml").read_bytes()
-        except OSError:
-            return {}
-        key = hashlib.sha256(raw).hexdigest()
-        if key not in self._cache:
-            try:
-                self._cache[key] = protocol_requirements(raw, where=str(folder / "protocol.yaml"))
-            except DxvalError:
-                self._cache[key] = {}
-        return self._cache[key]
-
-
-def _verify(folder: Path) -> VerifyStatus:
-    try:
-        report = verify_bundle(folder)
-    except (DxvalError, OSError) as error:
-        return VerifyStatus(False, (Finding("unreadable", folder.name, str(error)),))
-    findings = tuple(Finding(p.kind, p.path, p.detail) for p in report.problems)
-    return VerifyStatus(report.intact, findings)
-
-
-def _requirements(
-    criteria: Mapping[str, Any], definitions: Mapping[str, Mapping[str, Any]]
-) -> tuple[tuple[str, str, str], ...]:
-    rows = []
-    for requirement in criteria.get("requirements") or []:
-        if not isinstance(requirement, dict) or "id" not in requirement:
-            continue
-        identifier = str(requirement["id"])
-        text = " ".join(str(requirement.get("text", "")).split())
-        definition = definitions.get(identifier, {"text": text})
-        rows.append((identifier, text, requirement_fingerprint(definition)))
-    return tuple(rows)
-
-
-def _read_entry(root: Path, folder: Path, stamp: str, definitions: _Definitions) -> _Entry:
-    relative = folder.relative_to(root).as_posix()
-    status = _verify(folder)
-    try:
-        run = _json_object(folder / "run.json")
-        criteria = _json_object(folder / "criteria.json")
-        protocol = run.get("protocol")
-        if not isinstance(protocol, dict) or not protocol.get("id") or not run.get("run_id"):
-            raise ValueError("run.json: no protocol.id or run_id")
-    except ValueError as error:
-        return _Entry(
-            relative, folder.parent.name, folder.name, "", False, str(error), stamp, status, (), ()
-        )
-    lock_path = folder / "lock.json"
-    try:
-        lock = _json_object(lock_path) if lock_path.is_file() else {}
-    except ValueError:
-        lock = {}
-    return _Entry(
-        relative=relative,
-        protocol_id=str(protocol["id"]),
-        run_id=str(run["run_id"]),
-        started_utc=str(run.get("started_utc", "")),
-        readable=True,
-        problem=None,
-        stamp=stamp,
-        status=status,
-        requirements=_requirements(criteria, definitions.of(folder)),
-        digests=tuple(_lock_digests(lock)),
-    )
 
 
 def _bundle_from_row(root: Path, row: sqlite3.Row) -> IndexedBundle:
@@ -408,7 +229,7 @@ class EvidenceIndex:
     def refresh(self) -> RefreshResult:
         """Bring the index up to date: add new bundles, re-read changed ones, drop removed ones."""
         started = time.perf_counter()
-        definitions = _Definitions()
+        definitions = Definitions()
         with self._write_lock, self._connect() as connection:
             known = dict(connection.execute("SELECT folder, stamp FROM bundles").fetchall())
             seen: set[str] = set()
@@ -427,7 +248,7 @@ class EvidenceIndex:
                     changed += 1
                 else:
                     added += 1
-                self._store(connection, _read_entry(self.root, folder, stamp, definitions))
+                self._store(connection, read_entry(self.root, folder, stamp, definitions))
             removed = sorted(set(known) - seen)
             for relative in removed:
                 self._delete(connection, relative)
@@ -442,7 +263,7 @@ class EvidenceIndex:
                 (relative,),
             )
 
-    def _store(self, connection: sqlite3.Connection, entry: _Entry) -> None:
+    def _store(self, connection: sqlite3.Connection, entry: Entry) -> None:
         self._delete(connection, entry.relative)
         findings = json.dumps([[f.kind, f.path, f.detail] for f in entry.status.findings])
         connection.execute(
@@ -500,7 +321,7 @@ class EvidenceIndex:
             if row is not None and row["stamp"] == stamp:
                 found.append(_status_from_row(row))
                 continue
-            entry = _read_entry(self.root, bundle.folder, stamp, _Definitions())
+            entry = read_entry(self.root, bundle.folder, stamp, Definitions())
             with self._write_lock, self._connect() as connection:
                 self._store(connection, entry)
             found.append(entry.status)

@@ -25,6 +25,7 @@ from dxval.evidence import MANIFEST_NAME, check_chain, parse_manifest, read_even
 from dxval.evidence.signatures import read_signatures
 from dxval.report.bundle import CriteriaDocument, FailureModes, RunRecord, read_cases
 from dxval.serve.index import EvidenceIndex, IndexedBundle, RequirementLink, VerifyStatus
+from dxval.serve.scan import lock_digests
 from dxval.serve.trend import Trend, TrendPoint, build_trend
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -290,15 +291,7 @@ def _digests(folder: Path) -> tuple[tuple[str, str], ...]:
         lock = json.loads((folder / "lock.json").read_bytes())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return ()
-    found = []
-    for section in ("protocol", "model", "predictions"):
-        entry = lock.get(section) if isinstance(lock, dict) else None
-        if isinstance(entry, dict) and entry.get("sha256"):
-            found.append((f"{section} SHA-256", str(entry["sha256"])))
-    for entry in lock.get("test_sets") or [] if isinstance(lock, dict) else []:
-        if isinstance(entry, dict) and entry.get("sha256"):
-            found.append((f"test set {entry.get('test_set', '?')} digest", str(entry["sha256"])))
-    return tuple(found)
+    return tuple(lock_digests(lock)) if isinstance(lock, dict) else ()
 
 
 def _cases(folder: Path) -> tuple[tuple[CaseView, ...], str | None]:
