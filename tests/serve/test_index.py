@@ -48,7 +48,7 @@ def test_an_unchanged_stamp_reuses_the_verify_result_and_a_changed_byte_fails(
     bundle = index.bundle("ASAH-EXAMPLE", RUN_2)
     assert bundle is not None
     calls = []
-    import dxval.serve.index as module
+    import dxval.serve.scan as module
 
     real = module.verify_bundle
     monkeypatch.setattr(module, "verify_bundle", lambda path: calls.append(path) or real(path))
