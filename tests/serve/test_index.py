@@ -154,3 +154,18 @@ def test_an_index_of_another_root_is_started_afresh(
     other = EvidenceIndex(evidence_copy.root, index_path=path)
     assert other.count() == 0
     assert other.refresh().added == 3
+
+
+@pytest.mark.req("DXV-SERVE-002")
+def test_a_changed_evidence_ledger_is_seen_although_no_bundle_file_changed(
+    index: EvidenceIndex, evidence_copy: EvidenceRoot
+) -> None:
+    ledger = evidence_copy.root / "evidence-ledger.jsonl"
+    assert ledger.is_file()  # validate anchors each bundle there; verify checks it
+    bundle = index.bundle("ASAH-EXAMPLE", RUN_1)
+    assert bundle is not None
+    assert index.status(bundle).intact
+    _flip_one_byte(ledger, offset=60)
+    status = index.status(bundle)
+    assert not status.intact
+    assert any(finding.kind == "anchor" for finding in status.findings)

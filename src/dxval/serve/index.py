@@ -9,12 +9,11 @@ requirement IDs of ``criteria.json`` with their fingerprints
 never the source of truth: the pages read every number they show from the
 bundle files themselves.
 
-Each bundle has a *stamp*: the SHA-256 of its ``MANIFEST.sha256`` bytes and
-of the path, size, inode, modification and change time (nanoseconds) of
-every file in it. Writing a file changes its change time, which no user
-command can set back, so an unchanged stamp means unchanged bytes and the
-cached verify outcome still holds. :meth:`EvidenceIndex.refresh` adds new
-bundles, re-reads changed ones and drops removed ones;
+Each bundle has a *stamp* (:func:`dxval.serve.scan.bundle_stamp`): the
+SHA-256 of its ``MANIFEST.sha256`` bytes and of the path, size, inode,
+modification and change time of every file in it and of the evidence
+ledger; an unchanged stamp means the cached verify outcome still holds.
+:meth:`EvidenceIndex.refresh` adds new bundles, re-reads changed ones and drops removed ones;
 :meth:`EvidenceIndex.status` re-checks the stamp of one bundle on every page
 that shows it and verifies it again when it moved.
 """

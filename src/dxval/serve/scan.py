@@ -3,12 +3,13 @@
 A *bundle* is a folder holding ``run.json`` and ``criteria.json`` as
 regular files (DESIGN.md, "The evidence bundle"). Its *stamp* is the
 SHA-256 of its ``MANIFEST.sha256`` bytes and of the path, size, inode,
-modification and change time (nanoseconds) of every file in it: writing a
-file changes its change time, which no user command can set back, so an
-unchanged stamp means unchanged bytes and a cached verify outcome still
-holds. Everything here reads through the public bundle readers
-(:func:`dxval.evidence.verify_bundle`, :mod:`dxval.trace`) and never
-raises for a damaged bundle: what cannot be read is recorded with why.
+modification and change time (nanoseconds) of every file in it and of the
+evidence root's ledger (which verify also consults): writing a file changes
+its change time, which no user command can set back, so an unchanged stamp
+means unchanged bytes and a cached verify outcome still holds. Everything
+here reads through the public bundle readers
+(:func:`dxval.evidence.verify_bundle`, :mod:`dxval.trace`) and never raises
+for a damaged bundle: what cannot be read is recorded with why.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from dxval.errors import DxvalError
 from dxval.evidence import MANIFEST_NAME, verify_bundle
+from dxval.evidence.anchor import ANCHOR_LEDGER_NAME
 from dxval.trace.runs import protocol_requirements, requirement_fingerprint
 
 #: The verify status words shown on every page.
@@ -128,6 +130,16 @@ def bundle_stamp(folder: Path) -> str:
         digest.update(b"no manifest")
     for line in _file_stats(folder):
         digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    # verify_bundle also checks the evidence root's ledger (two levels up): a change to it
+    # must invalidate the cached outcome too.
+    ledger = folder.resolve().parent.parent / ANCHOR_LEDGER_NAME
+    try:
+        stat = ledger.stat()
+    except OSError:
+        digest.update(b"no ledger")
+    else:
+        times = f"{stat.st_mtime_ns} {stat.st_ctime_ns}"
+        digest.update(f"ledger {stat.st_size} {stat.st_ino} {times}".encode())
     return digest.hexdigest()
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from dxval.errors import DxvalError
 from dxval.evidence import MANIFEST_NAME, check_chain, parse_manifest, read_events
-from dxval.evidence.signatures import read_signatures
+from dxval.evidence.signatures import key_fingerprint, read_signatures
 from dxval.report.bundle import CriteriaDocument, FailureModes, RunRecord, read_cases
 from dxval.serve.index import EvidenceIndex, IndexedBundle, RequirementLink, VerifyStatus
 from dxval.serve.scan import lock_digests
@@ -79,7 +79,7 @@ class SignatureView:
     meaning: str
     signed_utc: str
     reason: str | None
-    key_id: str
+    key_fingerprint: str
     problems: tuple[str, ...]
 
 
@@ -108,7 +108,7 @@ def _signatures(folder: Path, status: VerifyStatus) -> tuple[SignatureView, ...]
                 record.meaning.value,
                 record.signed_utc,
                 record.reason,
-                record.key_id,
+                key_fingerprint(record.key_id),
                 problems,
             )
         )
