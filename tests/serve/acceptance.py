@@ -47,6 +47,9 @@ def main(root: Path) -> int:
         index = EvidenceIndex(root, index_path=Path(folder) / "probe.sqlite")
         index.refresh()
         bundles = [b for entry in index.protocols() for b in index.runs(entry.protocol_id)]
+        for bundle in bundles:
+            label = index.status(bundle).label
+            check(label == "VERIFIED", f"{bundle.relative}: {label} before any change")
         server = start_server(root, Path(folder) / "index.sqlite")
         try:
             base = server.url.rstrip("/")
