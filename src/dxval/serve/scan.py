@@ -15,16 +15,16 @@ for a damaged bundle: what cannot be read is recorded with why.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.errors import DxvalError
+from dxval.errors import DxvalError, InputError
 from dxval.evidence import MANIFEST_NAME, verify_bundle
 from dxval.evidence.anchor import ANCHOR_LEDGER_NAME
+from dxval.evidence.format import read_json_object
 from dxval.trace.runs import protocol_requirements, requirement_fingerprint
 
 #: The verify status words shown on every page.
@@ -145,12 +145,9 @@ def bundle_stamp(folder: Path) -> str:
 
 def _json_object(path: Path) -> dict[str, Any]:
     try:
-        document = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path.name}: unreadable ({error})") from error
-    if not isinstance(document, dict):
-        raise ValueError(f"{path.name}: expected a JSON object")
-    return document
+        return read_json_object(path)
+    except InputError as error:
+        raise ValueError(str(error).replace(str(path), path.name, 1)) from error
 
 
 def lock_digests(lock: Mapping[str, Any]) -> list[tuple[str, str]]:

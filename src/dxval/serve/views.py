@@ -3,9 +3,10 @@
 The index (:mod:`dxval.serve.index`) says which bundles a page shows; every
 value on the page — status, exit code, dates, signatures, observed and
 required values, verdicts, file digests, audit events — is read here from
-the bundle's own files through the bundle readers (:mod:`dxval.report.bundle`,
-:mod:`dxval.evidence`), and every bundle carries its verify status. A file
-that cannot be read is shown as such with the reason; nothing is guessed.
+the bundle's own files through the bundle format's readers
+(:mod:`dxval.evidence.format`, :mod:`dxval.evidence`), and every bundle
+carries its verify status. A file that cannot be read is shown as such with
+the reason; nothing is guessed.
 Templates get these objects and compute nothing.
 """
 
@@ -20,10 +21,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from dxval.errors import DxvalError
+from dxval.errors import DxvalError, InputError
 from dxval.evidence import MANIFEST_NAME, check_chain, parse_manifest, read_events
+from dxval.evidence.format import (
+    CriteriaDocument,
+    FailureModes,
+    RunRecord,
+    read_cases,
+    read_record,
+)
 from dxval.evidence.signatures import key_fingerprint, read_signatures
-from dxval.report.bundle import CriteriaDocument, FailureModes, RunRecord, read_cases
 from dxval.serve.index import EvidenceIndex, IndexedBundle, RequirementLink, VerifyStatus
 from dxval.serve.scan import lock_digests
 from dxval.serve.trend import Trend, TrendPoint, build_trend
@@ -40,15 +47,9 @@ class BundleReadError(Exception):
 
 def _read_model(folder: Path, name: str, model: type[ModelT]) -> ModelT:
     try:
-        return model.model_validate(json.loads((folder / name).read_bytes()))
-    except OSError as error:
-        raise BundleReadError(f"{name}: cannot read ({error.strerror})") from error
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleReadError(f"{name}: not valid JSON ({error})") from error
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(document)"
-        raise BundleReadError(f"{name}: {where}: {first['msg']}") from error
+        return read_record(folder, name, model)
+    except InputError as error:
+        raise BundleReadError(str(error)) from error
 
 
 @dataclass(frozen=True, slots=True)
