@@ -125,6 +125,17 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "medium",
         "SOUP and self-validation tests (tests/qms, tests/selfval).",
     ),
+    "starlette": SoupPurpose(
+        "Optional (serve extra): routing and responses of the auditor's read-only web view.",
+        "medium",
+        "HTTP tests through its test client and a real server: every page read from the "
+        "bundles, 405 for writing methods, 404 for traversal and symlinks (tests/serve).",
+    ),
+    "uvicorn": SoupPurpose(
+        "Optional (serve extra): the HTTP server of dxval serve, bound to 127.0.0.1 by default.",
+        "medium",
+        "Raw-HTTP attack tests and the browser test run against it (tests/serve).",
+    ),
     "weasyprint": SoupPurpose(
         "HTML to PDF conversion of reports.",
         "low",
