@@ -27,6 +27,7 @@ from dxval.stats import (
     ProportionMethod,
     auc_delong,
     average_precision,
+    average_precision_logit,
     binary_metrics,
     bootstrap_auc,
     delong_paired_test,
@@ -58,9 +59,15 @@ class MetricsOptions:
     confidence_level: float = 0.95
     proportion_method: ProportionMethod = ProportionMethod.WILSON
     auc_ci: str = "delong"
+    ap_ci: str = "logit"
     replicates: int = 2000
     seed: int = DEFAULT_SEED
     bootstrap_interval: BootstrapInterval = BootstrapInterval.PERCENTILE
+
+    @property
+    def bootstraps(self) -> bool:
+        """Whether any interval is a bootstrap one (else no replicate is drawn)."""
+        return "bootstrap" in (self.auc_ci, self.ap_ci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class MetricsReport:
             "threshold": self.options.threshold,
             "confidence_level": self.options.confidence_level,
             "seed": self.options.seed,
-            "bootstrap_replicates": self.options.replicates,
+            "bootstrap_replicates": self.options.replicates if self.options.bootstraps else 0,
         }
         if self.binary is not None:
             result["counts"] = self.binary.counts.to_dict()
@@ -251,14 +258,17 @@ def metrics_report(
             confidence_level=level,
             proportion_method=options.proportion_method,
         )
-    precision = average_precision(
-        truth,
-        scores,
-        replicates=options.replicates,
-        seed=options.seed,
-        confidence_level=level,
-        interval=options.bootstrap_interval,
-    )
+    if options.ap_ci == "bootstrap":
+        precision = average_precision(
+            truth,
+            scores,
+            replicates=options.replicates,
+            seed=options.seed,
+            confidence_level=level,
+            interval=options.bootstrap_interval,
+        )
+    else:
+        precision = average_precision_logit(truth, scores, confidence_level=level)
     comparison = None
     if score2 is not None:
         comparison = delong_paired_test(truth, scores, cases.scores[score2], confidence_level=level)

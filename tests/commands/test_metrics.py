@@ -113,7 +113,17 @@ def test_proportion_intervals_match_binomial_reference(capsys: pytest.CaptureFix
 def test_average_precision_matches_scikit_learn(
     capsys: pytest.CaptureFixture[str], predictor: str
 ) -> None:
-    data = run_json(capsys, "--score", predictor, "--bootstrap-replicates", "200", "--seed", "3")
+    data = run_json(
+        capsys,
+        "--score",
+        predictor,
+        "--ap-ci",
+        "bootstrap",
+        "--bootstrap-replicates",
+        "200",
+        "--seed",
+        "3",
+    )
     precision = data["average_precision"]
     assert precision["estimate"] == pytest.approx(
         asah_sklearn.AVERAGE_PRECISION[predictor], rel=RELATIVE
@@ -278,7 +288,46 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], write_csv: Any) -> Non
     message = run_error(capsys, basic(path, "--score2", "score"))
     assert "--score2: got the same column as --score" in message
     message = run_error(capsys, basic(path, "--bootstrap-replicates", "1"))
-    assert "expected an integer from 2 to 100000" in message
+    assert "expected 0 (no bootstrap) or an integer from 2 to 100000" in message
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_closed_form_intervals_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "--score", "s100b", "--threshold", "0.205")
+    assert data["auc"]["method"].startswith("DeLong")
+    assert "bootstrap" not in data["sensitivity"]["method"].lower()
+    assert data["average_precision"]["method"] == (
+        "average precision (step-wise), logit interval (Boyd, Eng & Page 2013)"
+    )
+    assert data["bootstrap_replicates"] == 0  # nothing was resampled
+    assert data["average_precision"]["low"] < data["average_precision"]["estimate"]
+    zero = run_json(
+        capsys, "--score", "s100b", "--threshold", "0.205", "--bootstrap-replicates", "0"
+    )
+    assert zero == data
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_zero_replicates_with_a_bootstrap_interval_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], write_csv: Any
+) -> None:
+    path = write_csv("label,score\n1,0.2\n0,0.1\n1,0.3\n0,0.25\n")
+    code = main(["metrics", *basic(path, "--ap-ci", "bootstrap", "--bootstrap-replicates", "0")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == (
+        "dxval: error: --bootstrap-replicates: got 0, expected at least 2 with --ap-ci bootstrap"
+    )
+    code = main(
+        [
+            "metrics",
+            *basic(path, "--auc-ci", "bootstrap", "--ap-ci", "bootstrap"),
+            "--bootstrap-replicates",
+            "0",
+        ]
+    )
+    assert "with --auc-ci and --ap-ci bootstrap" in capsys.readouterr().err
+    assert code == 2
 
 
 def test_perfect_separation_is_reported_as_undefined_not_nan(
