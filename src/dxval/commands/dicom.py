@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from dxval.dicom.failures import CaseFailure
-from dxval.dicom.inspection import format_inspection, inspect_file
-from dxval.dicom.loader import CaseLoader
 from dxval.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from dxval.dicom.loader import CaseLoader
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from dxval.dicom.failures import CaseFailure
+    from dxval.dicom.inspection import format_inspection, inspect_file
+
     try:
         report = inspect_file(args.file, show_values=args.show_values)
     except CaseFailure as failure:
@@ -75,6 +77,7 @@ def case_loader_for(protocol_path: Path) -> CaseLoader:
     UsageError
         A predictions-only protocol (it has no model and no preprocessing).
     """
+    from dxval.dicom.loader import CaseLoader
     from dxval.protocol import load_protocol
 
     loaded = load_protocol(protocol_path)
@@ -88,6 +91,10 @@ def case_loader_for(protocol_path: Path) -> CaseLoader:
 
 
 def _preprocess(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from dxval.dicom.failures import CaseFailure
+
     if args.out.suffix != ".npy":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .npy")
     loader = case_loader_for(args.protocol)

@@ -9,8 +9,13 @@ from pathlib import Path
 
 from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
 from dxval.errors import UsageError
-from dxval.stats import BootstrapInterval, ProportionMethod
-from dxval.stats_report import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
+
+# Choices and defaults the parser shows, spelt out here so that building the
+# parser (``dxval --help``, ``--version``) imports no library; a test checks
+# each against the library's own value.
+PROPORTION_METHODS = ("wilson", "wilson_cc", "clopper_pearson", "agresti_coull", "jeffreys")
+BOOTSTRAP_INTERVALS = ("percentile", "bca")
+DEFAULT_SEED = 20261126
 
 
 def _confidence_level(text: str) -> float:
@@ -78,8 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--proportion-ci",
-        choices=[method.value for method in ProportionMethod],
-        default=ProportionMethod.WILSON.value,
+        choices=PROPORTION_METHODS,
+        default="wilson",
         help="CI method for proportions (default wilson)",
     )
     parser.add_argument(
@@ -96,8 +101,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--bootstrap-interval",
-        choices=[interval.value for interval in BootstrapInterval],
-        default=BootstrapInterval.PERCENTILE.value,
+        choices=BOOTSTRAP_INTERVALS,
+        default="percentile",
         help="bootstrap interval type (default percentile)",
     )
     parser.add_argument(
@@ -121,6 +126,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the metrics; return the exit code."""
+    from dxval.stats import BootstrapInterval, ProportionMethod
+    from dxval.stats_report import MetricsOptions, format_table, metrics_report
+
     if args.score2 is not None and args.score2 == args.score:
         raise UsageError("--score2: got the same column as --score, expected another score")
     bootstrapped = [

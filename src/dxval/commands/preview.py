@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dxval.commands.dicom import case_loader_for
-from dxval.dicom.preview import PreviewCase, write_contact_sheet
 from dxval.errors import UsageError
+
+if TYPE_CHECKING:
+    from dxval.dicom.preview import PreviewCase
 
 
 def _count(text: str) -> int:
@@ -37,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
     """The first ``per_test_set`` cases of each test set of the protocol, with their files."""
     from dxval.data import read_manifest
+    from dxval.dicom.preview import PreviewCase
     from dxval.protocol import load_protocol
 
     loaded = load_protocol(protocol_path)
@@ -53,6 +56,9 @@ def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from dxval.commands.dicom import case_loader_for
+    from dxval.dicom.preview import write_contact_sheet
+
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .png")
     loader = case_loader_for(args.protocol)

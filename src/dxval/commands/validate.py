@@ -15,15 +15,6 @@ import sys
 from pathlib import Path
 
 from dxval.errors import UsageError
-from dxval.evidence.summaries import (
-    RunSummary,
-    json_summary,
-    junit_xml,
-    markdown_summary,
-    requirements_table,
-)
-from dxval.pipeline import run_validation
-from dxval.scoring import InferenceOptions
 
 EXIT_CODES = """\
 exit codes:
@@ -49,6 +40,16 @@ def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) 
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from dxval.evidence.summaries import (
+        RunSummary,
+        json_summary,
+        junit_xml,
+        markdown_summary,
+        requirements_table,
+    )
+    from dxval.pipeline import run_validation
+    from dxval.scoring import InferenceOptions
+
     if args.batch_size < 1:
         raise UsageError(f"--batch-size: got {args.batch_size}, expected a positive integer")
     if args.workers is not None and args.workers < 0:
