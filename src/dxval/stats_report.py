@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, read_input_bytes
+from dxval.data.limits import (
+    MAX_BOOTSTRAP_DRAWS,
+    MAX_CSV_BYTES,
+    MAX_METRICS_CASES,
+    read_input_bytes,
+)
 from dxval.errors import InputError
 from dxval.stats import (
     AucComparison,
@@ -140,9 +145,10 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             raise InputError(f"{path}: no column {column!r} (columns: {found})")
     if table.empty:
         raise InputError(f"{path}: no data rows")
-    if len(table) > MAX_CASES:
+    if len(table) > MAX_METRICS_CASES:
         raise InputError(
-            f"{path}: got {len(table)} rows expected at most {MAX_CASES} (documented input limit)"
+            f"{path}: got {len(table)} rows expected at most {MAX_METRICS_CASES} "
+            "(documented input limit)"
         )
     return table
 
@@ -154,22 +160,22 @@ def _truth(path: Path, values: pd.Series, column: str, positive: str) -> tuple[n
             f"{path} column {column!r}: no case has the positive value {positive!r} "
             f"(values found: {found}); need both classes"
         )
-    negative: str | None = None
-    for row, value in enumerate(values.tolist()):
-        if value == positive:
-            continue
-        if value == "":
+    # Distinct values in order of first appearance: the first one that is
+    # neither the positive value nor the negative one is the first bad row.
+    others = [value for value in pd.unique(values) if value != positive]
+    negative: str | None = others[0] if others else None
+    bad = next((value for value in others if value == "" or value != negative), None)
+    if bad is not None:
+        row = int(np.flatnonzero((values == bad).to_numpy())[0])
+        if bad == "":
             raise InputError(
                 f"{path} line {_line(row)} column {column!r}: empty truth value, "
                 f"expected {positive!r} or one other value"
             )
-        if negative is None:
-            negative = value
-        elif value != negative:
-            raise InputError(
-                f"{path} line {_line(row)} column {column!r}: got a third truth value "
-                f"{value!r}, expected {positive!r} or {negative!r}"
-            )
+        raise InputError(
+            f"{path} line {_line(row)} column {column!r}: got a third truth value "
+            f"{bad!r}, expected {positive!r} or {negative!r}"
+        )
     truth = (values == positive).to_numpy(dtype=bool)
     if negative is None:
         raise InputError(f"{path} column {column!r}: every case is {positive!r}; need both classes")
@@ -237,6 +243,12 @@ def metrics_report(
         path, truth_column=truth_column, positive=positive, score_columns=columns
     )
     truth, scores = cases.truth, cases.scores[score]
+    if options.bootstraps and options.replicates * truth.shape[0] > MAX_BOOTSTRAP_DRAWS:
+        raise InputError(
+            f"{path}: {truth.shape[0]} rows × {options.replicates} bootstrap replicates, "
+            f"expected at most {MAX_BOOTSTRAP_DRAWS:,} draws (documented input limit); use "
+            "fewer replicates or the closed-form intervals"
+        )
     level = options.confidence_level
     if options.auc_ci == "bootstrap":
         auc = bootstrap_auc(

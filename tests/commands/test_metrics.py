@@ -344,3 +344,23 @@ def test_perfect_separation_is_reported_as_undefined_not_nan(
     assert "zero DeLong variance" in data["auc"]["reason"]
     assert data["sensitivity"]["status"] == "ok"
     assert data["counts"] == {"tp": 2, "fp": 0, "tn": 2, "fn": 0}
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_row_and_bootstrap_work_limits(
+    capsys: pytest.CaptureFixture[str], write_csv: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxval import stats_report
+
+    path = write_csv("label,score\n1,0.2\n0,0.1\n1,0.3\n0,0.25\n")
+    monkeypatch.setattr(stats_report, "MAX_METRICS_CASES", 3)
+    assert main(["metrics", *basic(path)]) == 2
+    assert "got 4 rows expected at most 3 (documented input limit)" in capsys.readouterr().err
+    monkeypatch.setattr(stats_report, "MAX_METRICS_CASES", 10)
+    monkeypatch.setattr(stats_report, "MAX_BOOTSTRAP_DRAWS", 4 * 99)
+    arguments = basic(path, "--auc-ci", "bootstrap", "--bootstrap-replicates", "100")
+    assert main(["metrics", *arguments]) == 2
+    assert "4 rows × 100 bootstrap replicates, expected at most 396 draws" in (
+        capsys.readouterr().err
+    )
+    assert main(["metrics", *basic(path, "--bootstrap-replicates", "100")]) == 0  # closed form
