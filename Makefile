@@ -92,6 +92,7 @@ demo-gate: $(VENV)/.dxval-installed
 	test $$code -eq 1
 
 bench: $(DEV)/.dxval-installed
+	.ci/debian-deps r-base-core r-cran-proc   # pROC: the baseline of benchmarks/bench_cli.py
 	$(DEVBIN)/python benchmarks/run_all.py
 
 clean:

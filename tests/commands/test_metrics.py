@@ -364,3 +364,25 @@ def test_row_and_bootstrap_work_limits(
         capsys.readouterr().err
     )
     assert main(["metrics", *basic(path, "--bootstrap-replicates", "100")]) == 0  # closed form
+
+
+def test_fast_reader_equals_the_text_reader(tmp_path: Path) -> None:
+    """The C float parser gives the same numbers as the text path (pandas to_numeric)."""
+    import numpy as np
+    import pandas as pd
+
+    from dxval import stats_report
+
+    rng = np.random.default_rng(3)
+    cells = [repr(float(value)) for value in rng.normal(size=2000) * 10.0 ** rng.integers(-8, 8)]
+    cells += [" 0.5", "0.5 ", "1e-3", "1E5", "+0.5", "-0", ".5", "5.", "0.1000000000000000055511"]
+    path = tmp_path / "cases.csv"
+    lines = [f'{index % 2},"{cell}"' for index, cell in enumerate(cells)]
+    path.write_text("label,score\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    fast = stats_report._fast_scores(path, "label", ["score"])
+    assert fast is not None
+    text = stats_report._read_table(path, ["label", "score"])
+    expected = pd.to_numeric(text["score"]).to_numpy(dtype=np.float64)
+    np.testing.assert_array_equal(fast[1]["score"], expected)
+    path.write_text("label,score\n1,0.5\n0,nan\n", encoding="utf-8")
+    assert stats_report._fast_scores(path, "label", ["score"]) is None  # text path names line
