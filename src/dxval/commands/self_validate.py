@@ -22,9 +22,9 @@ def _cases(text: str) -> int:
 
 
 def _self_validate(args: argparse.Namespace) -> int:
-    from dxval.selfval import self_validate
+    from dxval import selfval
 
-    result = self_validate(
+    result = selfval.self_validate(
         args.out,
         soup=args.soup,
         asah=args.asah,
