@@ -258,7 +258,11 @@ def average_precision_logit(
             method=method,
             n=size,
         )
-    positive, negative = observed_histograms(bin_cases(truth_array, score_array, None))
+    # One sort (np.unique); no per-class ordering is needed without resampling.
+    values, inverse = np.unique(score_array, return_inverse=True)
+    codes = inverse.reshape(-1)
+    positive = np.bincount(codes[truth_array], minlength=values.shape[0])[np.newaxis, :]
+    negative = np.bincount(codes[~truth_array], minlength=values.shape[0])[np.newaxis, :]
     estimate = float(average_precision_from_histograms(positive, negative)[0])
     if not 0.0 < estimate < 1.0:
         return Estimate.undefined(
