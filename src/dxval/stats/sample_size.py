@@ -22,7 +22,6 @@ from enum import Enum
 from typing import Any
 
 from scipy.special import ndtri
-from scipy.stats import binom
 
 from dxval.stats._arrays import check_confidence_level, check_fraction, parse_choice, two_sided_z
 from dxval.stats.proportion import INTERVAL_FUNCTIONS, METHOD_LABELS, ProportionMethod
@@ -96,6 +95,8 @@ def sensitivity_sample_size(
         ValueError: expected ≤ goal, values out of range, or no n up to
             ``max_positives`` reaching the power.
     """
+    from scipy.stats import binom
+
     chosen: ProportionMethod = parse_choice(ProportionMethod, method, name="method")
     level = check_confidence_level(confidence_level)
     expected = check_fraction(expected, name="expected", closed=False)
