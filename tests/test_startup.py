@@ -87,9 +87,9 @@ def test_parser_constants_match_the_libraries() -> None:
     from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
     from dxval.demo import DEFAULT_CASES_PER_SITE, DEFAULT_SEED
     from dxval.evidence.signatures import PASSPHRASE_VARIABLE, Meaning
+    from dxval.pipeline.metrics import DEFAULT_SEED as METRICS_SEED
     from dxval.selfval.run import DEFAULT_CASES_PER_SITE as SELF_VALIDATE_CASES
     from dxval.stats import BootstrapInterval, ProportionMethod
-    from dxval.stats_report import DEFAULT_SEED as METRICS_SEED
     from dxval.trace import Format
 
     assert tuple(method.value for method in ProportionMethod) == metrics.PROPORTION_METHODS

@@ -44,8 +44,8 @@ def test_demo_without_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[
 
 def _pinned_protocol(folder: Path, data: Path) -> Path:
     """A predictions protocol over the three demo sites, pinned by dxval's lock code."""
-    from dxval.locking import read_sources
-    from dxval.protocol import load_protocol
+    from dxval.pipeline.lock import read_sources
+    from dxval.pipeline.plan import plan_run
 
     sites = "".join(
         f"  - {{id: site-{name}, site: Site {name.upper()}, "
@@ -63,7 +63,7 @@ def _pinned_protocol(folder: Path, data: Path) -> Path:
     )
     path = folder / "protocol.yaml"
     path.write_text(text, encoding="utf-8")
-    digests = [source.lock.digest for source in read_sources(load_protocol(path))]  # type: ignore[union-attr]
+    digests = [source.lock.digest for source in read_sources(plan_run(path))]  # type: ignore[union-attr]
     for name, digest in zip("abc", digests, strict=True):
         text = text.replace(f"data_root: {data}}}\n", f"data_root: {data}, sha256: {digest}}}\n", 1)
         assert f"site-{name}" in text

@@ -350,7 +350,7 @@ def test_perfect_separation_is_reported_as_undefined_not_nan(
 def test_row_and_bootstrap_work_limits(
     capsys: pytest.CaptureFixture[str], write_csv: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dxval import stats_report
+    from dxval.pipeline import metrics as stats_report
 
     path = write_csv("label,score\n1,0.2\n0,0.1\n1,0.3\n0,0.25\n")
     monkeypatch.setattr(stats_report, "MAX_METRICS_CASES", 3)
@@ -371,7 +371,7 @@ def test_fast_reader_equals_the_text_reader(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from dxval import stats_report
+    from dxval.pipeline import metrics as stats_report
 
     rng = np.random.default_rng(3)
     cells = [repr(float(value)) for value in rng.normal(size=2000) * 10.0 ** rng.integers(-8, 8)]

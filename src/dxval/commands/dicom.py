@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dxval.errors import InputError, UsageError
-
-if TYPE_CHECKING:
-    from dxval.dicom.loader import CaseLoader
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,29 +63,6 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def case_loader_for(protocol_path: Path) -> CaseLoader:
-    """The :class:`CaseLoader` a model protocol's preprocessing and input shape define.
-
-    Raises
-    ------
-    ProtocolError
-        Invalid protocol (from ``load_protocol``).
-    UsageError
-        A predictions-only protocol (it has no model and no preprocessing).
-    """
-    from dxval.dicom.loader import CaseLoader
-    from dxval.protocol import load_protocol
-
-    loaded = load_protocol(protocol_path)
-    model = loaded.protocol.model
-    if model is None:
-        raise UsageError(
-            f"{protocol_path}: got a predictions protocol, expected one with a model: section "
-            "(its preprocessing makes the model input)"
-        )
-    return CaseLoader(loaded.protocol.preprocessing, expected_shape=model.input.shape[1:])
-
-
 def _preprocess(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -97,6 +70,8 @@ def _preprocess(args: argparse.Namespace) -> int:
 
     if args.out.suffix != ".npy":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .npy")
+    from dxval.pipeline.cases import case_loader_for
+
     loader = case_loader_for(args.protocol)
     try:
         result = loader.load([args.file])

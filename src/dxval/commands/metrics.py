@@ -126,8 +126,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the metrics; return the exit code."""
+    from dxval.pipeline.metrics import MetricsOptions, format_table, metrics_report
     from dxval.stats import BootstrapInterval, ProportionMethod
-    from dxval.stats_report import MetricsOptions, format_table, metrics_report
 
     if args.score2 is not None and args.score2 == args.score:
         raise UsageError("--score2: got the same column as --score, expected another score")

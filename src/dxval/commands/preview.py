@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dxval.errors import UsageError
-
-if TYPE_CHECKING:
-    from dxval.dicom.preview import PreviewCase
 
 
 def _count(text: str) -> int:
@@ -36,28 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_preview)
 
 
-def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
-    """The first ``per_test_set`` cases of each test set of the protocol, with their files."""
-    from dxval.data import read_manifest
-    from dxval.dicom.preview import PreviewCase
-    from dxval.protocol import load_protocol
-
-    loaded = load_protocol(protocol_path)
-    cases: list[PreviewCase] = []
-    for test_set in loaded.protocol.test_sets:
-        manifest = read_manifest(
-            loaded.resolve(test_set.manifest),
-            label=f"test set {test_set.id}",
-            data_root=loaded.data_root(test_set),
-        )
-        for row in manifest.rows[:per_test_set]:
-            cases.append(PreviewCase(row.case_id, test_set.site, row.files))
-    return cases
-
-
 def _preview(args: argparse.Namespace) -> int:
-    from dxval.commands.dicom import case_loader_for
     from dxval.dicom.preview import write_contact_sheet
+    from dxval.pipeline.cases import case_loader_for, preview_cases
 
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .png")

@@ -33,13 +33,8 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def _self_rows(args: argparse.Namespace) -> int:
-    from dxval.trace import (
-        Format,
-        Outcome,
-        render_self_trace,
-        self_requirement_text,
-        trace_self,
-    )
+    from dxval.qms.selftrace import Outcome, render_self_trace, self_requirement_text, trace_self
+    from dxval.trace import Format
 
     rows = trace_self(args.qms, tests=args.tests, junit=args.junit)
     if args.requirement is not None:
@@ -56,13 +51,7 @@ def _self_rows(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    from dxval.trace import (
-        Format,
-        render_matrix,
-        requirement_text,
-        trace_matrix,
-        trace_requirement,
-    )
+    from dxval.trace import Format, render_matrix, requirement_text, trace_matrix, trace_requirement
 
     modes = [args.requirement is not None, args.matrix, args.self_trace]
     if sum(modes) != 1:

@@ -30,6 +30,7 @@ from typing import Any
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
 from dxval.evidence.audit import AuditLog
+from dxval.evidence.format import AUDIT_NAME, RUN_NAME
 from dxval.evidence.manifest import MANIFEST_NAME, digest_files, render_manifest
 
 CONTENT_FILES = (
@@ -40,8 +41,6 @@ CONTENT_FILES = (
     "metrics.json",
     "criteria.json",
 )
-AUDIT_NAME = "audit.jsonl"
-RUN_NAME = "run.json"
 #: Files every sealed bundle has; ``verify`` reports a bundle lacking one as incomplete evidence.
 REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
 
