@@ -271,18 +271,36 @@ def average_precision_logit(
     section 4, "logit" interval; one of the two intervals they recommend).
     Closed form: one sort of the cases, no resampling.
 
-    Args:
-        truth: shape (N,), booleans.
-        scores: shape (N,), finite floats.
-        confidence_level: two-sided level in (0, 1).
+    Parameters
+    ----------
+    truth : array_like, shape (N,)
+        Booleans.
+    scores : array_like, shape (N,)
+        Finite floats.
+    confidence_level : float
+        Two-sided level in (0, 1).
 
-    Returns:
-        Estimate; undefined with a reason when there is no positive or no
-        negative case, or when AP is 0 or 1 (the logit is then infinite; the
-        point estimate is kept).
+    Returns
+    -------
+    Estimate
+        Undefined with a reason when there is no positive or no negative
+        case, or when AP is 0 or 1 (the logit is then infinite; the point
+        estimate is kept).
 
-    Raises:
-        ValueError: malformed inputs.
+    Raises
+    ------
+    ValueError
+        Malformed inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import average_precision_logit
+    >>> result = average_precision_logit(truth, scores)
+    >>> round(result.estimate, 4), round(result.low, 4), round(result.high, 4)
+    (0.8767, 0.3308, 0.9903)
     """
     truth_array = as_truth(truth)
     score_array = as_scores(scores, length=truth_array.shape[0])
