@@ -72,7 +72,7 @@ test: deps lint typecheck pytest
 # the seed pinned in protocols/demo.yaml), validated by the bundled ONNX model,
 # with the runtime install only.
 demo: deps-runtime $(VENV)/.dxval-installed
-	$(BIN)/dxval demo generate --out $(DEMO_DATA)
+	$(BIN)/dxval demo generate --out $(DEMO_DATA) --if-needed --protocol protocols/demo.yaml
 	$(BIN)/validate protocols/demo.yaml --out evidence
 	@bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ | sort | tail -n 1); bundle=$${bundle%/}; \
 	echo; \
@@ -92,6 +92,7 @@ demo-gate: $(VENV)/.dxval-installed
 	test $$code -eq 1
 
 bench: $(DEV)/.dxval-installed
+	.ci/debian-deps r-base-core r-cran-proc   # pROC: the baseline of benchmarks/bench_cli.py
 	$(DEVBIN)/python benchmarks/run_all.py
 
 clean:

@@ -203,3 +203,20 @@ def test_calibration_for_probabilities(
     record = engine.calibration_record(everything)
     assert record is not None
     assert record["bins"] == 10
+
+
+@pytest.mark.req("DXV-SPEED-002")
+def test_average_precision_interval_follows_the_protocol(
+    table: CaseTable, populations: PopulationIndex
+) -> None:
+    everything = populations.by_key["all"]
+    logit = MetricEngine(
+        table, StatisticsSettings(operating_point=0.205, ap_method="logit")
+    ).estimate(everything, "average_precision", handling="exclude")
+    bootstrap = MetricEngine(
+        table, StatisticsSettings(operating_point=0.205, bootstrap_replicates=200)
+    ).estimate(everything, "average_precision", handling="exclude")
+    assert logit.method == "average precision (step-wise), logit interval (Boyd, Eng & Page 2013)"
+    assert "bootstrap" in bootstrap.method  # the default: what protocols did before
+    assert logit.estimate == pytest.approx(bootstrap.estimate or 0.0, rel=RELATIVE)
+    assert logit.low != bootstrap.low

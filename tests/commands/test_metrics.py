@@ -113,7 +113,17 @@ def test_proportion_intervals_match_binomial_reference(capsys: pytest.CaptureFix
 def test_average_precision_matches_scikit_learn(
     capsys: pytest.CaptureFixture[str], predictor: str
 ) -> None:
-    data = run_json(capsys, "--score", predictor, "--bootstrap-replicates", "200", "--seed", "3")
+    data = run_json(
+        capsys,
+        "--score",
+        predictor,
+        "--ap-ci",
+        "bootstrap",
+        "--bootstrap-replicates",
+        "200",
+        "--seed",
+        "3",
+    )
     precision = data["average_precision"]
     assert precision["estimate"] == pytest.approx(
         asah_sklearn.AVERAGE_PRECISION[predictor], rel=RELATIVE
@@ -278,7 +288,46 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], write_csv: Any) -> Non
     message = run_error(capsys, basic(path, "--score2", "score"))
     assert "--score2: got the same column as --score" in message
     message = run_error(capsys, basic(path, "--bootstrap-replicates", "1"))
-    assert "expected an integer from 2 to 100000" in message
+    assert "expected 0 (no bootstrap) or an integer from 2 to 100000" in message
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_closed_form_intervals_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "--score", "s100b", "--threshold", "0.205")
+    assert data["auc"]["method"].startswith("DeLong")
+    assert "bootstrap" not in data["sensitivity"]["method"].lower()
+    assert data["average_precision"]["method"] == (
+        "average precision (step-wise), logit interval (Boyd, Eng & Page 2013)"
+    )
+    assert data["bootstrap_replicates"] == 0  # nothing was resampled
+    assert data["average_precision"]["low"] < data["average_precision"]["estimate"]
+    zero = run_json(
+        capsys, "--score", "s100b", "--threshold", "0.205", "--bootstrap-replicates", "0"
+    )
+    assert zero == data
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_zero_replicates_with_a_bootstrap_interval_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], write_csv: Any
+) -> None:
+    path = write_csv("label,score\n1,0.2\n0,0.1\n1,0.3\n0,0.25\n")
+    code = main(["metrics", *basic(path, "--ap-ci", "bootstrap", "--bootstrap-replicates", "0")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == (
+        "dxval: error: --bootstrap-replicates: got 0, expected at least 2 with --ap-ci bootstrap"
+    )
+    code = main(
+        [
+            "metrics",
+            *basic(path, "--auc-ci", "bootstrap", "--ap-ci", "bootstrap"),
+            "--bootstrap-replicates",
+            "0",
+        ]
+    )
+    assert "with --auc-ci and --ap-ci bootstrap" in capsys.readouterr().err
+    assert code == 2
 
 
 def test_perfect_separation_is_reported_as_undefined_not_nan(
@@ -295,3 +344,45 @@ def test_perfect_separation_is_reported_as_undefined_not_nan(
     assert "zero DeLong variance" in data["auc"]["reason"]
     assert data["sensitivity"]["status"] == "ok"
     assert data["counts"] == {"tp": 2, "fp": 0, "tn": 2, "fn": 0}
+
+
+@pytest.mark.req("DXV-SPEED-001")
+def test_row_and_bootstrap_work_limits(
+    capsys: pytest.CaptureFixture[str], write_csv: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dxval.pipeline import metrics as stats_report
+
+    path = write_csv("label,score\n1,0.2\n0,0.1\n1,0.3\n0,0.25\n")
+    monkeypatch.setattr(stats_report, "MAX_METRICS_CASES", 3)
+    assert main(["metrics", *basic(path)]) == 2
+    assert "got 4 rows expected at most 3 (documented input limit)" in capsys.readouterr().err
+    monkeypatch.setattr(stats_report, "MAX_METRICS_CASES", 10)
+    monkeypatch.setattr(stats_report, "MAX_BOOTSTRAP_DRAWS", 4 * 99)
+    arguments = basic(path, "--auc-ci", "bootstrap", "--bootstrap-replicates", "100")
+    assert main(["metrics", *arguments]) == 2
+    assert "4 rows × 100 bootstrap replicates, expected at most 396 draws" in (
+        capsys.readouterr().err
+    )
+    assert main(["metrics", *basic(path, "--bootstrap-replicates", "100")]) == 0  # closed form
+
+
+def test_fast_reader_equals_the_text_reader(tmp_path: Path) -> None:
+    """The C float parser gives the same numbers as the text path (pandas to_numeric)."""
+    import numpy as np
+    import pandas as pd
+
+    from dxval.pipeline import metrics as stats_report
+
+    rng = np.random.default_rng(3)
+    cells = [repr(float(value)) for value in rng.normal(size=2000) * 10.0 ** rng.integers(-8, 8)]
+    cells += [" 0.5", "0.5 ", "1e-3", "1E5", "+0.5", "-0", ".5", "5.", "0.1000000000000000055511"]
+    path = tmp_path / "cases.csv"
+    lines = [f'{index % 2},"{cell}"' for index, cell in enumerate(cells)]
+    path.write_text("label,score\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    fast = stats_report._fast_scores(path, "label", ["score"])
+    assert fast is not None
+    text = stats_report._read_table(path, ["label", "score"])
+    expected = pd.to_numeric(text["score"]).to_numpy(dtype=np.float64)
+    np.testing.assert_array_equal(fast[1]["score"], expected)
+    path.write_text("label,score\n1,0.5\n0,nan\n", encoding="utf-8")
+    assert stats_report._fast_scores(path, "label", ["score"]) is None  # text path names line

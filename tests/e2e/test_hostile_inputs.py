@@ -439,4 +439,4 @@ def test_metrics_command_has_the_same_limits(
     table = tmp_path / "t.csv"
     table.write_text("label,score\n1,0.9\n0,0.1\n")
     assert main(["metrics", str(table), *arguments, "--bootstrap-replicates", "1000000000"]) == 2
-    assert "expected an integer from 2 to 100000" in capsys.readouterr().err
+    assert "an integer from 2 to 100000" in capsys.readouterr().err

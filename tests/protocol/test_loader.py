@@ -259,3 +259,15 @@ def test_many_errors_are_capped(write_protocol: WriteProtocol, valid_protocol: s
     )
     with pytest.raises(ProtocolError, match=r"; and 1 more$"):
         load_protocol(write_protocol(text))
+
+
+@pytest.mark.req("DXV-SPEED-002")
+def test_average_precision_interval_choice(
+    write_protocol: WriteProtocol, valid_protocol: str
+) -> None:
+    # A protocol that does not choose keeps the bootstrap it was written with.
+    assert load_protocol(write_protocol(valid_protocol)).protocol.statistics.ap_ci == "bootstrap"
+    chosen = valid_protocol + "statistics: {ap_ci: logit}\n"
+    assert load_protocol(write_protocol(chosen)).protocol.statistics.ap_ci == "logit"
+    with pytest.raises(ProtocolError, match="ap_ci"):
+        load_protocol(write_protocol(valid_protocol + "statistics: {ap_ci: wald}\n"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
+from dxval import selfval
 from dxval.cli import main
 from dxval.commands import self_validate as command
 from dxval.evidence import verify_bundle
@@ -81,7 +82,7 @@ def test_a_failing_check_makes_the_command_exit_1(
         path = Path(out)
         return SelfValidation((passing, failing), path / "r.html", path / "r.json", path / "b")
 
-    monkeypatch.setattr(command, "self_validate", fake)
+    monkeypatch.setattr(selfval, "self_validate", fake)  # looked up at run time
     arguments = argparse.Namespace(
         out=str(tmp_path), soup="soup.yaml", asah=None, strict_versions=False, cases_per_site=4
     )
@@ -169,7 +170,7 @@ def test_the_command_prints_the_drift_after_the_verdict(
         path = Path(out)
         return SelfValidation((passing,), path / "r.pdf", path / "r.json", path / "b", drift)
 
-    monkeypatch.setattr(command, "self_validate", fake)
+    monkeypatch.setattr(selfval, "self_validate", fake)  # looked up at run time
     arguments = argparse.Namespace(
         out=str(tmp_path), soup=None, asah=None, strict_versions=False, cases_per_site=4
     )

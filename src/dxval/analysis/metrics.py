@@ -3,7 +3,8 @@
 Decision metrics (sensitivity … NPV at prevalence) come from
 :func:`dxval.stats.binary_metrics` at the frozen operating point; the ROC AUC
 from DeLong (Sun & Xu 2014) or a bootstrap stratified by truth and site;
-average precision (step-wise) with a stratified bootstrap; calibration
+average precision (step-wise) with a stratified bootstrap or the closed-form
+logit interval (Boyd, Eng & Page 2013), as the protocol's ``ap_ci`` says; calibration
 (Brier, log loss, ECE, slope, calibration-in-the-large) when the protocol
 asks and the scores are probabilities; and the non-evaluable fraction.
 
@@ -27,6 +28,7 @@ from dxval.stats import (
     Estimate,
     auc_delong,
     average_precision,
+    average_precision_logit,
     binary_metrics,
     bootstrap_auc,
     calibration,
@@ -45,6 +47,7 @@ class StatisticsSettings:
     confidence_level: float = 0.95
     proportion_method: str = "wilson"
     auc_method: str = "delong"
+    ap_method: str = "bootstrap"
     bootstrap_replicates: int = 2000
     bootstrap_seed: int = 20261126
     bootstrap_interval: str = "percentile"
@@ -163,14 +166,8 @@ class MetricEngine:
             truth, scores = table.truth[selected], table.scores[selected]
             results.update(self._decision(truth, scores, settings.operating_point, level))
             results["auc"] = self._auc(truth, scores, table.sites[selected], level)
-            results["average_precision"] = average_precision(
-                truth,
-                scores,
-                seed=settings.bootstrap_seed,
-                replicates=settings.bootstrap_replicates,
-                strata=table.sites[selected],
-                confidence_level=level,
-                interval=settings.bootstrap_interval,
+            results["average_precision"] = self._average_precision(
+                truth, scores, table.sites[selected], level
             )
             results.update(self._calibration_metrics(population.key, truth, scores, level))
         else:
@@ -181,6 +178,26 @@ class MetricEngine:
             failed, int(mask.sum()), confidence_level=level, method=settings.proportion_method
         )
         return results
+
+    def _average_precision(
+        self,
+        truth: npt.NDArray[np.bool_],
+        scores: npt.NDArray[np.float64],
+        sites: npt.NDArray[np.str_],
+        level: float,
+    ) -> Estimate:
+        settings = self.settings
+        if settings.ap_method == "logit":
+            return average_precision_logit(truth, scores, confidence_level=level)
+        return average_precision(
+            truth,
+            scores,
+            seed=settings.bootstrap_seed,
+            replicates=settings.bootstrap_replicates,
+            strata=sites,
+            confidence_level=level,
+            interval=settings.bootstrap_interval,
+        )
 
     def _decision(
         self,

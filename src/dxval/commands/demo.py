@@ -1,7 +1,9 @@
 """``dxval demo``: the out-of-the-box demonstration data.
 
 ``dxval demo generate [--out DIR] [--cases-per-site N] [--seed S]`` writes the
-synthetic multi-site DICOM test sets that ``protocols/demo.yaml`` validates.
+synthetic multi-site DICOM test sets that ``protocols/demo.yaml`` validates;
+with ``--if-needed`` it first checks whether ``--out`` already holds exactly
+what ``--protocol`` pins, and then writes nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-from dxval.demo import DEFAULT_CASES_PER_SITE, DEFAULT_SEED, generate_demo
 from dxval.errors import UsageError
+
+# Choices and defaults the parser shows, spelt out here so that building the
+# parser (``dxval --help``, ``--version``) imports no library; a test checks
+# each against the library's own value.
+DEFAULT_CASES_PER_SITE = 200
+DEFAULT_SEED = 20260101
 
 
 def _progress(message: str) -> None:
@@ -20,6 +27,16 @@ def _progress(message: str) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from dxval.demo import generate_demo
+
+    if args.if_needed:
+        from dxval.demo.pins import stale_reason
+
+        reason = stale_reason(Path(args.protocol), Path(args.out))
+        if reason is None:
+            print(f"{args.out}: every test set matches its pin in {args.protocol}; not regenerated")
+            return 0
+        _progress(f"regenerating {args.out}: {reason}")
     started = time.perf_counter()
     result = generate_demo(
         Path(args.out), cases_per_site=args.cases_per_site, seed=args.seed, progress=_progress
@@ -65,5 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     generate.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, metavar="S", help="seed (default: %(default)s)"
+    )
+    generate.add_argument(
+        "--if-needed",
+        action="store_true",
+        help="generate only when --out does not already hold exactly the test sets the "
+        "--protocol pins (every test-set sha256 checked, as validate does)",
+    )
+    generate.add_argument(
+        "--protocol",
+        default="protocols/demo.yaml",
+        metavar="PROTOCOL",
+        help="the protocol whose pins --if-needed checks (default: %(default)s)",
     )
     generate.set_defaults(handler=_generate)

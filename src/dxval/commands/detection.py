@@ -6,10 +6,11 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dxval.analysis.detection import DetectionReport, detection_report
-from dxval.commands.metrics import _confidence_level, _replicates, _seed, _threshold
-from dxval.stats.detection import Criterion, Localisation
+if TYPE_CHECKING:
+    from dxval.analysis.detection import DetectionReport
+    from dxval.stats.detection import Localisation
 
 
 def _positive(text: str) -> float:
@@ -24,6 +25,8 @@ def _positive(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``detection`` subcommand."""
+    from dxval.commands.metrics import _confidence_level, _replicates, _seed, _threshold
+
     parser = subparsers.add_parser(
         "detection",
         help="lesion-level sensitivity, FPs per image, FROC, AFROC/wAFROC with bootstrap CIs",
@@ -65,6 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _localisation(args: argparse.Namespace) -> Localisation:
+    from dxval.stats.detection import Criterion, Localisation
+
     if args.distance is not None:
         return Localisation(Criterion.DISTANCE, args.distance)
     if args.inside:
@@ -87,6 +92,8 @@ def format_table(report: DetectionReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the detection statistics; return the exit code."""
+    from dxval.analysis.detection import detection_report
+
     report = detection_report(
         args.truth,
         args.marks,

@@ -6,10 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-from dxval.dicom.failures import CaseFailure
-from dxval.dicom.inspection import format_inspection, inspect_file
 from dxval.errors import InputError, UsageError
 
 
@@ -56,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from dxval.dicom.failures import CaseFailure
+    from dxval.dicom.inspection import format_inspection, inspect_file
+
     try:
         report = inspect_file(args.file, show_values=args.show_values)
     except CaseFailure as failure:
@@ -65,6 +64,10 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _preprocess(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from dxval.dicom.failures import CaseFailure
+
     if args.out.suffix != ".npy":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .npy")
     from dxval.pipeline.cases import case_loader_for

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from dxval.pipeline import lock_protocol
-
 
 def _lock(args: argparse.Namespace) -> int:
+    from dxval.pipeline import lock_protocol
+
     result = lock_protocol(args.protocol)
     for update in result.updates:
         state = "unchanged" if update.old == update.new else "written"

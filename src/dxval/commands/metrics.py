@@ -9,8 +9,13 @@ from pathlib import Path
 
 from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
 from dxval.errors import UsageError
-from dxval.pipeline.metrics import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
-from dxval.stats import BootstrapInterval, ProportionMethod
+
+# Choices and defaults the parser shows, spelt out here so that building the
+# parser (``dxval --help``, ``--version``) imports no library; a test checks
+# each against the library's own value.
+PROPORTION_METHODS = ("wilson", "wilson_cc", "clopper_pearson", "agresti_coull", "jeffreys")
+BOOTSTRAP_INTERVALS = ("percentile", "bca")
+DEFAULT_SEED = 20261126
 
 
 def _confidence_level(text: str) -> float:
@@ -34,9 +39,10 @@ def _threshold(text: str) -> float:
 
 
 def _replicates(text: str) -> int:
-    if not text.isdigit() or not 2 <= int(text) <= MAX_BOOTSTRAP_REPLICATES:
+    if not text.isdigit() or not (int(text) == 0 or 2 <= int(text) <= MAX_BOOTSTRAP_REPLICATES):
         raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected an integer from 2 to {MAX_BOOTSTRAP_REPLICATES}"
+            f"got {text!r}, expected 0 (no bootstrap) or an integer from 2 to "
+            f"{MAX_BOOTSTRAP_REPLICATES}"
         )
     return int(text)
 
@@ -77,8 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--proportion-ci",
-        choices=[method.value for method in ProportionMethod],
-        default=ProportionMethod.WILSON.value,
+        choices=PROPORTION_METHODS,
+        default="wilson",
         help="CI method for proportions (default wilson)",
     )
     parser.add_argument(
@@ -88,9 +94,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="AUC interval (default delong)",
     )
     parser.add_argument(
+        "--ap-ci",
+        choices=["logit", "bootstrap"],
+        default="logit",
+        help="average precision interval (default logit: Boyd, Eng & Page 2013)",
+    )
+    parser.add_argument(
         "--bootstrap-interval",
-        choices=[interval.value for interval in BootstrapInterval],
-        default=BootstrapInterval.PERCENTILE.value,
+        choices=BOOTSTRAP_INTERVALS,
+        default="percentile",
         help="bootstrap interval type (default percentile)",
     )
     parser.add_argument(
@@ -98,8 +110,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=_replicates,
         default=2000,
         metavar="N",
-        help="bootstrap replicates for AUC (with --auc-ci bootstrap) and average precision "
-        "(default 2000)",
+        help="bootstrap replicates for --auc-ci bootstrap and --ap-ci bootstrap (default "
+        "2000; 0 with no bootstrap interval requested)",
     )
     parser.add_argument(
         "--seed",
@@ -114,13 +126,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the metrics; return the exit code."""
+    from dxval.pipeline.metrics import MetricsOptions, format_table, metrics_report
+    from dxval.stats import BootstrapInterval, ProportionMethod
+
     if args.score2 is not None and args.score2 == args.score:
         raise UsageError("--score2: got the same column as --score, expected another score")
+    bootstrapped = [
+        flag
+        for flag, choice in (("--auc-ci", args.auc_ci), ("--ap-ci", args.ap_ci))
+        if choice == "bootstrap"
+    ]
+    if args.bootstrap_replicates == 0 and bootstrapped:
+        raise UsageError(
+            f"--bootstrap-replicates: got 0, expected at least 2 with {' and '.join(bootstrapped)} "
+            "bootstrap"
+        )
     options = MetricsOptions(
         threshold=args.threshold,
         confidence_level=args.confidence_level,
         proportion_method=ProportionMethod(args.proportion_ci),
         auc_ci=args.auc_ci,
+        ap_ci=args.ap_ci,
         replicates=args.bootstrap_replicates,
         seed=args.seed,
         bootstrap_interval=BootstrapInterval(args.bootstrap_interval),

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dxval.dicom.preview import write_contact_sheet
 from dxval.errors import UsageError
-from dxval.pipeline.cases import case_loader_for, preview_cases
 
 
 def _count(text: str) -> int:
@@ -35,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from dxval.dicom.preview import write_contact_sheet
+    from dxval.pipeline.cases import case_loader_for, preview_cases
+
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .png")
     loader = case_loader_for(args.protocol)

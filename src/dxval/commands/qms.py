@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from dxval.qms.check import qms_problems
-from dxval.qms.soup import write_soup
-
 
 def _soup(args: argparse.Namespace) -> int:
+    from dxval.qms.soup import write_soup
+
     soup = write_soup(args.pyproject, args.out)
     direct = sum(1 for item in soup.items if item.requirement is not None)
     print(
@@ -19,6 +18,8 @@ def _soup(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from dxval.qms.check import qms_problems
+
     problems = qms_problems(args.qms, tests=args.tests, pyproject=args.pyproject)
     for problem in problems:
         print(problem)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dxval.evidence.signatures.registry import load_registry
-from dxval.report.refresh import refresh_reports
-
 
 def _report(args: argparse.Namespace) -> int:
+    from dxval.evidence.signatures.registry import load_registry
+    from dxval.report.refresh import refresh_reports
+
     signers = None if args.signers is None else load_registry(args.signers)
     result = refresh_reports(args.bundle, templates=args.templates, signers=signers)
     for path in result.written:

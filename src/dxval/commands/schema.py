@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from dxval.protocol import json_schema_text
-
 
 def _schema(args: argparse.Namespace) -> int:
+    from dxval.protocol import json_schema_text
+
     print(json_schema_text(), end="")
     return 0
 

@@ -6,10 +6,10 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dxval.analysis.segmentation import SegmentationReport, segmentation_report
-from dxval.commands.metrics import _confidence_level, _replicates, _seed
-from dxval.stats.segmentation import SEGMENTATION_METRICS
+if TYPE_CHECKING:
+    from dxval.analysis.segmentation import SegmentationReport
 
 
 def _tolerance(text: str) -> float:
@@ -30,6 +30,8 @@ def _label(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``segmentation`` subcommand."""
+    from dxval.commands.metrics import _confidence_level, _replicates, _seed
+
     parser = subparsers.add_parser(
         "segmentation",
         help="Dice, IoU, HD, HD95, ASSD, NSD and volumes per case, mean/median with bootstrap CIs",
@@ -69,6 +71,8 @@ def _format(value: float | None) -> str:
 
 def format_table(report: SegmentationReport) -> str:
     """A plain-text summary: one line per metric, then the cases that are not ok."""
+    from dxval.stats.segmentation import SEGMENTATION_METRICS
+
     lines = [f"label {report.label}, NSD tolerance {report.tolerance_mm} mm"]
     for name in SEGMENTATION_METRICS:
         item = report.summary[name]
@@ -87,6 +91,8 @@ def format_table(report: SegmentationReport) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the segmentation metrics; return the exit code."""
+    from dxval.analysis.segmentation import segmentation_report
+
     report = segmentation_report(
         args.manifest,
         label=args.label,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from dxval.report.summary import write_summary
-
 
 def _summary(args: argparse.Namespace) -> int:
+    from dxval.report.summary import write_summary
+
     files = write_summary(args.bundle, out=args.out)
     print(f"wrote {files.markdown}")
     print(f"wrote {files.pdf}")

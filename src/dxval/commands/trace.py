@@ -14,8 +14,11 @@ import argparse
 from pathlib import Path
 
 from dxval.errors import UsageError
-from dxval.qms.selftrace import Outcome, render_self_trace, self_requirement_text, trace_self
-from dxval.trace import Format, render_matrix, requirement_text, trace_matrix, trace_requirement
+
+# Choices and defaults the parser shows, spelt out here so that building the
+# parser (``dxval --help``, ``--version``) imports no library; a test checks
+# each against the library's own value.
+FORMATS = ("csv", "json", "html")
 
 
 def _emit(text: str, out: str | None) -> None:
@@ -30,6 +33,9 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def _self_rows(args: argparse.Namespace) -> int:
+    from dxval.qms.selftrace import Outcome, render_self_trace, self_requirement_text, trace_self
+    from dxval.trace import Format
+
     rows = trace_self(args.qms, tests=args.tests, junit=args.junit)
     if args.requirement is not None:
         rows = tuple(row for row in rows if row.requirement.id == args.requirement)
@@ -45,6 +51,8 @@ def _self_rows(args: argparse.Namespace) -> int:
 
 
 def _trace(args: argparse.Namespace) -> int:
+    from dxval.trace import Format, render_matrix, requirement_text, trace_matrix, trace_requirement
+
     modes = [args.requirement is not None, args.matrix, args.self_trace]
     if sum(modes) != 1:
         raise UsageError(
@@ -98,8 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=[item.value for item in Format],
-        default=Format.CSV.value,
+        choices=FORMATS,
+        default="csv",
         help="matrix format (default: %(default)s)",
     )
     parser.add_argument("--out", default=None, metavar="FILE", help="write to FILE, not stdout")

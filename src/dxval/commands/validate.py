@@ -15,14 +15,6 @@ import sys
 from pathlib import Path
 
 from dxval.errors import UsageError, exit_codes_help
-from dxval.pipeline import InferenceOptions, run_validation
-from dxval.report.run_summaries import (
-    RunSummary,
-    json_summary,
-    junit_xml,
-    markdown_summary,
-    requirements_table,
-)
 
 
 def _progress(message: str) -> None:
@@ -38,6 +30,15 @@ def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) 
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from dxval.pipeline import InferenceOptions, run_validation
+    from dxval.report.run_summaries import (
+        RunSummary,
+        json_summary,
+        junit_xml,
+        markdown_summary,
+        requirements_table,
+    )
+
     if args.batch_size < 1:
         raise UsageError(f"--batch-size: got {args.batch_size}, expected a positive integer")
     if args.workers is not None and args.workers < 0:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dxval.errors import IntegrityError
-from dxval.evidence import verify_bundle
-from dxval.evidence.signatures import key_fingerprint, read_signatures
-from dxval.evidence.signatures.registry import SignerRegistry, load_registry
-from dxval.evidence.verify import VerifyReport
+
+if TYPE_CHECKING:
+    from dxval.evidence.signatures.registry import SignerRegistry
+    from dxval.evidence.verify import VerifyReport
 
 UNSIGNED = "unsigned: integrity only against accidental change"
 
@@ -32,6 +33,8 @@ def _run_line(report: VerifyReport) -> str:
 
 def signer_lines(bundle: Path, signers: SignerRegistry | None) -> list[str]:
     """One line per signature: meaning, name, key fingerprint, identity verdict."""
+    from dxval.evidence.signatures import key_fingerprint, read_signatures
+
     records = read_signatures(bundle)
     if not records:
         return [UNSIGNED]
@@ -55,6 +58,9 @@ def signer_lines(bundle: Path, signers: SignerRegistry | None) -> list[str]:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from dxval.evidence import verify_bundle
+    from dxval.evidence.signatures.registry import load_registry
+
     signers = None if args.signers is None else load_registry(args.signers)
     report = verify_bundle(args.bundle, expect_digest=args.expect_digest, signers=signers)
     lines = signer_lines(report.bundle, signers)

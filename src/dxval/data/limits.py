@@ -25,6 +25,7 @@ __all__ = [
     "MAX_CASES",
     "MAX_CSV_BYTES",
     "MAX_FIELD_CHARS",
+    "MAX_METRICS_CASES",
     "MAX_PROTOCOL_BYTES",
     "MAX_YAML_NODES",
     "check_run_size",
@@ -40,6 +41,10 @@ MAX_FIELD_CHARS = 4096
 #: Most case rows in one manifest or predictions file, and in one protocol's test sets
 #: together (50,000 cases took 45 s of CPU for the aSAH example's analysis).
 MAX_CASES = 100_000
+#: Most rows of a ``dxval metrics`` CSV: its default intervals are closed-form (one
+#: sort), so a million cases take seconds; a bootstrap there is bounded by
+#: MAX_BOOTSTRAP_DRAWS instead. The 64 MiB file limit binds first for wide files.
+MAX_METRICS_CASES = 5_000_000
 #: Most YAML values (mappings, lists and scalars, each alias counted again at
 #: every place it is used) in one protocol; stops alias "billion laughs" bombs.
 MAX_YAML_NODES = 100_000

@@ -17,8 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, read_input_bytes
-from dxval.errors import InputError
+from dxval.data.limits import (
+    MAX_BOOTSTRAP_DRAWS,
+    MAX_CSV_BYTES,
+    MAX_METRICS_CASES,
+    read_input_bytes,
+)
+from dxval.errors import DxvalError, InputError
 from dxval.stats import (
     AucComparison,
     BinaryMetrics,
@@ -27,6 +32,7 @@ from dxval.stats import (
     ProportionMethod,
     auc_delong,
     average_precision,
+    average_precision_logit,
     binary_metrics,
     bootstrap_auc,
     delong_paired_test,
@@ -58,9 +64,15 @@ class MetricsOptions:
     confidence_level: float = 0.95
     proportion_method: ProportionMethod = ProportionMethod.WILSON
     auc_ci: str = "delong"
+    ap_ci: str = "logit"
     replicates: int = 2000
     seed: int = DEFAULT_SEED
     bootstrap_interval: BootstrapInterval = BootstrapInterval.PERCENTILE
+
+    @property
+    def bootstraps(self) -> bool:
+        """Whether any interval is a bootstrap one (else no replicate is drawn)."""
+        return "bootstrap" in (self.auc_ci, self.ap_ci)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +111,7 @@ class MetricsReport:
             "threshold": self.options.threshold,
             "confidence_level": self.options.confidence_level,
             "seed": self.options.seed,
-            "bootstrap_replicates": self.options.replicates,
+            "bootstrap_replicates": self.options.replicates if self.options.bootstraps else 0,
         }
         if self.binary is not None:
             result["counts"] = self.binary.counts.to_dict()
@@ -133,9 +145,10 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             raise InputError(f"{path}: no column {column!r} (columns: {found})")
     if table.empty:
         raise InputError(f"{path}: no data rows")
-    if len(table) > MAX_CASES:
+    if len(table) > MAX_METRICS_CASES:
         raise InputError(
-            f"{path}: got {len(table)} rows expected at most {MAX_CASES} (documented input limit)"
+            f"{path}: got {len(table)} rows expected at most {MAX_METRICS_CASES} "
+            "(documented input limit)"
         )
     return table
 
@@ -147,22 +160,22 @@ def _truth(path: Path, values: pd.Series, column: str, positive: str) -> tuple[n
             f"{path} column {column!r}: no case has the positive value {positive!r} "
             f"(values found: {found}); need both classes"
         )
-    negative: str | None = None
-    for row, value in enumerate(values.tolist()):
-        if value == positive:
-            continue
-        if value == "":
+    # Distinct values in order of first appearance: the first one that is
+    # neither the positive value nor the negative one is the first bad row.
+    others = [value for value in pd.unique(values) if value != positive]
+    negative: str | None = others[0] if others else None
+    bad = next((value for value in others if value == "" or value != negative), None)
+    if bad is not None:
+        row = int(np.flatnonzero((values == bad).to_numpy())[0])
+        if bad == "":
             raise InputError(
                 f"{path} line {_line(row)} column {column!r}: empty truth value, "
                 f"expected {positive!r} or one other value"
             )
-        if negative is None:
-            negative = value
-        elif value != negative:
-            raise InputError(
-                f"{path} line {_line(row)} column {column!r}: got a third truth value "
-                f"{value!r}, expected {positive!r} or {negative!r}"
-            )
+        raise InputError(
+            f"{path} line {_line(row)} column {column!r}: got a third truth value "
+            f"{bad!r}, expected {positive!r} or {negative!r}"
+        )
     truth = (values == positive).to_numpy(dtype=bool)
     if negative is None:
         raise InputError(f"{path} column {column!r}: every case is {positive!r}; need both classes")
@@ -196,10 +209,44 @@ def read_scored_cases(
         a single class, a non-numeric / NaN / infinite score; the message
         names the column and the line.
     """
-    table = _read_table(path, [truth_column, *score_columns])
+    fast = _fast_scores(path, truth_column, score_columns)
+    if fast is not None:
+        table, scores = fast
+    else:  # a bad cell somewhere: read every cell as text to name its line
+        table = _read_table(path, [truth_column, *score_columns])
+        scores = {column: _scores(path, table[column], column) for column in score_columns}
     truth, negative = _truth(path, table[truth_column], truth_column, positive)
-    scores = {column: _scores(path, table[column], column) for column in score_columns}
     return ScoredCases(path, truth_column, positive, negative, truth, scores)
+
+
+def _fast_scores(
+    path: Path, truth_column: str, score_columns: list[str]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]] | None:
+    """Read the file with pandas' C float parser: only when every check passes (else None).
+
+    Parsing a million score cells as text and converting them afterwards took
+    several times longer than the read itself; the C parser reads them straight
+    into float64. Any problem (unreadable file, missing column, empty or
+    non-numeric cell, NaN, infinity, too many rows) returns None, and the caller
+    reads the file again as text to report the problem with its line.
+    """
+    try:
+        raw = read_input_bytes(path, what="a CSV file", limit=MAX_CSV_BYTES)
+        wanted = [truth_column, *score_columns]
+        table = pd.read_csv(
+            io.BytesIO(raw),
+            dtype={truth_column: str, **dict.fromkeys(score_columns, np.float64)},
+            keep_default_na=False,
+            usecols=lambda name: name in wanted,
+        )
+    except (OSError, DxvalError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if set(wanted) - set(table.columns) or table.empty or len(table) > MAX_METRICS_CASES:
+        return None
+    scores = {column: table[column].to_numpy(dtype=np.float64) for column in score_columns}
+    if not all(np.isfinite(values).all() for values in scores.values()):
+        return None
+    return table, scores
 
 
 def _undefined_binary(options: MetricsOptions, size: int) -> dict[str, Estimate]:
@@ -234,6 +281,12 @@ def metrics_report(
         path, truth_column=truth_column, positive=positive, score_columns=columns
     )
     truth, scores = cases.truth, cases.scores[score]
+    if options.bootstraps and options.replicates * truth.shape[0] > MAX_BOOTSTRAP_DRAWS:
+        raise InputError(
+            f"{path}: {truth.shape[0]} rows × {options.replicates} bootstrap replicates, "
+            f"expected at most {MAX_BOOTSTRAP_DRAWS:,} draws (documented input limit); use "
+            "fewer replicates or the closed-form intervals"
+        )
     level = options.confidence_level
     if options.auc_ci == "bootstrap":
         auc = bootstrap_auc(
@@ -255,14 +308,17 @@ def metrics_report(
             confidence_level=level,
             proportion_method=options.proportion_method,
         )
-    precision = average_precision(
-        truth,
-        scores,
-        replicates=options.replicates,
-        seed=options.seed,
-        confidence_level=level,
-        interval=options.bootstrap_interval,
-    )
+    if options.ap_ci == "bootstrap":
+        precision = average_precision(
+            truth,
+            scores,
+            replicates=options.replicates,
+            seed=options.seed,
+            confidence_level=level,
+            interval=options.bootstrap_interval,
+        )
+    else:
+        precision = average_precision_logit(truth, scores, confidence_level=level)
     comparison = None
     if score2 is not None:
         comparison = delong_paired_test(truth, scores, cases.scores[score2], confidence_level=level)

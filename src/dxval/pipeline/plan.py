@@ -323,6 +323,7 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
         confidence_level=statistics.confidence_level,
         proportion_method=statistics.proportion_ci,
         auc_method=statistics.auc_ci,
+        ap_method=statistics.ap_ci,
         bootstrap_replicates=statistics.bootstrap.replicates,
         bootstrap_seed=statistics.bootstrap.seed,
         bootstrap_interval=statistics.bootstrap.interval,

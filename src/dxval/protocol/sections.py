@@ -26,6 +26,7 @@ Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 ProportionCiMethod = Literal["wilson", "wilson_cc", "clopper_pearson", "agresti_coull", "jeffreys"]
 AucCiMethod = Literal["delong", "bootstrap"]
+ApCiMethod = Literal["logit", "bootstrap"]
 BootstrapInterval = Literal["percentile", "bca"]
 MultiplicityMethod = Literal["none", "bonferroni", "holm"]
 
@@ -240,6 +241,12 @@ class Statistics(Section):
         default="wilson", description="Interval for sensitivity, specificity and other proportions."
     )
     auc_ci: AucCiMethod = Field(default="delong", description="Interval for the ROC AUC.")
+    ap_ci: ApCiMethod = Field(
+        default="bootstrap",
+        description="Interval for average precision: bootstrap (stratified by truth and site; "
+        "the default, so a protocol written before this choice existed keeps its evidence) or "
+        "logit (closed form, Boyd, Eng & Page 2013; no resampling).",
+    )
     bootstrap: Bootstrap = Field(default_factory=Bootstrap, description="Bootstrap settings.")
     multiplicity: MultiplicityMethod = Field(
         default="holm",

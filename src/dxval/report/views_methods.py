@@ -116,6 +116,7 @@ METHOD_NAMES = {
     "agresti_coull": "Agresti-Coull",
     "jeffreys": "Jeffreys",
     "delong": "DeLong",
+    "logit": "logit (Boyd, Eng & Page 2013)",
     "bootstrap": "bootstrap",
     "percentile": "percentile",
     "bca": "bias-corrected and accelerated (BCa)",
@@ -204,6 +205,8 @@ def _settings(bundle: BundleData) -> tuple[Field, ...]:
         Field("Confidence level", fmt.level_text(settings["confidence_level"]) + ", two-sided"),
         Field("Proportion intervals", _name(settings["proportion_method"])),
         Field("ROC AUC interval", _name(settings["auc_method"])),
+        # bundles written before the choice existed bootstrapped average precision
+        Field("Average precision interval", _name(settings.get("ap_method", "bootstrap"))),
         Field(
             "Bootstrap",
             f"{settings['bootstrap_replicates']} replicates, seed {settings['bootstrap_seed']}, "

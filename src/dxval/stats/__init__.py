@@ -52,6 +52,7 @@ from dxval.stats.paired import (
 from dxval.stats.precision_recall import (
     PrecisionRecallCurve,
     average_precision,
+    average_precision_logit,
     precision_recall_curve,
 )
 from dxval.stats.proportion import ProportionMethod, proportion_ci
@@ -103,6 +104,7 @@ __all__ = [
     "auc_sample_size_for_width",
     "auc_sample_size_vs_chance",
     "average_precision",
+    "average_precision_logit",
     "balanced_accuracy",
     "binary_metrics",
     "bootstrap_auc",

@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import fisher_exact
-from scipy.stats.contingency import odds_ratio
 
 from dxval.stats._arrays import check_confidence_level
 from dxval.stats.results import Estimate, Status, TestResult
@@ -61,6 +59,9 @@ def fisher_exact_test(
     >>> round(result.p_value, 4)
     0.4857
     """
+    from scipy.stats import fisher_exact
+    from scipy.stats.contingency import odds_ratio
+
     level = check_confidence_level(confidence_level)
     cells = [int(value) for value in (a, b, c, d)]
     if min(cells) < 0:

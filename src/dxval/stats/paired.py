@@ -25,7 +25,6 @@ from enum import Enum
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import binom, chi2
 
 from dxval.stats._arrays import as_truth, check_confidence_level, parse_choice
 from dxval.stats.proportion import INTERVAL_FUNCTIONS, ProportionMethod
@@ -136,6 +135,8 @@ def mcnemar_test(
     >>> round(result.p_value, 4), result.method
     (0.25, 'McNemar exact')
     """
+    from scipy.stats import binom, chi2
+
     chosen: McNemarMethod = parse_choice(McNemarMethod, method, name="method")
     table = paired_table(correct1, correct2)
     b, c = table.first_only, table.second_only

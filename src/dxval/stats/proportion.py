@@ -25,8 +25,6 @@ import math
 from collections.abc import Callable
 from enum import Enum
 
-from scipy.stats import beta
-
 from dxval.stats._arrays import check_confidence_level, parse_choice, two_sided_z
 from dxval.stats.results import Estimate, interval_estimate
 
@@ -85,6 +83,8 @@ def _wilson_cc(count: int, nobs: int, confidence_level: float) -> Interval:
 
 def _clopper_pearson(count: int, nobs: int, confidence_level: float) -> Interval:
     """Clopper-Pearson (1934) interval from beta quantiles."""
+    from scipy.stats import beta
+
     alpha = 1.0 - confidence_level
     low = 0.0 if count == 0 else float(beta.ppf(alpha / 2.0, count, nobs - count + 1))
     high = 1.0 if count == nobs else float(beta.ppf(1.0 - alpha / 2.0, count + 1, nobs - count))
@@ -102,6 +102,8 @@ def _agresti_coull(count: int, nobs: int, confidence_level: float) -> Interval:
 
 def _jeffreys(count: int, nobs: int, confidence_level: float) -> Interval:
     """Jeffreys equal-tailed interval with the Brown-Cai-DasGupta boundary rule."""
+    from scipy.stats import beta
+
     alpha = 1.0 - confidence_level
     low = 0.0 if count == 0 else float(beta.ppf(alpha / 2.0, count + 0.5, nobs - count + 0.5))
     high = (

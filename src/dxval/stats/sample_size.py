@@ -22,7 +22,6 @@ from enum import Enum
 from typing import Any
 
 from scipy.special import ndtri
-from scipy.stats import binom
 
 from dxval.stats._arrays import check_confidence_level, check_fraction, parse_choice, two_sided_z
 from dxval.stats.proportion import INTERVAL_FUNCTIONS, METHOD_LABELS, ProportionMethod
@@ -112,6 +111,8 @@ def sensitivity_sample_size(
     >>> size.n_positive
     107
     """
+    from scipy.stats import binom
+
     chosen: ProportionMethod = parse_choice(ProportionMethod, method, name="method")
     level = check_confidence_level(confidence_level)
     expected = check_fraction(expected, name="expected", closed=False)
