@@ -278,3 +278,14 @@ def test_input_limits(
     arguments = [str(write_reads(tmp_path / "reads.csv", small_study())), "--method", "u-statistic"]
     message = run_error(capsys, arguments)
     assert "needs 24 kernel values, expected at most 10 (documented input limit)" in message
+
+
+def test_command_choices_equal_the_enums() -> None:
+    """The choices spelled in the command (kept import-free for start-up) match the enums."""
+    from dxval.analysis.reader_study import FACTOR_NAMES, AnalysisMethod
+    from dxval.commands import mrmc
+    from dxval.stats.mrmc import CovarianceMethod
+
+    assert tuple(method.value for method in AnalysisMethod) == mrmc.METHOD_CHOICES
+    assert tuple(method.value for method in CovarianceMethod) == mrmc.COVARIANCE_CHOICES
+    assert tuple(sorted(FACTOR_NAMES)) == mrmc.FACTOR_CHOICES

@@ -7,18 +7,13 @@ import json
 import math
 from pathlib import Path
 
-from dxval.analysis.reader_study import (
-    FACTOR_NAMES,
-    AnalysisMethod,
-    ReadColumns,
-    ReaderStudyOptions,
-    StudyPlan,
-    analyse_reader_study,
-    format_table,
-    read_reads,
-)
 from dxval.errors import UsageError
-from dxval.stats.mrmc import CovarianceMethod
+
+# The choices are spelled here so that registering the command imports no numerical library
+# (dxval --help stays fast); tests/commands/test_mrmc.py keeps them equal to the enums.
+METHOD_CHOICES = ("or", "u-statistic")
+COVARIANCE_CHOICES = ("jackknife", "delong", "unbiased")
+FACTOR_CHOICES = ("frrc", "rrfc", "rrrc")
 
 
 def _confidence_level(text: str) -> float:
@@ -72,19 +67,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--method",
-        choices=[method.value for method in AnalysisMethod],
-        default=AnalysisMethod.OR.value,
+        choices=METHOD_CHOICES,
+        default="or",
         help="or: Obuchowski-Rockette with Hillis df (default); u-statistic: Gallas (iMRMC)",
     )
     parser.add_argument(
         "--covariance",
-        choices=[method.value for method in CovarianceMethod],
-        default=CovarianceMethod.JACKKNIFE.value,
+        choices=COVARIANCE_CHOICES,
+        default="jackknife",
         help="covariance of the reader x modality AUCs for --method or (default jackknife)",
     )
     parser.add_argument(
         "--factors",
-        choices=sorted(FACTOR_NAMES),
+        choices=FACTOR_CHOICES,
         default="rrrc",
         help="random readers and cases (rrrc, default), fixed readers (frrc) or fixed cases (rrfc)",
     )
@@ -126,6 +121,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, check and analyse the reads; print the result; return the exit code."""
+    from dxval.analysis.reader_study import (
+        FACTOR_NAMES,
+        AnalysisMethod,
+        ReadColumns,
+        ReaderStudyOptions,
+        StudyPlan,
+        analyse_reader_study,
+        format_table,
+        read_reads,
+    )
+    from dxval.stats.mrmc import CovarianceMethod
+
     columns = ReadColumns(
         reader=args.reader,
         case=args.case,

@@ -6,9 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dxval.errors import UsageError
-from dxval.interop.source import StudySource
+
+if TYPE_CHECKING:
+    from dxval.interop.source import StudySource
 
 
 def _source(args: argparse.Namespace) -> StudySource:

@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from dxval.errors import UsageError
-from dxval.serve import EvidenceIndex
 
 
 def _announce(text: str) -> None:
@@ -34,6 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
             f"dxval serve needs the 'serve' extra ({error.name} is not installed); "
             "expected: pip install 'dxval[serve]'"
         ) from error
+    from dxval.serve import EvidenceIndex
+
     index = EvidenceIndex(args.evidence_root, index_path=args.index)
     result = index.refresh()
     _announce(
