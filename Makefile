@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.dxval-installed
 
 DEMO_DATA := demo-data
 
-.PHONY: install test lint typecheck pytest bench demo demo-gate clean
+.PHONY: install test lint typecheck pytest bench demo demo-gate demo-monitor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,21 @@ demo-gate: $(STAMP)
 	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo-release-gate.yaml --out evidence --no-report; \
 	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
+	test $$code -eq 1
+
+# Post-market monitoring: 12 simulated production weeks of the demo model with a
+# scanner change at Site A in week 8, against the newest demo bundle (validated
+# here first when there is none); exit 1 = alerts raised, as expected.
+demo-monitor: $(STAMP)
+	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
+	@bundle=$$(ls -d evidence/DEMO-NODULE-001/*/ 2>/dev/null | tail -n 1); \
+	if [ -z "$$bundle" ]; then \
+	  $(BIN)/validate protocols/demo.yaml --out evidence --no-report || exit 1; \
+	  bundle=$$(ls -d evidence/DEMO-NODULE-001/*/ | tail -n 1); \
+	fi; \
+	$(BIN)/dxval demo production --out $(DEMO_DATA)/production.csv && \
+	$(BIN)/dxval monitor $$bundle $(DEMO_DATA)/production.csv --out evidence; \
+	code=$$?; echo "monitor exit code $$code (1: alerts raised, the week-8 scanner change is caught)"; \
 	test $$code -eq 1
 
 bench: $(STAMP)

@@ -22,7 +22,7 @@ arrays and plain values in and writes the records out.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -437,7 +437,13 @@ def _performance(
         test_set_order=sites,
         attributes=baseline.attribute_specs,
     )
-    engine = MetricEngine(table, baseline.settings)
+    # Only the metrics a window shows or a criterion names are worth their cost:
+    # the calibration fit and the average-precision bootstrap run per population.
+    named = {c.metric for r in baseline.requirements for c in r.criteria}
+    settings = baseline.settings
+    if not named & {"brier", "log_loss", "ece", "calibration_slope", "calibration_intercept"}:
+        settings = replace(settings, calibration_bins=None)
+    engine = MetricEngine(table, settings, average_precision="average_precision" in named)
     metrics = engine.metrics(index.by_key["all"])
     performance = {name: metrics[name] for name in PERFORMANCE_METRICS}
     requirements = evaluate_requirements(baseline.requirements, engine, index)

@@ -33,6 +33,8 @@ class LoadedBaseline:
     folder: Path
     manifest_sha256: str
     run_id: str
+    run_status: str
+    run_exit_code: int
     protocol_id: str
     protocol_version: str
     model_sha256: str
@@ -152,6 +154,8 @@ def load_baseline(folder: str | Path, *, psi_bins: int) -> LoadedBaseline:
         folder=folder,
         manifest_sha256=sha256_file(folder / MANIFEST_NAME),
         run_id=bundle.run.run_id,
+        run_status=bundle.run.status,
+        run_exit_code=bundle.run.exit_code,
         protocol_id=protocol.id,
         protocol_version=protocol.version,
         model_sha256=model["sha256"].lower(),

@@ -137,9 +137,12 @@ def read_production(
     path = Path(path)
     frame = _read_frame(path)
     rows = len(frame)
-    digests = frame["model_sha256"].str.strip().str.lower().to_numpy(dtype=object)
+    digests = frame["model_sha256"].to_numpy(dtype=object)
     reason = np.full(rows, -1, dtype=np.int8)
     mismatch = digests != model_sha256
+    if mismatch.any():  # normalise case and spaces only where the plain text differs
+        digests[mismatch] = [str(text).strip().lower() for text in digests[mismatch]]
+        mismatch = digests != model_sha256
     if rows and mismatch.all():
         found = pd.Series(digests).value_counts().head(3)
         listed = ", ".join(
@@ -151,9 +154,9 @@ def read_production(
     reason[mismatch] = 0
     stamps = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601", errors="coerce")
     reason[(reason < 0) & stamps.isna().to_numpy()] = 1
-    text = frame["score"].str.strip()
+    text = frame["score"]
     scores = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    empty = (text == "").to_numpy()
+    empty = (text.str.len() == 0).to_numpy()
     reason[(reason < 0) & empty] = 2
     reason[(reason < 0) & np.isnan(scores)] = 3
     low, high = score_range
@@ -332,7 +335,7 @@ def _levels_of(
     encoded: EncodedAttributes, name: str, rows: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.str_]:
     if name not in encoded.codes:
-        return np.full(rows.size, MISSING_LEVEL, dtype=np.str_)
+        return np.full(rows.size, MISSING_LEVEL)
     names = np.array(encoded.names[name], dtype=np.str_)
     return names[encoded.codes[name][rows]]
 

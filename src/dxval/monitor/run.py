@@ -64,6 +64,8 @@ def _baseline_record(loaded: LoadedBaseline) -> dict[str, Any]:
         "bundle": str(loaded.folder),
         "manifest_sha256": loaded.manifest_sha256,
         "run_id": loaded.run_id,
+        "run_status": loaded.run_status,
+        "run_exit_code": loaded.run_exit_code,
         "protocol": {"id": loaded.protocol_id, "version": loaded.protocol_version},
         "model_sha256": loaded.model_sha256,
         "operating_point": baseline.operating_point,
