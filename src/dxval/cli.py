@@ -9,6 +9,7 @@ exception is a bug (exit 70), reported with the path of the saved traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import pkgutil
@@ -19,6 +20,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from dxval import __version__, commands
+from dxval.dicom.notes import install_guard
 from dxval.errors import DxvalError, ExitCode
 
 Handler = Callable[[argparse.Namespace], int]
@@ -66,6 +68,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: OS errors that come from the machine (full or read-only disk, permissions, quota,
+#: failing device), not from a bug of dxval: exit 2 with one line, no traceback.
+ENVIRONMENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EIO,
+        errno.EFBIG,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)
+
+
 def _save_traceback() -> str:
     """Write the current exception's traceback to a file and return its path."""
     folder = os.environ.get("DXVAL_CRASH_DIR") or tempfile.gettempdir()
@@ -91,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help(sys.stderr)
         return int(ExitCode.USAGE)
+    install_guard()  # library warnings may quote DICOM values: print reason codes only
     return _run_handler(handler, args)
 
 
@@ -109,12 +129,31 @@ def _run_handler(handler: Handler, args: argparse.Namespace) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return int(ExitCode.OK)
+    except OSError as error:
+        return _os_error(error)
     except Exception as error:  # any other exception is a bug: exit 70, traceback saved
-        path = _save_traceback()
-        return _fail(
-            f"internal error ({type(error).__name__}: {error}); traceback saved to {path}",
-            ExitCode.INTERNAL,
-        )
+        return _internal(error)
+
+
+def _os_error(error: OSError) -> int:
+    """Exit 2 with one line for a full/read-only disk or a permission error; else a bug (70)."""
+    if error.errno not in ENVIRONMENT_ERRNOS:
+        return _internal(error)
+    where = f"{error.filename}: " if error.filename else ""
+    return _fail(
+        f"{where}input/output failed ({error.strerror}; a problem of this machine's files or "
+        "disks, not of dxval: free space or fix permissions and run again)",
+        ExitCode.USAGE,
+    )
+
+
+def _internal(error: BaseException) -> int:
+    """Exit 70 for a bug: message plus the saved traceback's path."""
+    path = _save_traceback()
+    return _fail(
+        f"internal error ({type(error).__name__}: {error}); traceback saved to {path}",
+        ExitCode.INTERNAL,
+    )
 
 
 def validate_main(argv: Sequence[str] | None = None) -> int:

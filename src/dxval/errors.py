@@ -7,7 +7,8 @@ code  meaning
 ====  ==============================================================
 0     run complete, every acceptance criterion met
 1     run complete, at least one criterion not met (evidence written)
-2     usage error, invalid protocol, unreadable input
+2     usage error, invalid protocol, unreadable input, input past a documented
+      limit, output that cannot be written (disk full, read-only, permissions)
 3     integrity: lock mismatch, or ``verify`` found a changed file
 4     run incomplete: failed cases beyond the protocol's QC tolerance
 70    internal error (a bug): message plus where the traceback was saved

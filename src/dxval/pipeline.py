@@ -44,15 +44,12 @@ from dxval.data import (
     check_pins,
     read_predictions,
 )
+from dxval.data.limits import check_run_size
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
+from dxval.evidence.anchor import audit_head, record_anchor
 from dxval.evidence.audit import utc_now
-from dxval.evidence.ledger import (
-    TestSetUsage,
-    TestSetUse,
-    check_test_set_reuse,
-    record_test_set_uses,
-)
+from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.locking import (
     LockResult,
@@ -100,6 +97,7 @@ class RunResult:
     summary: CriteriaSummary
     cases: dict[str, int]
     message: str | None = None
+    evidence_digest: str = ""
 
 
 def _quiet(message: str) -> None:
@@ -110,12 +108,14 @@ def _dicom_attribute_reader() -> DicomAttributeReader:
     """Read DICOM keywords from a file's header; unreadable files give missing values."""
     from dxval.dicom import CaseFailure
     from dxval.dicom.attributes import extract_attributes
+    from dxval.dicom.notes import captured
     from dxval.dicom.reader import read_header
 
     def read(path: Path, keywords: Sequence[str]) -> dict[str, str]:
         """Keyword → value as text; multi-valued joined with a backslash as in DICOM."""
         try:
-            values = extract_attributes(read_header(path), keywords)
+            with captured():  # pydicom's warnings quote raw values: never shown
+                values = extract_attributes(read_header(path), keywords)
         except CaseFailure:
             return {}
         return {
@@ -325,11 +325,17 @@ def _gather(
     *,
     options: InferenceOptions,
     out: Path,
+    ledger: LedgerSession,
 ) -> _Gathered:
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
     protocol = loaded.protocol
     progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
     sources = read_sources(loaded)
+    check_run_size(
+        loaded.path,
+        sum(len(source.manifest.rows) for source in sources),
+        protocol.statistics.bootstrap.replicates,
+    )
     pins = protocol_pins(loaded, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
@@ -339,7 +345,7 @@ def _gather(
         for source in sources
         if source.lock is not None
     ]
-    usage = check_test_set_reuse(out, uses, max_uses=protocol.qc.max_test_set_uses)
+    usage = ledger.check(uses, max_uses=protocol.qc.max_test_set_uses)
     audit.record(
         "test_sets.reuse_checked",
         {"test_sets": [item.to_dict() for item in usage]},
@@ -387,12 +393,15 @@ def _render_reports(folder: Path) -> list[Path]:
 
 
 def _record_uses(
-    out: Path, gathered: _Gathered, loaded: LoadedProtocol, run_id: str, audit: AuditLog
+    ledger: LedgerSession,
+    gathered: _Gathered,
+    loaded: LoadedProtocol,
+    run_id: str,
+    audit: AuditLog,
 ) -> None:
     """Append this run's test sets to the reuse ledger (after the bundle is sealed)."""
     pinned = {item.pin.field: item.pin.actual for item in gathered.pins}
-    record_test_set_uses(
-        out,
+    ledger.record(
         gathered.uses,
         protocol_id=loaded.protocol.id,
         run_id=run_id,
@@ -515,12 +524,75 @@ def run_validation(
     audit.record("protocol.loaded", digest, f"validate run {run_id}")
     out = Path(out)
     check_writable(out)
+    capped = protocol.qc.max_test_set_uses is not None
+
+    def waiting() -> None:
+        progress("waiting for another run into this evidence root to release the ledger")
+
+    with ledger_session(out, hold=capped, waiting=waiting) as ledger:
+        code, status, message, result, gathered, bundle = _run_and_seal(
+            loaded,
+            audit=audit,
+            progress=progress,
+            run_id=run_id,
+            started=started,
+            out=out,
+            inference=inference,
+            ledger=ledger,
+            reports=reports,
+        )
+    evidence = _anchor(out, bundle, protocol.id, run_id)
+    return RunResult(
+        code,
+        status,
+        run_id,
+        protocol.id,
+        bundle,
+        result.requirements,
+        result.summary,
+        gathered.counts,
+        message,
+        evidence,
+    )
+
+
+def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
+    """Record the sealed bundle's evidence digest in the evidence root's ledger; return it."""
+    from dxval.evidence.signatures import evidence_digest
+
+    digest = evidence_digest(bundle)
+    record_anchor(
+        out,
+        event="sealed",
+        protocol_id=protocol_id,
+        run_id=run_id,
+        evidence_digest=digest,
+        audit=audit_head((bundle / "audit.jsonl").read_bytes()),
+    )
+    return digest
+
+
+def _run_and_seal(
+    loaded: LoadedProtocol,
+    *,
+    audit: AuditLog,
+    progress: Progress,
+    run_id: str,
+    started: str,
+    out: Path,
+    inference: InferenceOptions | None,
+    ledger: LedgerSession,
+    reports: bool,
+) -> tuple[ExitCode, str, str | None, AnalysisResult, _Gathered, Path]:
+    """Gather, analyse, write and seal the bundle; record the test-set uses in ``ledger``."""
+    protocol = loaded.protocol
     gathered = _gather(
         loaded,
         audit,
         progress,
         options=inference or InferenceOptions(),
         out=out,
+        ledger=ledger,
     )
     result = _analyse(loaded, gathered.table)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
@@ -553,15 +625,5 @@ def run_validation(
             "test_set_usage": [item.to_dict() for item in gathered.usage],
         }
         bundle = writer.seal(audit, run, render=_render_reports if reports else None)
-    _record_uses(out, gathered, loaded, run_id, audit)
-    return RunResult(
-        code,
-        status,
-        run_id,
-        protocol.id,
-        bundle,
-        result.requirements,
-        result.summary,
-        gathered.counts,
-        message,
-    )
+    _record_uses(ledger, gathered, loaded, run_id, audit)
+    return code, status, message, result, gathered, bundle

@@ -18,6 +18,7 @@ and scores every case; a case that fails is kept with its reason code.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,8 +62,10 @@ class ModelScores:
 
 
 def _dicom_keywords(loaded: LoadedProtocol) -> list[str]:
-    """DICOM keywords the protocol keeps on purpose as subgroup attributes."""
-    return [a.dicom for a in loaded.protocol.attributes.values() if a.dicom is not None]
+    """DICOM keywords the protocol keeps on purpose: subgroup attributes and ``qc.phi_retained``."""
+    protocol = loaded.protocol
+    retained = [] if protocol.qc.phi_retained is None else protocol.qc.phi_retained.attributes
+    return [a.dicom for a in protocol.attributes.values() if a.dicom is not None] + retained
 
 
 def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
@@ -86,26 +89,36 @@ def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, 
     """
     from dxval.dicom import CaseFailure
     from dxval.dicom.decoders import check_decoder_pin, decoder_for
+    from dxval.dicom.notes import DxvalNotice, ReaderNote, notes_summary
     from dxval.dicom.phi import PhiFinding, phi_summary, scan_file
 
     model = loaded.protocol.model
     pinned = None if model is None else model.decoders
     allow = _dicom_keywords(loaded)
     findings: list[PhiFinding] = []
+    noted: dict[str, set[str]] = {}
     for case in cases:
         for path in _case_files(case):
+            notes: list[ReaderNote] = []
             try:
-                findings.extend(scan_file(path, case_id=case.case_id, allow=allow))
+                findings.extend(scan_file(path, case_id=case.case_id, allow=allow, notes=notes))
                 if pinned:
                     where = f"case {case.case_id} ({path.name})"
                     check_decoder_pin(decoder_for(path), pinned, where=where)
             except CaseFailure:
                 continue
+            finally:
+                for note in notes:
+                    noted.setdefault(note.text(), set()).add(case.case_id)
+    if noted:  # re-emitted as tags and reason codes: the library's messages quote values
+        warnings.warn(notes_summary(noted), DxvalNotice, stacklevel=2)
     if findings and loaded.protocol.qc.phi == "refuse":
         summary = phi_summary(findings).replace("\n", ";")
         raise UsageError(
             f"{loaded.path}: qc.phi is 'refuse' and the test data holds PHI "
-            f"(DICOM PS3.15 Annex E): {summary}; de-identify the files, or set qc.phi: warn"
+            f"(DICOM PS3.15 Annex E): {summary}; de-identify the files, list attributes the "
+            "de-identification replaced in qc.phi_retained (with a justification), or set "
+            "qc.phi: warn"
         )
     return tuple(finding.to_dict() for finding in findings)
 

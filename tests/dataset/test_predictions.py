@@ -40,7 +40,8 @@ def test_reads_scores_and_failure_reasons(tmp_path: Path) -> None:
         ("id,prob\na,1\na,2\n", r"p\.csv:3 id: got duplicate 'a' \(first on line 2\)"),
         (
             "id,score\na,1\n",
-            r"got columns \['id', 'score'\] expected a 'prob' column \(predictions\.score\)",
+            r"got no 'prob' column among 2 header field\(s\) "
+            r"expected a 'prob' column \(predictions\.score\)",
         ),
     ],
 )

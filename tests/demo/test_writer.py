@@ -16,8 +16,11 @@ from dxval.demo.cases import sample_case
 from dxval.demo.radiograph import render_case
 from dxval.demo.writer import CR_IMAGE_STORAGE, IMPLEMENTATION_CLASS_UID, encode_case
 from dxval.dicom.phi import scan_file
+from dxval.protocol import load_protocol
 
 ManifestReader = Callable[[Path], list[dict[str, str]]]
+
+PROTOCOLS = Path(__file__).parents[2] / "protocols"
 
 
 def _readable_files(demo: DemoResult, read_manifest: ManifestReader) -> list[Path]:
@@ -103,8 +106,18 @@ def test_monochrome1_site_stores_lungs_high(small_demo: DemoResult) -> None:
 
 @pytest.mark.req("DXV-DEMO-002")
 def test_no_phi_findings(small_demo: DemoResult, read_manifest: ManifestReader) -> None:
+    # The scan trusts no de-identification claim (issue 11, finding 3): what the demo files
+    # keep is accepted by the demo protocol (subgroup attributes, qc.phi_retained) and by
+    # PatientName/PatientID holding the case ID.
+    protocol = load_protocol(PROTOCOLS / "demo.yaml").protocol
+    assert protocol.qc.phi_retained is not None
+    allow = [
+        *protocol.qc.phi_retained.attributes,
+        *(attribute.dicom for attribute in protocol.attributes.values() if attribute.dicom),
+    ]
     for path in _readable_files(small_demo, read_manifest):
-        assert scan_file(path, case_id=path.stem) == ()
+        assert scan_file(path, case_id=path.stem, allow=allow) == ()
+        assert scan_file(path, case_id=path.stem)  # without the protocol: findings
 
 
 def test_encoding_is_deterministic_and_uids_follow_the_seed() -> None:

@@ -126,31 +126,54 @@ def _declared(dataset: Dataset, *codes: str) -> Dataset:
     return dataset
 
 
-def test_declared_deidentification_trusts_dummies_but_not_x_attributes() -> None:
-    findings = scan_dataset(_declared(_planted()), case_id="c")
-    flagged = {finding.path for finding in findings if "." not in finding.path}
-    for row in _EXACT_ROWS:
-        if row.tag.startswith("0002") or row.tag.startswith("0000") or row.tag.startswith("FFF"):
-            continue
-        keyword = pydicom.datadict.keyword_for_tag(int(row.tag, 16))
-        graphic = row.tag == "00700001"  # Graphic Annotation Sequence: flagged like overlays
-        must_be_removed = graphic or not any(code in row.action for code in "DZU")
-        assert (keyword in flagged) == must_be_removed, (keyword, row.action)
-    assert "OverlayData" in flagged  # overlays stay findings unless Clean Graphics is declared
+@pytest.mark.req("DXV-INPUT-001")
+def test_a_deidentification_claim_suppresses_nothing() -> None:
+    # Before: PatientIdentityRemoved=YES + a method excused every D/Z/U attribute and the
+    # CID 7050 options their own; a claim is metadata, not evidence (issue 11, finding 3).
+    undeclared = {f.path for f in scan_dataset(_planted(), case_id="c")}
+    options = ("113108", "113103", "113111", "113110", "113109", "113112", "113106")
+    declared_findings = scan_dataset(_declared(_planted(), *options), case_id="c")
+    declared = {f.path for f in declared_findings}
+    assert declared - {"PatientIdentityRemoved", "DeidentificationMethod"} >= undeclared
+    for keyword in ("PatientName", "PatientBirthDate", "InstitutionName", "PatientAge"):
+        assert keyword in declared, keyword
+    assert "OverlayData" in declared
+    assert "(0009,1010)" in declared
+    claims = {finding.claim for finding in declared_findings}
+    assert claims == {"PatientIdentityRemoved=YES; method recorded; options A,F,G,I,P,U,V"}
+    assert {finding.claim for finding in scan_dataset(_planted(), case_id="c")} == {"none"}
 
 
-def test_declared_options_excuse_their_attributes() -> None:
-    dataset = _declared(
-        _planted(), "113108", "113103", "113111"
-    )  # patient chars, graphics, private
-    flagged = {finding.attribute for finding in scan_dataset(dataset, case_id="c")}
+@pytest.mark.req("DXV-INPUT-001")
+def test_smith_john_claiming_deidentification_is_flagged(tmp_path: Path) -> None:
+    dataset = pydicom.dcmread(real_file("CT_small.dcm"))
+    dataset.PatientName = "SMITH^JOHN"
+    dataset.PatientBirthDate = "19700101"
+    dataset.InstitutionName = "General Hospital"
+    path = write(_declared(dataset, "113108"), tmp_path / "claims.dcm")
+    findings = scan_file(path, case_id="c1")
+    flagged = {finding.attribute for finding in findings}
+    assert {"PatientName", "PatientBirthDate", "InstitutionName"} <= flagged
+    summary = phi_summary(findings)
+    assert "(1 of them claim de-identification)" in summary
+    assert "SMITH" not in summary
+    assert "SMITH" not in str([f.to_dict() for f in findings])
+
+
+def test_protocol_retained_keywords_and_pseudonyms_are_not_findings() -> None:
+    dataset = _declared(_planted(), "113108")
+    allowed = scan_dataset(dataset, case_id="c", allow=("PatientAge", "PatientWeight"))
+    flagged = {finding.attribute for finding in allowed}
     assert "PatientAge" not in flagged
     assert "PatientWeight" not in flagged
-    assert "OverlayData" not in flagged
-    assert "(0009,1010)" not in flagged
     assert "AdditionalPatientHistory" in flagged
-    allowed = scan_dataset(_declared(_planted()), case_id="c", allow=("PatientAge",))
-    assert "PatientAge" not in {finding.attribute for finding in allowed}
+    dataset.PatientName = "DEMO^case-9"
+    dataset.PatientID = "case-9"
+    pseudonymous = {f.path for f in scan_dataset(dataset, case_id="case-9")}
+    assert "PatientName" not in pseudonymous
+    assert "PatientID" not in pseudonymous
+    other = {f.path for f in scan_dataset(dataset, case_id="case-1")}
+    assert {"PatientName", "PatientID"} <= other
 
 
 def _cleaned() -> Dataset:
@@ -169,11 +192,25 @@ def _cleaned() -> Dataset:
     return _declared(dataset)
 
 
-def test_cleaned_file_passes(tmp_path: Path) -> None:
-    path = write(_cleaned(), tmp_path / "clean.dcm")
-    assert scan_file(path, case_id="clean") == ()
-    assert scan_case([tmp_path], case_id="clean") == ()
+def _replaced(dataset: Dataset) -> tuple[str, ...]:
+    """Keywords still holding (replaced) values: what a protocol lists in qc.phi_retained."""
+    return tuple(
+        element.keyword
+        for element in [*dataset, *dataset.file_meta]
+        if match_row(element.tag) is not None and element.keyword != "PatientName"
+    )
+
+
+def test_cleaned_file_passes_with_its_replacements_retained(tmp_path: Path) -> None:
+    dataset = _cleaned()
+    path = write(dataset, tmp_path / "clean.dcm")
+    retained = _replaced(pydicom.dcmread(path))
+    assert "StudyInstanceUID" in retained
+    assert scan_file(path, case_id="0007", allow=retained) == ()
+    assert scan_case([tmp_path], case_id="0007", allow=retained) == ()
     assert phi_summary(()) == "PHI scan: no findings"
+    # the same file without the protocol's retention: its replaced UIDs are findings
+    assert "StudyInstanceUID" in {f.attribute for f in scan_file(path, case_id="0007")}
 
 
 def test_burned_in_annotation_and_inconsistent_flags() -> None:

@@ -53,7 +53,7 @@ def _production(path: Path, bundle: Path, *, sex: str | None = None, extra: str 
 
 
 def _only_bundle(out: Path) -> Path:
-    (protocol_folder,) = out.iterdir()
+    (protocol_folder,) = [path for path in out.iterdir() if path.is_dir()]
     (bundle,) = protocol_folder.iterdir()
     return bundle
 
@@ -71,7 +71,15 @@ def test_stable_production_exits_0_with_a_verifiable_bundle(
     assert "0 alert(s); exit code 0" in captured.out
     bundle = _only_bundle(out)
     assert bundle.parent.name == "MODEL-E2E-monitoring"
-    assert verify_bundle(bundle).intact
+    report = verify_bundle(bundle)
+    assert report.intact, report.problems
+    assert any("ledger" in anchor for anchor in report.anchors)  # anchored like a validation
+    assert main(["verify", str(bundle)]) == 0
+    copy = tmp_path / "copy" / "bundle"
+    shutil.copytree(bundle, copy)
+    (copy / "monitoring.json").unlink()
+    problems = [str(problem) for problem in verify_bundle(copy).problems]
+    assert "missing: monitoring.json (required in every bundle)" in problems
     recorded = json.loads((bundle / "baseline.json").read_text())
     assert recorded["manifest_sha256"] == sha256_file(baseline / "MANIFEST.sha256")
     run = json.loads((bundle / "run.json").read_text())

@@ -57,7 +57,8 @@ def test_changed_file_is_told_apart_from_a_changed_manifest_entry(bundle: Path) 
     _flip(bundle / "cases.csv", 10)
     problems = [str(problem) for problem in verify_bundle(bundle).problems]
     assert len(problems) == 1
-    assert problems[0].startswith("changed: cases.csv (MANIFEST.sha256 lists ")
+    assert problems[0].startswith("changed: cases.csv (audit.jsonl's sealing records ")
+    assert "MANIFEST.sha256 lists " in problems[0]
 
 
 def test_altered_manifest_entry_is_named(bundle: Path) -> None:
@@ -68,8 +69,8 @@ def test_altered_manifest_entry_is_named(bundle: Path) -> None:
     manifest.write_text("".join(lines))
     problems = [str(problem) for problem in verify_bundle(bundle).problems]
     assert problems == [
-        "changed: MANIFEST.sha256 (entry for metrics.json altered; the file matches its second"
-        " record)"
+        "changed: MANIFEST.sha256 (entry for metrics.json altered; the file matches the digest"
+        " in audit.jsonl's sealing)"
     ]
 
 
@@ -86,13 +87,13 @@ def test_removed_file_is_missing(
 ) -> None:
     (bundle / name).unlink()
     assert main(["verify", str(bundle)]) == 3
-    assert f"missing: {name} (listed in MANIFEST.sha256)" in capsys.readouterr().out
+    assert f"missing: {name} (required in every bundle)" in capsys.readouterr().out
 
 
 def test_removed_manifest(bundle: Path) -> None:
     (bundle / "MANIFEST.sha256").unlink()
     (problem,) = verify_bundle(bundle).problems
-    assert str(problem) == "missing: MANIFEST.sha256 (cannot check any file without it)"
+    assert str(problem) == "missing: MANIFEST.sha256 (required in every bundle)"
 
 
 @pytest.mark.req("DXV-EVID-003")
@@ -112,7 +113,7 @@ def test_audit_chain_break_is_reported(bundle: Path) -> None:
     lines = audit.read_bytes().split(b"\n")
     audit.write_bytes(b"\n".join([lines[0], *lines[2:]]))
     problems = [str(problem) for problem in verify_bundle(bundle).problems]
-    assert problems[0].startswith("changed: audit.jsonl (MANIFEST.sha256 lists ")
+    assert problems[0].startswith("changed: audit.jsonl (run.json's audit_sha256 records ")
     assert (
         "audit: audit.jsonl (audit.jsonl line 2: chain broken (previous_sha256 does not match "
         "line 1))" in problems

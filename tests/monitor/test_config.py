@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dxval.analysis.monitoring import AlertThresholds
-from dxval.errors import InputError
+from dxval.errors import DxvalError
 from dxval.monitor.config import Window, load_config
 
 
@@ -48,7 +48,8 @@ def test_overrides_and_switching_rules_off(tmp_path: Path) -> None:
         ("alerts: {}\n", "alerts"),
         ("score_range: [1, 0]\n", "expected low < high"),
         ("- a list\n", "expected a mapping"),
-        ("a: [\n", "not valid YAML"),
+        ("a: [\n", "YAML syntax error"),
+        ("a: &x [1, 2]\nb: *x\nwindow: week\nmonitor: 1.5\n", "monitor"),
     ],
 )
 @pytest.mark.req("DXV-MON-005")
@@ -57,6 +58,7 @@ def test_invalid_configuration_names_file_and_field(
 ) -> None:
     path = tmp_path / "monitor.yaml"
     path.write_text(text)
-    with pytest.raises(InputError, match=message) as caught:
+    with pytest.raises(DxvalError, match=message) as caught:
         load_config(path)
     assert str(path) in str(caught.value)
+    assert caught.value.exit_code == 2

@@ -85,7 +85,15 @@ def test_missing_columns_and_unreadable_files(tmp_path: Path) -> None:
         _read(tmp_path / "prod.csv", "timestamp,score\n2027-01-04,0.1\n")
     with pytest.raises(InputError, match="empty; expected a header row"):
         _read(tmp_path / "empty.csv", "")
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="production log"):
+        read_production(
+            tmp_path,
+            model_sha256=MODEL,
+            score_range=(0.0, 1.0),
+            truth_labels=LABELS,
+            attributes=[],
+        )
+    with pytest.raises(InputError, match="not found"):
         read_production(
             tmp_path / "absent.csv",
             model_sha256=MODEL,

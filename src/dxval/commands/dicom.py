@@ -28,10 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="transfer syntax, decoder, pixel and grey-scale attributes, PHI findings",
         description="Show a DICOM file's transfer syntax, the decoder dxval would use (with "
         "its version), photometric interpretation, bits, rescale, window, subgroup "
-        "attributes and PHI findings (attribute names only, never values).",
+        "attributes (identifying ones only with --show-values) and PHI findings (attribute "
+        "names only, never values); library warnings appear as tag + reason code.",
     )
     inspect.add_argument("file", type=Path, metavar="FILE", help="a DICOM Part 10 file")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    inspect.add_argument(
+        "--show-values",
+        action="store_true",
+        help="also show identifying subgroup attributes (PatientSex, PatientAge; PS3.15 "
+        "Table E.1-1), withheld by default",
+    )
     inspect.set_defaults(handler=_inspect)
     preprocess = actions.add_parser(
         "preprocess",
@@ -51,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _inspect(args: argparse.Namespace) -> int:
     try:
-        report = inspect_file(args.file)
+        report = inspect_file(args.file, show_values=args.show_values)
     except CaseFailure as failure:
         raise InputError(f"{args.file}: {failure}") from None
     print(json.dumps(report, indent=2) if args.json else format_inspection(report))

@@ -21,7 +21,10 @@ def _keygen(args: argparse.Namespace) -> int:
     path, key_id = generate_key(args.name, args.out, passphrase=passphrase)
     print(f"{path}: Ed25519 signing key of {' '.join(args.name.split())}")
     print(f"key ID {key_id} ({key_fingerprint(key_id)})")
-    print(f"public identity: {path}.pub (give it to whoever checks signatures)")
+    print(
+        f"public identity: {path}.pub (list it in the signer registry, e.g. qms/signers.yaml, "
+        "so that verify --signers can tell whose key this is)"
+    )
     return 0
 
 

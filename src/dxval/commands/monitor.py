@@ -63,6 +63,7 @@ def _monitor(args: argparse.Namespace) -> int:
         alerts = len(result.alerts)
         print(f"{alerts} alert(s); exit code {int(result.exit_code)}")
         print(f"evidence: {result.bundle}")
+        print(f"evidence digest: {result.evidence_digest}")
     return int(result.exit_code)
 
 

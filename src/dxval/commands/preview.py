@@ -42,7 +42,11 @@ def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
     loaded = load_protocol(protocol_path)
     cases: list[PreviewCase] = []
     for test_set in loaded.protocol.test_sets:
-        manifest = read_manifest(loaded.resolve(test_set.manifest), label=f"test set {test_set.id}")
+        manifest = read_manifest(
+            loaded.resolve(test_set.manifest),
+            label=f"test set {test_set.id}",
+            data_root=loaded.data_root(test_set),
+        )
         for row in manifest.rows[:per_test_set]:
             cases.append(PreviewCase(row.case_id, test_set.site, row.files))
     return cases

@@ -9,12 +9,15 @@ attached), ``report-submission.pdf`` (PDF/A-2b), ``report.html`` and
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from dxval.evidence.signatures.registry import load_registry
 from dxval.report.refresh import refresh_reports
 
 
 def _report(args: argparse.Namespace) -> int:
-    result = refresh_reports(args.bundle)
+    signers = None if args.signers is None else load_registry(args.signers)
+    result = refresh_reports(args.bundle, signers=signers)
     for path in result.written:
         print(f"wrote {path}")
     print(f"updated {result.manifest}")
@@ -32,4 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "altered.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="evidence bundle folder")
+    parser.add_argument(
+        "--signers",
+        metavar="FILE",
+        type=Path,
+        help="signer registry (YAML): the signature block shows each signature's verdict "
+        "(TRUSTED, UNKNOWN SIGNER, ROLE NOT ALLOWED, OUTSIDE VALIDITY) and registered name",
+    )
     parser.set_defaults(handler=_report)

@@ -8,6 +8,7 @@ appends an audit event, re-renders the report and rewrites the manifest.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from dxval.evidence.signatures import (
     PASSPHRASE_VARIABLE,
@@ -17,12 +18,16 @@ from dxval.evidence.signatures import (
     read_passphrase,
     sign_bundle,
 )
+from dxval.evidence.signatures.registry import load_registry
 
 
 def _sign(args: argparse.Namespace) -> int:
     passphrase = read_passphrase(confirm=False, prompt=f"Passphrase for {args.key}: ")
     key = load_signing_key(args.key, passphrase=passphrase)
-    result = sign_bundle(args.bundle, key, meaning=Meaning(args.meaning), reason=args.reason)
+    signers = None if args.signers is None else load_registry(args.signers)
+    result = sign_bundle(
+        args.bundle, key, meaning=Meaning(args.meaning), reason=args.reason, signers=signers
+    )
     record = result.record
     print(
         f"{args.bundle}: signed as {record.meaning.value} by {record.name} "
@@ -55,4 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--key", required=True, metavar="KEY", help="key file from dxval keygen")
     parser.add_argument("--reason", default=None, help="optional reason or comment, recorded")
+    parser.add_argument(
+        "--signers",
+        metavar="FILE",
+        type=Path,
+        help="signer registry (YAML): refuse to sign unless it trusts this key for this meaning "
+        "today, and compare author and approver by registry identity",
+    )
     parser.set_defaults(handler=_sign)

@@ -77,6 +77,7 @@ def _validate(args: argparse.Namespace) -> int:
         summary=result.summary,
         cases=result.cases,
         message=result.message,
+        evidence_digest=result.evidence_digest,
     )
     if args.junit is not None:
         _write_text(Path(args.junit), junit_xml(run), what="JUnit XML")

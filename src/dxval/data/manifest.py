@@ -14,11 +14,13 @@ import csv
 import io
 import os
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from dxval.data.hashing import sha256_bytes
+from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
 from dxval.errors import InputError
 
 CASE_ID_COLUMN = "case_id"
@@ -76,32 +78,87 @@ def _decode(path: Path, raw_bytes: bytes) -> str:
         ) from error
 
 
+def _check_cell(path: Path, line: int, column: str, cell: str) -> None:
+    if len(cell) > MAX_FIELD_CHARS:
+        raise InputError(
+            f"{path}:{line} {column}: got a field of {len(cell)} characters expected at most "
+            f"{MAX_FIELD_CHARS} (documented input limit)"
+        )
+
+
 def csv_records(path: Path, raw_bytes: bytes) -> Iterator[tuple[int, list[str], dict[str, str]]]:
     """Yield (line, header, row mapping) of a UTF-8 CSV file; cells are stripped of blanks.
 
     Raises
     ------
     InputError
-        Not UTF-8, no header, or a row whose width differs from the header's.
+        Not UTF-8, no header, malformed CSV, a row whose width differs from the
+        header's, a cell longer than :data:`~dxval.data.limits.MAX_FIELD_CHARS`
+        or more than :data:`~dxval.data.limits.MAX_CASES` rows. Messages name
+        the line and column, never a cell's content (the file may not be a
+        CSV at all).
     """
     reader = csv.reader(io.StringIO(_decode(path, raw_bytes), newline=""))
-    header = next(reader, None)
-    if not header or not any(cell.strip() for cell in header):
-        raise InputError(f"{path}: got an empty file expected a CSV header line")
-    header = [cell.strip() for cell in header]
-    for cells in reader:
-        if not cells:
-            continue
-        if len(cells) != len(header):
-            raise InputError(
-                f"{path}:{reader.line_num}: got {len(cells)} fields "
-                f"expected {len(header)} (as in the header)"
+    rows = 0
+    try:
+        header = next(reader, None)
+        if not header or not any(cell.strip() for cell in header):
+            raise InputError(f"{path}: got an empty file expected a CSV header line")
+        header = [cell.strip() for cell in header]
+        for index, cell in enumerate(header, start=1):
+            _check_cell(path, 1, f"header column {index}", cell)
+        for cells in reader:
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                raise InputError(
+                    f"{path}:{reader.line_num}: got {len(cells)} fields "
+                    f"expected {len(header)} (as in the header)"
+                )
+            rows += 1
+            if rows > MAX_CASES:
+                raise InputError(
+                    f"{path}:{reader.line_num}: got more than {MAX_CASES} rows expected at "
+                    "most that many cases per file (documented input limit)"
+                )
+            for name, cell in zip(header, cells, strict=True):
+                _check_cell(path, reader.line_num, name, cell)
+            yield (
+                reader.line_num,
+                header,
+                {name: cell.strip() for name, cell in zip(header, cells, strict=True)},
             )
-        yield (
-            reader.line_num,
-            header,
-            {name: cell.strip() for name, cell in zip(header, cells, strict=True)},
-        )
+    except csv.Error as error:
+        # e.g. a field past the csv module's own size limit, a NUL byte
+        raise InputError(
+            f"{path}:{reader.line_num}: got malformed CSV ({_csv_problem(error)}) expected "
+            f"UTF-8 CSV with fields of at most {MAX_FIELD_CHARS} characters"
+        ) from None
+
+
+def _csv_problem(error: csv.Error) -> str:
+    text = str(error)
+    return "field too long" if "field larger than" in text else text.split(":", maxsplit=1)[0][:80]
+
+
+def check_case_id(path: Path, line: int, column: str, case_id: str) -> None:
+    """Refuse a case ID holding a control character (a newline, a tab, NUL ...).
+
+    Case IDs appear in one-line messages, CSV evidence and the report; commas,
+    quotes and markup characters are allowed (CSV quoting and HTML escaping
+    handle them), control characters are not.
+
+    Raises
+    ------
+    InputError
+        Naming the line, column and character position, not the ID.
+    """
+    for position, character in enumerate(case_id, start=1):
+        if unicodedata.category(character) == "Cc":
+            raise InputError(
+                f"{path}:{line} {column}: got a control character (U+{ord(character):04X}) at "
+                f"position {position} expected a case ID without control characters"
+            )
 
 
 def files_of(target: Path) -> tuple[Path, ...]:
@@ -117,22 +174,52 @@ def files_of(target: Path) -> tuple[Path, ...]:
 
 
 def _row_files(
-    manifest_path: Path, line: int, written: str
+    manifest_path: Path, line: int, written: str, root: Path
 ) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """The files of one row's ``path``, each required to resolve inside ``root``.
+
+    ``root`` is the manifest's folder or the protocol's declared ``data_root``
+    (already resolved). Absolute paths, ``..`` climbing out and symlinks
+    (the named file, a folder on the way, or a file below a named folder)
+    that lead outside ``root`` are refused; the message names the row and
+    column, never anything read from the target.
+    """
     folder = manifest_path.absolute().parent
     where = f"{manifest_path}:{line} {PATH_COLUMN}"
     if not written:
         raise InputError(f"{where}: got an empty value expected a file or folder")
+    if Path(written).is_absolute() or PureWindowsPath(written).is_absolute():
+        raise InputError(
+            f"{where}: got an absolute path expected a path relative to the manifest's folder"
+        )
     target = folder / written
     if not target.exists():
         raise InputError(
             f"{where}: got {written!r} expected an existing file (not found: {target})"
         )
+    _require_inside(target, root, where, written)
     files = files_of(target)
     if not files:
         raise InputError(f"{where}: got {written!r} expected a folder holding files (it is empty)")
+    for file in files:
+        _require_inside(file, root, where, written)
     names = tuple(Path(os.path.relpath(file, folder)).as_posix() for file in files)
     return files, names
+
+
+def _require_inside(path: Path, root: Path, where: str, written: str) -> None:
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a broken or looping symlink
+        raise InputError(
+            f"{where}: got {written!r} expected a readable file (broken link)"
+        ) from None
+    if not resolved.is_relative_to(root):
+        raise InputError(
+            f"{where}: got {written!r}, which resolves outside {root} (through '..', or a "
+            "symbolic link) expected a file inside the manifest's folder or the test set's "
+            "data_root"
+        )
 
 
 def _declared_sha256(manifest_path: Path, line: int, values: Mapping[str, str]) -> str | None:
@@ -147,7 +234,7 @@ def _declared_sha256(manifest_path: Path, line: int, values: Mapping[str, str]) 
     return written
 
 
-def read_manifest(path: Path, *, label: str) -> Manifest:
+def read_manifest(path: Path, *, label: str, data_root: Path | None = None) -> Manifest:
     """Read and check the manifest CSV at ``path``.
 
     Parameters
@@ -156,20 +243,23 @@ def read_manifest(path: Path, *, label: str) -> Manifest:
         The manifest file.
     label:
         What the manifest belongs to, for messages (e.g. ``"test set site-a"``).
+    data_root:
+        The folder every ``path`` must resolve inside (the protocol's
+        ``test_sets[].data_root``); default the manifest's own folder.
 
     Raises
     ------
     InputError
         The manifest is missing, not UTF-8 CSV, lacks ``case_id``, has a row of
         the wrong width, an empty or duplicate case ID, a ``path`` naming no
-        file, or a malformed ``sha256``; the message gives file and line.
+        file or one outside the manifest's folder (or ``data_root``), or a
+        malformed ``sha256``; the message gives file and line.
     """
+    raw_bytes = read_input_bytes(path, what=f"manifest of {label}", limit=MAX_CSV_BYTES)
     try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: manifest of {label} not found") from error
-    except OSError as error:
-        raise InputError(f"{path}: cannot read manifest of {label} ({error.strerror})") from error
+        root = (data_root if data_root is not None else path.absolute().parent).resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise InputError(f"{data_root or path.parent}: data root of {label} not found") from None
     rows: list[ManifestRow] = []
     first_line: dict[str, int] = {}
     columns: tuple[str, ...] = ()
@@ -177,13 +267,15 @@ def read_manifest(path: Path, *, label: str) -> Manifest:
         columns = tuple(header)
         case_id = values.get(CASE_ID_COLUMN)
         if case_id is None:
-            raise InputError(
-                f"{path}: got columns {list(header)} expected a {CASE_ID_COLUMN!r} column"
+            raise InputError(  # the header is not echoed: the file may not be a manifest
+                f"{path}: got no {CASE_ID_COLUMN!r} column among {len(header)} header "
+                f"field(s) expected a manifest CSV with a {CASE_ID_COLUMN!r} column"
             )
         if not case_id:
             raise InputError(
                 f"{path}:{line} {CASE_ID_COLUMN}: got an empty value expected a case ID"
             )
+        check_case_id(path, line, CASE_ID_COLUMN, case_id)
         if case_id in first_line:
             raise InputError(
                 f"{path}:{line} {CASE_ID_COLUMN}: got duplicate {case_id!r} "
@@ -191,7 +283,9 @@ def read_manifest(path: Path, *, label: str) -> Manifest:
             )
         first_line[case_id] = line
         files, names = (
-            ((), ()) if PATH_COLUMN not in values else _row_files(path, line, values[PATH_COLUMN])
+            ((), ())
+            if PATH_COLUMN not in values
+            else _row_files(path, line, values[PATH_COLUMN], root)
         )
         rows.append(
             ManifestRow(

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dxval.data.manifest import csv_records
+from dxval.data.limits import MAX_CSV_BYTES, read_input_bytes
+from dxval.data.manifest import check_case_id, csv_records
 from dxval.errors import InputError
 
 #: How many case IDs an error message lists before summarising.
@@ -46,7 +47,8 @@ def _require_columns(path: Path, header: list[str], wanted: Mapping[str, str | N
     for field, column in wanted.items():
         if column is not None and column not in header:
             raise InputError(
-                f"{path}: got columns {header} expected a {column!r} column (predictions.{field})"
+                f"{path}: got no {column!r} column among {len(header)} header field(s) "
+                f"expected a {column!r} column (predictions.{field})"
             )
 
 
@@ -65,12 +67,7 @@ def read_predictions(
         Missing file or column, a duplicate case ID, a score that is not a
         finite number (NaN, inf, text), or an empty score without a reason.
     """
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: predictions file not found") from error
-    except OSError as error:
-        raise InputError(f"{path}: cannot read predictions file ({error.strerror})") from error
+    raw_bytes = read_input_bytes(path, what="predictions file", limit=MAX_CSV_BYTES)
     predictions: dict[str, Prediction] = {}
     wanted = {
         "case_id": case_id_column,
@@ -80,6 +77,7 @@ def read_predictions(
     for line, header, values in csv_records(path, raw_bytes):
         _require_columns(path, header, wanted)
         case_id = values[case_id_column]
+        check_case_id(path, line, case_id_column, case_id)
         if case_id in predictions:
             raise InputError(
                 f"{path}:{line} {case_id_column}: got duplicate {case_id!r} "

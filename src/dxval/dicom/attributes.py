@@ -153,7 +153,9 @@ def read_attribute_texts(path: Path, keywords: Sequence[str]) -> Mapping[str, st
     ValueError
         A keyword is not a DICOM keyword or names a sequence.
     """
+    from dxval.dicom.notes import captured
     from dxval.dicom.reader import read_header
 
-    dataset = read_header(Path(path))
-    return {keyword: _as_text(attribute_value(dataset, keyword)) for keyword in keywords}
+    with captured():  # pydicom's warnings quote raw values: never shown
+        dataset = read_header(Path(path))
+        return {keyword: _as_text(attribute_value(dataset, keyword)) for keyword in keywords}

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from dxval.dicom.decoders import DecoderInfo, decoder_for
 from dxval.dicom.failures import CaseFailure, ReasonCode
+from dxval.dicom.notes import captured
 from dxval.dicom.ops import check_pipeline, parse_steps, preprocessing_digest
 from dxval.dicom.pipeline import apply_steps
 from dxval.dicom.reader import read_case
@@ -83,8 +84,9 @@ class CaseLoader:
         CaseFailure
             Any reason code of :class:`~dxval.dicom.failures.ReasonCode`.
         """
-        image = read_case(paths)
-        tensor = apply_steps(image, self.steps)
+        with captured():  # pydicom's warnings quote raw values: never shown
+            image = read_case(paths)
+            tensor = apply_steps(image, self.steps)
         self._check_shape(tensor, image.sources[0].name)
         return LoadedCase(tensor=tensor, decoders=image.decoders)
 

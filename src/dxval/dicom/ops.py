@@ -74,7 +74,7 @@ DECODER_DISTRIBUTIONS: tuple[str, ...] = (
 class _Op(BaseModel):
     """Common configuration: frozen, no unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ModalityLutOp(_Op):

@@ -15,16 +15,22 @@ sequence, and reports:
   (0012,0064) — a Type 1C condition of PS3.3 C.7.1.1 — or a method recorded
   while the flag is not ``YES``.
 
-How a declared de-identification is read. dxval cannot tell a dummy value
-from a real one. A file that declares de-identification (flag ``YES`` plus a
-method) is trusted to have replaced the attributes whose action is D, Z or U
-(PS3.15 E.1.1 allows dummy values and new UIDs there); attributes whose action
-includes X without D/Z/U and still hold a value are findings. Options declared
-in the De-identification Method Code Sequence (CID 7050, e.g. 113108 Retain
-Patient Characteristics) excuse the attributes Table E.1-1 lets them keep or
-clean. A file that declares nothing gets a finding for every Table E.1-1
-attribute with a value. Attributes the protocol itself retains (``allow``,
-e.g. PatientAge for an age subgroup) are skipped.
+A de-identification claim is metadata, not evidence. Patient Identity
+Removed (0012,0062) = YES, a De-identification Method (0012,0063) and the
+options of its Code Sequence (0012,0064, CID 7050) suppress nothing: every
+Table E.1-1 attribute that holds a value is a finding whatever the file
+claims (dxval cannot tell a dummy value from a real one). The claim is
+reported beside each finding (:attr:`PhiFinding.claim`), so a reader sees
+"claims de-identified, still holds Patient's Name". Two things do keep an
+attribute out of the findings, both checkable outside the file: a name or ID
+whose value *is* the manifest's pseudonymous case ID (e.g. Patient's Name
+``DEMO^<case ID>``), and the keywords the protocol retains (``allow``: its
+DICOM subgroup attributes and ``qc.phi_retained``, justified and recorded in
+the evidence with the protocol).
+
+Library warnings raised while the elements are read (pydicom quotes raw
+values in them) are captured and returned as :class:`~dxval.dicom.notes.ReaderNote`
+reason codes with the element's tag, never shown as they are.
 
 Findings name the attribute, tag, path and case ID — never the value.
 Whether findings stop a run (``qc.phi: refuse``) or are recorded (``warn``)
@@ -33,6 +39,7 @@ is the pipeline's decision.
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -41,15 +48,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dxval.dicom.failures import CaseFailure, ReasonCode
+from dxval.dicom.notes import ReaderNote, captured, note_code
 from dxval.dicom.phi_table import OPTION_CODES, ProfileRow, match_row
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
-__all__ = ["FindingKind", "PhiFinding", "phi_summary", "scan_case", "scan_dataset", "scan_file"]
+__all__ = [
+    "FindingKind",
+    "PhiFinding",
+    "deidentification_claim",
+    "phi_summary",
+    "scan_case",
+    "scan_dataset",
+    "scan_file",
+]
 
 _GRAPHIC_ANNOTATION = 0x00700001
 _BURNED_IN_ANNOTATION = 0x00280301
+_PSEUDONYM_VRS = frozenset({"PN", "LO", "SH"})
 _LETTER_FOR_CODE = {code: letter for letter, code in OPTION_CODES.items()}
 
 
@@ -83,6 +100,10 @@ class PhiFinding:
         The Table E.1-1 Basic Profile action code, when the row applies.
     reason:
         Why it is a finding.
+    claim:
+        What the file claims about its own de-identification (``none``, or
+        e.g. ``PatientIdentityRemoved=YES; method recorded; options A``);
+        reported beside the finding, never used to suppress it.
     """
 
     case_id: str
@@ -92,6 +113,7 @@ class PhiFinding:
     path: str
     action: str | None
     reason: str
+    claim: str = "none"
 
     def to_dict(self) -> dict[str, str | None]:
         """JSON-safe mapping."""
@@ -104,9 +126,17 @@ class _Declaration:
     method_recorded: bool
     options: frozenset[str]
 
-    @property
-    def declared(self) -> bool:
-        return self.identity_removed and self.method_recorded
+    def text(self) -> str:
+        """The claim as reported beside findings; ``none`` when nothing is claimed."""
+        if not (self.identity_removed or self.method_recorded or self.options):
+            return "none"
+        parts = [
+            f"PatientIdentityRemoved={'YES' if self.identity_removed else 'not YES'}",
+            "method recorded" if self.method_recorded else "no method",
+        ]
+        if self.options:
+            parts.append("options " + ",".join(sorted(self.options)))
+        return "; ".join(parts)
 
 
 def _declaration(dataset: Dataset) -> _Declaration:
@@ -122,6 +152,11 @@ def _declaration(dataset: Dataset) -> _Declaration:
         method_recorded=bool(method) or len(codes) > 0,
         options=options,
     )
+
+
+def deidentification_claim(dataset: Dataset) -> str:
+    """What ``dataset`` claims about its de-identification, as reported beside findings."""
+    return _declaration(dataset).text()
 
 
 def _tag_text(tag: int) -> str:
@@ -164,50 +199,66 @@ def _walk(dataset: Dataset, prefix: str) -> Iterator[tuple[Dataset, int, str]]:
                 yield from _walk(item, f"{path}[{index}].")
 
 
+def _is_pseudonym(dataset: Dataset, tag: int, case_id: str) -> bool:
+    """Whether a name or ID holds the manifest's pseudonymous case ID (checked, not claimed).
+
+    A Person Name matches when one of its ``^``-separated components is the
+    case ID (e.g. ``DEMO^<case ID>``); other text when it equals the case ID.
+    """
+    element = dataset.get_item(tag, keep_deferred=True)
+    if element is None or element.VR not in _PSEUDONYM_VRS or not case_id:
+        return False
+    text = str(dataset[tag].value).strip(" \x00")
+    if element.VR == "PN":
+        return case_id in (part.strip() for part in text.replace("=", "^").split("^"))
+    return text == case_id
+
+
 def _keyword(tag: int) -> str:
     from pydicom.datadict import keyword_for_tag
 
     return keyword_for_tag(tag) or _tag_text(tag)
 
 
-def _row_finding(
-    row: ProfileRow, declaration: _Declaration, tag: int
-) -> tuple[FindingKind, str] | None:
-    """Kind and reason of a finding for a Table E.1-1 attribute holding a value, or None."""
-    if set(row.options) & declaration.options:
-        return None
+def _row_finding(row: ProfileRow, tag: int) -> tuple[FindingKind, str]:
+    """Kind and reason of a finding for a Table E.1-1 attribute holding a value."""
     graphic = row.tag.startswith(("50XX", "60XX")) or tag == _GRAPHIC_ANNOTATION
     if graphic:
         return FindingKind.OVERLAY_OR_GRAPHIC, "overlay, curve or graphic annotation present"
-    replaceable = any(code in row.action for code in ("D", "Z", "U"))
-    if declaration.declared and replaceable:
-        return None
     reason = f"Table E.1-1 {row.name!r}, action {row.action}, holds a value"
     return FindingKind.IDENTIFYING_ATTRIBUTE, reason
 
 
 def _element_findings(
     walk: Iterable[tuple[Dataset, int, str]],
-    declaration: _Declaration,
+    claim: str,
     case_id: str,
     allow: Collection[str],
+    *,
+    caught: list[warnings.WarningMessage],
+    notes: list[ReaderNote],
 ) -> Iterator[PhiFinding]:
     for dataset, tag, path in walk:
         keyword = _keyword(tag)
-        if keyword in allow or not _has_value(dataset, tag):
+        if keyword in allow:
+            continue
+        seen = len(caught)
+        holds_value = _has_value(dataset, tag)
+        notes.extend(
+            ReaderNote(note_code(str(item.message)), _tag_text(tag), keyword)
+            for item in caught[seen:]
+        )
+        if not holds_value or _is_pseudonym(dataset, tag, case_id):
             continue
         if (tag >> 16) % 2 == 1:
-            if "P" in declaration.options:
-                continue
             kind, action = FindingKind.PRIVATE_ATTRIBUTE, "X"
             reason = "private attribute (odd group) holds a value"
         else:
             row = match_row(tag)
-            outcome = _row_finding(row, declaration, tag) if row is not None else None
-            if outcome is None or row is None:
+            if row is None:
                 continue
-            (kind, reason), action = outcome, row.action
-        yield PhiFinding(case_id, kind, keyword, _tag_text(tag), path, action, reason)
+            (kind, reason), action = _row_finding(row, tag), row.action
+        yield PhiFinding(case_id, kind, keyword, _tag_text(tag), path, action, reason, claim)
 
 
 def _flag_findings(dataset: Dataset, declaration: _Declaration, case_id: str) -> list[PhiFinding]:
@@ -224,6 +275,7 @@ def _flag_findings(dataset: Dataset, declaration: _Declaration, case_id: str) ->
                 "BurnedInAnnotation",
                 None,
                 reason,
+                declaration.text(),
             )
         )
     if declaration.identity_removed != declaration.method_recorded:
@@ -242,13 +294,18 @@ def _flag_findings(dataset: Dataset, declaration: _Declaration, case_id: str) ->
                 "PatientIdentityRemoved",
                 None,
                 reason,
+                declaration.text(),
             )
         )
     return findings
 
 
 def scan_dataset(
-    dataset: Dataset, *, case_id: str, allow: Collection[str] = ()
+    dataset: Dataset,
+    *,
+    case_id: str,
+    allow: Collection[str] = (),
+    notes: list[ReaderNote] | None = None,
 ) -> tuple[PhiFinding, ...]:
     """All PHI findings in ``dataset`` (and its File Meta, when it has one).
 
@@ -260,23 +317,38 @@ def scan_dataset(
         The case ID to put in each finding.
     allow:
         Keywords the protocol retains on purpose (e.g. ``PatientAge``).
+    notes:
+        When given, receives a :class:`~dxval.dicom.notes.ReaderNote` (tag and
+        reason code) for each library warning raised while reading an element.
     """
     declaration = _declaration(dataset)
+    claim = declaration.text()
     walks: list[Iterable[tuple[Any, int, str]]] = [_walk(dataset, "")]
     file_meta = getattr(dataset, "file_meta", None)
     if file_meta is not None:
         walks.insert(0, _walk(file_meta, "file_meta."))
     findings: list[PhiFinding] = []
-    for walk in walks:
-        findings.extend(_element_findings(walk, declaration, case_id, allow))
-    findings.extend(_flag_findings(dataset, declaration, case_id))
+    sink: list[ReaderNote] = [] if notes is None else notes
+    with captured() as caught:
+        for walk in walks:
+            findings.extend(
+                _element_findings(walk, claim, case_id, allow, caught=caught, notes=sink)
+            )
+        findings.extend(_flag_findings(dataset, declaration, case_id))
     return tuple(findings)
 
 
 def scan_file(
-    path: Path | str, *, case_id: str, allow: Collection[str] = ()
+    path: Path | str,
+    *,
+    case_id: str,
+    allow: Collection[str] = (),
+    notes: list[ReaderNote] | None = None,
 ) -> tuple[PhiFinding, ...]:
     """PHI findings of one DICOM file; bulk values (Pixel Data) are not loaded.
+
+    ``notes`` receives the library warnings raised while reading, as reason
+    codes (see :func:`scan_dataset`); nothing is printed.
 
     Raises
     ------
@@ -287,9 +359,12 @@ def scan_file(
     from pydicom.errors import InvalidDicomError
 
     path = Path(path)
+    sink: list[ReaderNote] = [] if notes is None else notes
     try:
-        dataset = pydicom.dcmread(path, defer_size="64 KB")
-        return scan_dataset(dataset, case_id=case_id, allow=allow)
+        with captured() as caught:
+            dataset = pydicom.dcmread(path, defer_size="64 KB")
+        sink.extend(ReaderNote(note_code(str(item.message))) for item in caught)
+        return scan_dataset(dataset, case_id=case_id, allow=allow, notes=sink)
     except OSError as error:
         raise CaseFailure(ReasonCode.UNREADABLE, f"{path.name}: {error.strerror}") from None
     except InvalidDicomError:
@@ -313,7 +388,7 @@ def scan_case(
     return tuple(dict.fromkeys(findings))
 
 
-def phi_summary(findings: Iterable[PhiFinding], *, limit: int = 10) -> str:
+def phi_summary(findings: Collection[PhiFinding], *, limit: int = 10) -> str:
     """One line per attribute (most cases first): ``attribute (kind): n cases``, no values."""
     cases: dict[tuple[str, str], set[str]] = {}
     for finding in findings:
@@ -322,7 +397,9 @@ def phi_summary(findings: Iterable[PhiFinding], *, limit: int = 10) -> str:
         return "PHI scan: no findings"
     counts = Counter({key: len(ids) for key, ids in cases.items()})
     total = len({case for ids in cases.values() for case in ids})
-    lines = [f"PHI scan: findings in {total} case(s)"]
+    claiming = len({finding.case_id for finding in findings if finding.claim != "none"})
+    claims = f" ({claiming} of them claim de-identification)" if claiming else ""
+    lines = [f"PHI scan: findings in {total} case(s){claims}"]
     for (attribute, kind), count in counts.most_common(limit):
         lines.append(f"  {attribute} ({kind}): {count} case(s)")
     if len(counts) > limit:

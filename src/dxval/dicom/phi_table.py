@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["OPTION_CODES", "TABLE_E1_1", "ProfileRow", "match_row"]
+__all__ = ["OPTION_CODES", "TABLE_E1_1", "ProfileRow", "identifying_row_name", "match_row"]
 
 #: Option letter → CID 7050 code value (coding scheme DCM).
 OPTION_CODES: dict[str, str] = {
@@ -564,3 +564,12 @@ def match_row(tag: int) -> ProfileRow | None:
     if group % 2 == 0 and 0x6000 <= group <= 0x601E:
         return _OVERLAYS.get(element)
     return None
+
+
+def identifying_row_name(keyword: str) -> str | None:
+    """The Table E.1-1 attribute name of a DICOM keyword (e.g. ``Patient's Sex``), or None."""
+    from pydicom.datadict import tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    row = match_row(int(tag)) if tag is not None else None
+    return row.name if row is not None else None

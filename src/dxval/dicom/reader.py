@@ -13,7 +13,6 @@ MONOCHROME1/MONOCHROME2) are in scope.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -25,6 +24,7 @@ from numpy.typing import NDArray
 
 from dxval.dicom.decoders import DecoderInfo, select_decoder
 from dxval.dicom.failures import CaseFailure, ReasonCode
+from dxval.dicom.notes import captured
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -87,8 +87,7 @@ def _read(path: Path, *, stop_before_pixels: bool) -> Dataset:
     from pydicom.errors import InvalidDicomError
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with captured() as caught:
             dataset = pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as error:
         raise CaseFailure(ReasonCode.UNREADABLE, f"{path.name}: {error.strerror}") from None
@@ -206,7 +205,11 @@ def read_file(path: Path | str) -> Image:
     CaseFailure
         With the reason codes of :class:`~dxval.dicom.failures.ReasonCode`.
     """
-    path = Path(path)
+    with captured():  # pydicom's warnings quote raw values: never shown (dxval.dicom.notes)
+        return _read_file(Path(path))
+
+
+def _read_file(path: Path) -> Image:
     dataset = _read(path, stop_before_pixels=False)
     try:
         shape = _check_image_pixel_module(dataset, path)
@@ -260,9 +263,13 @@ def read_case(paths: Sequence[Path | str]) -> Image:
     CaseFailure
         From :func:`read_file`, or ``inconsistent_series`` from the series checks.
     """
+    with captured():  # pydicom's warnings quote raw values: never shown (dxval.dicom.notes)
+        return _read_case([Path(path) for path in paths])
+
+
+def _read_case(resolved: list[Path]) -> Image:
     from dxval.dicom.series import read_series
 
-    resolved = [Path(path) for path in paths]
     if not resolved:
         raise CaseFailure(ReasonCode.UNREADABLE, "the case lists no files")
     if len(resolved) == 1 and resolved[0].is_dir():

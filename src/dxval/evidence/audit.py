@@ -40,6 +40,26 @@ def current_host() -> str:
     return socket.gethostname() or "unknown"
 
 
+#: Longest audit line dxval reads (1 MiB): dxval's own events are a few KiB; a longer line
+#: is reported as malformed instead of being parsed.
+MAX_LINE_BYTES = 1 << 20
+
+
+def parse_event(line: bytes) -> Any:
+    """One audit line parsed as JSON, or ``None`` when it is not valid JSON.
+
+    Pathological lines (longer than :data:`MAX_LINE_BYTES`, or nested deeper
+    than the parser's recursion limit) are ``None`` too, never an exception:
+    ``verify`` must report a malformed log as an integrity problem, not crash.
+    """
+    if len(line) > MAX_LINE_BYTES:
+        return None
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
+
 def line_sha256(line: bytes) -> str:
     """SHA-256 of one audit line's bytes, without its newline."""
     return hashlib.sha256(line).hexdigest()
@@ -88,9 +108,8 @@ def check_chain(content: bytes) -> list[str]:
     else:
         problems.append("audit.jsonl: last line is not newline-terminated")
     for number, line in enumerate(lines, start=1):
-        try:
-            event = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        event = parse_event(line)
+        if event is None:
             problems.append(f"audit.jsonl line {number}: not a valid JSON event")
             previous = line_sha256(line)
             continue
@@ -108,10 +127,7 @@ def read_events(content: bytes) -> list[dict[str, Any]]:
     """Parse the events of an ``audit.jsonl`` (lines that are not JSON objects are skipped)."""
     events: list[dict[str, Any]] = []
     for line in content.splitlines():
-        try:
-            event = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
+        event = parse_event(line)
         if isinstance(event, dict):
             events.append(event)
     return events

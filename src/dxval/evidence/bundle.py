@@ -42,6 +42,31 @@ CONTENT_FILES = (
 )
 AUDIT_NAME = "audit.jsonl"
 RUN_NAME = "run.json"
+#: Files every sealed bundle has; ``verify`` reports a bundle lacking one as incomplete evidence.
+REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
+#: ``run.json`` schema of a post-market monitoring bundle (``dxval monitor``).
+MONITORING_RUN_SCHEMA = "dxval-monitoring-run/1"
+#: Content files of a monitoring bundle.
+MONITORING_CONTENT_FILES = (
+    "baseline.json",
+    "production.json",
+    "excluded.csv",
+    "environment.json",
+    "monitoring.json",
+)
+#: Files every sealed monitoring bundle has.
+MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
+
+
+def required_files(run: object) -> tuple[str, ...]:
+    """The files a bundle must have, by the kind its ``run.json`` record names.
+
+    A monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`) has its own
+    set; every other bundle, an unreadable ``run.json`` included, the validation set.
+    """
+    if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
+        return MONITORING_REQUIRED_FILES
+    return REQUIRED_FILES
 
 
 def new_run_id() -> str:
@@ -136,7 +161,8 @@ class BundleWriter:
         ----------
         audit:
             The run's events; a ``bundle.sealed`` event listing the SHA-256 of
-            every file written so far is appended.
+            every file written so far, and the run's ``status`` and
+            ``exit_code``, is appended.
         run:
             The ``run.json`` record; ``audit_sha256`` is added.
         render:
@@ -148,7 +174,8 @@ class BundleWriter:
         Returns the final bundle folder.
         """
         contents = digest_files(self.temporary)
-        audit.record("bundle.sealed", {"files": contents}, "evidence complete")
+        outcome = {key: run[key] for key in ("status", "exit_code") if key in run}
+        audit.record("bundle.sealed", {"files": contents, **outcome}, "evidence complete")
         audit_sha256 = self.write_bytes(AUDIT_NAME, audit.to_bytes())
         self.write_json(RUN_NAME, {**run, "audit_sha256": audit_sha256})
         if render is not None:

@@ -13,7 +13,10 @@ Lines are JSON objects (keys sorted, no spaces) hash-chained like the audit
 log (:mod:`dxval.evidence.audit`): each holds the SHA-256 of the previous
 line, so an edited, removed or reordered line is detected. Appends hold an
 exclusive lock on ``.test-set-ledger.lock`` so concurrent runs never
-interleave lines.
+interleave lines. When a protocol caps reuse (``qc.max_test_set_uses``), a
+run holds that lock from the check of the cap until its own uses are
+recorded (:func:`ledger_session`), so two runs started together cannot both
+count the same earlier uses: the second waits, then sees the first's use.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -201,15 +204,72 @@ def check_test_set_reuse(
 
 
 @contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on the ledger's lock file (POSIX ``flock``)."""
+def locked(root: Path, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the ledger's lock file (POSIX ``flock``).
+
+    ``waiting`` is called once when another process holds the lock and this one waits.
+    """
     descriptor = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
         fcntl.flock(descriptor, fcntl.LOCK_UN)
         os.close(descriptor)
+
+
+@dataclass
+class LedgerSession:
+    """The ledger as one run sees it: check the cap, then record the uses."""
+
+    root: Path
+    holds_lock: bool
+
+    def check(
+        self, uses: Sequence[TestSetUse], *, max_uses: int | None
+    ) -> tuple[TestSetUsage, ...]:
+        """:func:`check_test_set_reuse` under this session's lock (when it holds one)."""
+        return check_test_set_reuse(self.root, uses, max_uses=max_uses)
+
+    def record(self, uses: Sequence[TestSetUse], **fields: Any) -> tuple[LedgerEntry, ...]:
+        """:func:`record_test_set_uses` without taking the lock again when it is held."""
+        return record_test_set_uses(self.root, uses, lock=not self.holds_lock, **fields)
+
+
+@contextmanager
+def ledger_session(
+    root: str | Path, *, hold: bool, waiting: Callable[[], None] | None = None
+) -> Iterator[LedgerSession]:
+    """A run's use of the ledger; with ``hold``, the lock is held for the whole block.
+
+    A run under ``qc.max_test_set_uses`` holds it from the check of the cap
+    until its uses are recorded, so concurrent runs into the same evidence
+    root are counted one after the other (21 CFR 11.10(f): sequencing of
+    steps; FDA CADe guidance: a sequestered test set's uses are counted).
+
+    Raises
+    ------
+    InputError
+        The evidence root or its lock file cannot be created.
+    """
+    root = Path(root)
+    if not hold:
+        yield LedgerSession(root, holds_lock=False)
+        return
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as error:
+        raise InputError(
+            f"{root / LOCK_NAME}: cannot lock the ledger ({error.strerror})"
+        ) from error
+    with locked(root, waiting=waiting):
+        yield LedgerSession(root, holds_lock=True)
 
 
 def record_test_set_uses(
@@ -222,10 +282,12 @@ def record_test_set_uses(
     predictions_sha256: str | None,
     user: str | None = None,
     host: str | None = None,
+    lock: bool = True,
 ) -> tuple[LedgerEntry, ...]:
     """Append one ledger line per test set a run used (after its bundle was written).
 
-    Returns the new entries.
+    Returns the new entries. ``lock=False`` when the caller already holds
+    the ledger lock (:func:`ledger_session`).
 
     Raises
     ------
@@ -238,7 +300,7 @@ def record_test_set_uses(
     path = root / LEDGER_NAME
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with _locked(root):
+        with locked(root) if lock else nullcontext():
             content = path.read_bytes() if path.is_file() else b""
             entries, previous = _parse(path, content) if content else ([], GENESIS)
             lines = []

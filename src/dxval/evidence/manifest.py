@@ -8,7 +8,9 @@ folder verifies it without dxval.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +21,39 @@ MANIFEST_NAME = "MANIFEST.sha256"
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
 
+def _walk(folder: Path) -> tuple[list[str], list[str]]:
+    """Regular files and every other entry (symlink, FIFO, socket, device) below ``folder``.
+
+    Uses ``lstat`` only: nothing is followed or opened, so a FIFO never blocks.
+    """
+    regular: list[str] = []
+    irregular: list[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        for entry in os.scandir(current):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            relative = Path(entry.path).relative_to(folder).as_posix()
+            if stat.S_ISDIR(mode):
+                pending.append(Path(entry.path))
+            elif stat.S_ISREG(mode):
+                regular.append(relative)
+            else:
+                irregular.append(relative)
+    return sorted(regular), sorted(irregular)
+
+
 def bundle_files(folder: Path) -> list[str]:
-    """Every file below ``folder`` as a sorted relative POSIX path, the manifest excluded."""
-    names = (
-        child.relative_to(folder).as_posix()
-        for child in folder.rglob("*")
-        if child.is_file() or child.is_symlink()
-    )
-    return sorted(name for name in names if name != MANIFEST_NAME)
+    """Every regular file below ``folder`` as a sorted relative POSIX path, the manifest excluded.
+
+    Symlinks, FIFOs, sockets and devices are left out (see :func:`irregular_files`).
+    """
+    return [name for name in _walk(folder)[0] if name != MANIFEST_NAME]
+
+
+def irregular_files(folder: Path) -> list[str]:
+    """Entries below ``folder`` that are neither folders nor regular files (never in a bundle)."""
+    return _walk(folder)[1]
 
 
 def digest_files(folder: Path) -> dict[str, str]:

@@ -30,6 +30,7 @@ class RunSummary:
     summary: CriteriaSummary
     cases: dict[str, int]
     message: str | None = None
+    evidence_digest: str = ""
 
     def criteria(self) -> list[CriterionResult]:
         """Every criterion result, in protocol order."""
@@ -76,6 +77,8 @@ def requirements_table(run: RunSummary) -> str:
         f"{summary.undefined} undefined; run {run.status}, exit code {run.exit_code}"
     )
     lines.append(f"evidence: {run.bundle}")
+    if run.evidence_digest:
+        lines.append(f"evidence digest: {run.evidence_digest}")
     report = run.bundle / "report.pdf"
     if report.is_file():
         lines.append(f"report:   {report}")
@@ -91,6 +94,7 @@ def json_summary(run: RunSummary) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "status": run.status,
         "message": run.message,
+        "evidence_digest": run.evidence_digest,
         "cases": run.cases,
         "summary": run.summary.to_dict(),
         "requirements": [requirement.to_dict() for requirement in run.requirements],
@@ -116,6 +120,7 @@ def junit_xml(run: RunSummary) -> bytes:
         ("run_id", run.run_id),
         ("bundle", str(run.bundle)),
         ("status", run.status),
+        ("evidence_digest", run.evidence_digest),
     ):
         ElementTree.SubElement(properties, "property", {"name": name, "value": value})
     for criterion in criteria:
@@ -162,6 +167,9 @@ def markdown_summary(run: RunSummary) -> str:
         "",
         f"{summary.passed} of {summary.total} criteria met; run {run.status}, "
         f"exit code {run.exit_code}; evidence `{run.bundle}`",
+        "",
+        f"evidence digest: `{run.evidence_digest}` (check the bundle later with "
+        f"`dxval verify {run.bundle} --expect-digest {run.evidence_digest}`)",
     ]
     if run.message:
         lines.append(f"\n{run.message}")

@@ -48,7 +48,11 @@ class InferencePlan:
 def _sources(loaded: LoadedProtocol) -> tuple[list[TestSetSource], list[Pin]]:
     sources, pins = [], []
     for test_set in loaded.protocol.test_sets:
-        manifest = read_manifest(loaded.resolve(test_set.manifest), label=f"test set {test_set.id}")
+        manifest = read_manifest(
+            loaded.resolve(test_set.manifest),
+            label=f"test set {test_set.id}",
+            data_root=loaded.data_root(test_set),
+        )
         lock = lock_test_set(manifest, test_set=test_set.id)
         sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
         pins.append(

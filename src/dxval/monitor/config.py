@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from dxval.analysis.monitoring import AlertThresholds
+from dxval.data.limits import MAX_PROTOCOL_BYTES, read_input_bytes
 from dxval.errors import InputError
+from dxval.protocol.loader import _plain, read_yaml_document
 
 
 class Window(str, Enum):
@@ -149,21 +149,16 @@ def load_config(path: str | Path | None) -> LoadedConfig:
 
     Raises
     ------
-    InputError
-        The file cannot be read, is not YAML, or breaks the schema (the
-        message names the file and the field).
+    InputError, ProtocolError
+        The file cannot be read, is not a regular file of at most 1 MiB, is
+        not YAML, expands past the YAML value limit, or breaks the schema
+        (the message names the file and the field): exit 2.
     """
     if path is None:
         return LoadedConfig(MonitorConfig(), None, None)
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from error
-    try:
-        document: Any = YAML(typ="safe", pure=True).load(raw)
-    except YAMLError as error:
-        raise InputError(f"{path}: not valid YAML ({error})") from error
+    raw = read_input_bytes(path, what="monitoring configuration", limit=MAX_PROTOCOL_BYTES)
+    document: Any = _plain(read_yaml_document(path, raw), path)
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -21,6 +21,7 @@ excluded rows are listed (line number and reason, never a value).
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,8 @@ import pandas as pd
 
 from dxval.analysis.monitoring import WindowData
 from dxval.analysis.populations import MISSING_LEVEL, band_of
-from dxval.data.hashing import sha256_file
+from dxval.data.hashing import sha256_bytes
+from dxval.data.limits import read_input_bytes
 from dxval.errors import DxvalError, InputError
 from dxval.monitor.config import Window
 
@@ -53,6 +55,9 @@ REASON_TEXT = {
 OUT_OF_BINS = "outside the validated bins"
 NOT_A_NUMBER = "not a number"
 _NANOSECONDS_PER_DAY = 86_400 * 10**9
+#: Largest production log read, in bytes (documented input limit; about 7.5 million rows of
+#: the demo's columns). The whole file is held in memory while it is parsed.
+MAX_PRODUCTION_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +101,15 @@ class ProductionLog:
         return ("\n".join(lines) + "\n").encode()
 
 
-def _read_frame(path: Path) -> pd.DataFrame:
+def _read_frame(path: Path, content: bytes) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
+            io.BytesIO(content),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8",
         )
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: no such file; expected the production log (CSV)") from error
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, csv.Error) as error:
         raise InputError(f"{path}: not a readable UTF-8 CSV ({error})") from error
     except pd.errors.EmptyDataError as error:
@@ -135,7 +142,8 @@ def read_production(
         baseline model (the log is for another model).
     """
     path = Path(path)
-    frame = _read_frame(path)
+    content = read_input_bytes(path, what="production log (CSV)", limit=MAX_PRODUCTION_BYTES)
+    frame = _read_frame(path, content)
     rows = len(frame)
     digests = frame["model_sha256"].to_numpy(dtype=object)
     reason = np.full(rows, -1, dtype=np.int8)
@@ -171,7 +179,7 @@ def read_production(
     other = pd.Series(digests[mismatch]).value_counts()
     return ProductionLog(
         path=path,
-        sha256=sha256_file(path),
+        sha256=sha256_bytes(content),
         rows=rows,
         excluded=excluded,
         excluded_lines=excluded_lines,

@@ -20,7 +20,9 @@ from dxval import __version__
 from dxval.analysis.monitoring import Alert, Baseline, WindowResult, analyse_window
 from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
+from dxval.evidence.anchor import audit_head, record_anchor
 from dxval.evidence.audit import utc_now
+from dxval.evidence.bundle import MONITORING_RUN_SCHEMA
 from dxval.monitor.baseline import LoadedBaseline, load_baseline
 from dxval.monitor.config import LoadedConfig, Window, load_config
 from dxval.monitor.production import (
@@ -32,7 +34,6 @@ from dxval.monitor.production import (
 )
 
 SCHEMA = "dxval-monitoring/1"
-RUN_SCHEMA = "dxval-monitoring-run/1"
 DOCUMENT_NAME = "monitoring.json"
 
 Progress = Callable[[str], None]
@@ -50,6 +51,7 @@ class MonitorResult:
     run_id: str
     bundle: Path
     document: dict[str, Any]
+    evidence_digest: str
 
     @property
     def alerts(self) -> list[dict[str, Any]]:
@@ -243,7 +245,7 @@ def run_monitoring(
         writer.write_json("environment.json", capture_environment())
         writer.write_json(DOCUMENT_NAME, document)
         run = {
-            "schema": RUN_SCHEMA,
+            "schema": MONITORING_RUN_SCHEMA,
             "run_id": run_id,
             "kind": "monitoring",
             "baseline": baseline_digest,
@@ -257,4 +259,20 @@ def run_monitoring(
             "alerts": len(document["alerts"]),
         }
         bundle = writer.seal(audit, run, render=_render if reports else None)
-    return MonitorResult(code, run_id, bundle, document)
+    return MonitorResult(code, run_id, bundle, document, _anchor(out, bundle, loaded, run_id))
+
+
+def _anchor(out: Path, bundle: Path, loaded: LoadedBaseline, run_id: str) -> str:
+    """Record the sealed bundle's evidence digest in the evidence root's ledger (as validate)."""
+    from dxval.evidence.signatures import evidence_digest
+
+    digest = evidence_digest(bundle)
+    record_anchor(
+        out,
+        event="sealed",
+        protocol_id=loaded.protocol_id,
+        run_id=run_id,
+        evidence_digest=digest,
+        audit=audit_head((bundle / "audit.jsonl").read_bytes()),
+    )
+    return digest

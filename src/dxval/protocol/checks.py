@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from dxval.dicom.ops import check_pipeline
+from dxval.dicom.phi_table import identifying_row_name
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,
@@ -23,10 +24,15 @@ from dxval.protocol.criteria import (
     TestSetPopulation,
 )
 from dxval.protocol.schema import Protocol
-from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES
+from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
 from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
 
 Location = tuple[str | int, ...]
+
+#: Table E.1-1 attributes usable as subgroup variables without justification.
+FREELY_USABLE_IDENTIFYING = frozenset({"PatientSex"})
+#: Table E.1-1 attributes usable without justification when ``bins`` coarsens them.
+_BINNED_IDENTIFYING = frozenset({"PatientAge"})
 
 _CALIBRATION_METRICS = frozenset(
     {"brier", "log_loss", "ece", "calibration_slope", "calibration_intercept"}
@@ -131,9 +137,19 @@ def _check_attributes(protocol: Protocol) -> Iterator[Issue]:
             )
         if (attribute.column is None) == (attribute.dicom is None):
             yield Issue(("attributes", name), "column and dicom both or neither set", "one of them")
+        if attribute.dicom is not None:
+            yield from _check_identifying(name, attribute)
         bins = attribute.bins or []
         if any(later <= earlier for earlier, later in itertools.pairwise(bins)):
             yield Issue(("attributes", name, "bins"), str(bins), "strictly increasing band edges")
+    retained = protocol.qc.phi_retained
+    for index, keyword in enumerate([] if retained is None else retained.attributes):
+        if identifying_row_name(keyword) is None:
+            yield Issue(
+                ("qc", "phi_retained", "attributes", index),
+                show_value(keyword),
+                "a DICOM keyword of PS3.15 Table E.1-1",
+            )
     for index, name in enumerate(protocol.analysis.site_by):
         if name not in protocol.attributes:
             yield Issue(
@@ -141,6 +157,38 @@ def _check_attributes(protocol: Protocol) -> Iterator[Issue]:
                 show_value(name),
                 f"an attribute name: {_one_of(list(protocol.attributes))}",
             )
+
+
+def _check_identifying(name: str, attribute: Attribute) -> Iterator[Issue]:
+    """PHI rule for subgroup attributes read from DICOM (README "PHI in subgroup attributes").
+
+    PatientSex is allowed (a three-code vocabulary that the Retain Patient
+    Characteristics option of PS3.15 keeps) and PatientAge when ``bins``
+    coarsens it to bands; every other Table E.1-1 attribute needs both a
+    ``phi_justification`` and ``bins``, so that only band labels reach the
+    evidence. The message names the attribute, never a value.
+    """
+    keyword = attribute.dicom or ""
+    row_name = identifying_row_name(keyword)
+    if row_name is None or keyword in FREELY_USABLE_IDENTIFYING:
+        return
+    if keyword in _BINNED_IDENTIFYING and attribute.bins is not None:
+        return
+    if attribute.phi_justification is not None and attribute.bins is not None:
+        return
+    missing = [
+        field
+        for field, value in (
+            ("phi_justification", attribute.phi_justification),
+            ("bins", attribute.bins),
+        )
+        if value is None
+    ]
+    yield Issue(
+        ("attributes", name, "dicom"),
+        f"{keyword} (identifying: PS3.15 Table E.1-1 {row_name!r})",
+        "a non-identifying attribute, or " + " and ".join(missing) + " (coarsened, justified use)",
+    )
 
 
 def _check_requirements(protocol: Protocol) -> Iterator[Issue]:

@@ -20,10 +20,12 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
+from dxval.data.limits import MAX_PROTOCOL_BYTES, MAX_YAML_NODES, read_input_bytes
 from dxval.errors import ProtocolError
 from dxval.protocol.checks import Issue, check_protocol, show_value
 from dxval.protocol.locations import Position, allowed_keys, locate
 from dxval.protocol.schema import Protocol
+from dxval.protocol.sections import TestSet
 
 #: How many problems one error message lists before summarising the rest.
 MAX_REPORTED = 5
@@ -49,6 +51,10 @@ class LoadedProtocol:
         candidate = Path(relative)
         return candidate if candidate.is_absolute() else self.folder / candidate
 
+    def data_root(self, test_set: TestSet) -> Path | None:
+        """The folder ``test_set``'s manifest paths must stay inside; None: the manifest's."""
+        return None if test_set.data_root is None else self.resolve(test_set.data_root)
+
 
 def read_yaml_document(path: Path, raw_bytes: bytes) -> Any:
     """Parse ``raw_bytes`` as round-trip YAML (positions kept); raise ProtocolError with line."""
@@ -67,16 +73,36 @@ def read_yaml_document(path: Path, raw_bytes: bytes) -> Any:
         raise ProtocolError(f"{where}: YAML syntax error: {error.problem}{context}") from error
 
 
-def _plain(node: Any) -> Any:
-    """Round-trip YAML nodes → plain dict/list/str/int/float/bool (pydantic's strict input)."""
-    if isinstance(node, dict):
-        return {_plain(key): _plain(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_plain(item) for item in node]
-    for plain_type in (bool, int, float, str):  # bool before int: bool is an int subclass
-        if isinstance(node, plain_type):
-            return plain_type(node)
-    return node
+def _plain(node: Any, path: Path | None = None) -> Any:
+    """Round-trip YAML nodes → plain dict/list/str/int/float/bool (pydantic's strict input).
+
+    At most :data:`~dxval.data.limits.MAX_YAML_NODES` values are produced (an
+    alias counts again wherever it is used), so an alias bomb fails fast.
+
+    Raises
+    ------
+    ProtocolError
+        The document expands to more values than the limit.
+    """
+    budget = [MAX_YAML_NODES]
+
+    def convert(item: Any) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise ProtocolError(
+                f"{path or 'protocol'}: got a document expanding to more than {MAX_YAML_NODES} "
+                "values (YAML aliases included) expected a protocol within the documented limit"
+            )
+        if isinstance(item, dict):
+            return {convert(key): convert(value) for key, value in item.items()}
+        if isinstance(item, list):
+            return [convert(element) for element in item]
+        for plain_type in (bool, int, float, str):  # bool before int: bool is an int subclass
+            if isinstance(item, plain_type):
+                return plain_type(item)
+        return item
+
+    return convert(node)
 
 
 def _expected_text(error: ErrorDetails) -> str:
@@ -148,6 +174,14 @@ def _raise_problems(path: Path, problems: Sequence[tuple[Position, str, str]]) -
     raise ProtocolError(message)
 
 
+def _yaml_kind(document: Any) -> str:
+    if isinstance(document, list):
+        return "list"
+    if isinstance(document, bool | int | float):
+        return "number or boolean"
+    return "text scalar"
+
+
 def load_protocol(path: str | Path) -> LoadedProtocol:
     """Read, parse and validate the protocol at ``path``.
 
@@ -159,25 +193,26 @@ def load_protocol(path: str | Path) -> LoadedProtocol:
     Raises
     ------
     ProtocolError
-        The file is missing or unreadable, is not UTF-8 YAML, or breaks the
+        The file is missing, unreadable, not a regular file, larger than
+        :data:`~dxval.data.limits.MAX_PROTOCOL_BYTES`, is not UTF-8 YAML (duplicate
+        keys included), expands past :data:`~dxval.data.limits.MAX_YAML_NODES`, or breaks the
         schema or a cross-field rule; the message reads
         ``file:line:col field.path: got X expected Y``.
     """
     path = Path(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except FileNotFoundError as error:
-        raise ProtocolError(f"{path}: protocol file not found") from error
-    except OSError as error:
-        raise ProtocolError(f"{path}: cannot read protocol file ({error.strerror})") from error
+    raw_bytes = read_input_bytes(
+        path, what="protocol file", limit=MAX_PROTOCOL_BYTES, error_type=ProtocolError
+    )
     document = read_yaml_document(path, raw_bytes)
     if not isinstance(document, dict):
+        # the type only: a file that is not a protocol may hold anything (never echo it)
+        got = "nothing" if document is None else f"a {_yaml_kind(document)}"
         raise ProtocolError(
-            f"{path}:1:1 (top level): got {show_value(_plain(document))} "
-            "expected a mapping starting with 'dxval: 1'"
+            f"{path}:1:1 (top level): got {got} expected a mapping starting with 'dxval: 1'"
         )
+    plain = _plain(document, path)
     try:
-        protocol = Protocol.model_validate(_plain(document))
+        protocol = Protocol.model_validate(plain)
     except ValidationError as error:
         _raise_problems(path, _pydantic_problems(document, error))
     issues = check_protocol(protocol)

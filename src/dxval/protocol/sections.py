@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
+
 Identifier = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=100),
@@ -34,7 +36,8 @@ RESERVED_ATTRIBUTE_NAMES = frozenset({"all", "site", "test_set"})
 class Section(BaseModel):
     """Common configuration of every protocol model: strict, frozen, no unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: .nan, .inf and 1e309 (inf) are refused in every float field
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Device(Section):
@@ -142,6 +145,12 @@ class TestSet(Section):
         default=None,
         description="Lock digest of the manifest and every file it names; written by `dxval lock`.",
     )
+    data_root: str | None = Field(
+        default=None,
+        description="Folder (relative to the protocol) that every manifest path must resolve "
+        "inside; default: the manifest's own folder. Paths leaving it (.., absolute paths, "
+        "symbolic links) are refused.",
+    )
 
 
 def _as_text_list(value: object) -> object:
@@ -186,12 +195,24 @@ class Attribute(Section):
         "closed [y, z]. DICOM age strings such as '045Y' are converted to years.",
     )
     label: str | None = Field(default=None, description="Display name in the report.")
+    phi_justification: str | None = Field(
+        default=None,
+        min_length=20,
+        description="Why an identifying DICOM attribute (PS3.15 Table E.1-1) is needed as a "
+        "subgroup variable; required, together with bins, for any Table E.1-1 attribute other "
+        "than PatientSex and a binned PatientAge. Recorded in the evidence with the protocol.",
+    )
 
 
 class Bootstrap(Section):
     """Bootstrap settings (stratified by truth and site)."""
 
-    replicates: int = Field(default=2000, ge=100, description="Number of resamples.")
+    replicates: int = Field(
+        default=2000,
+        ge=100,
+        le=MAX_BOOTSTRAP_REPLICATES,
+        description=f"Number of resamples (at most {MAX_BOOTSTRAP_REPLICATES}).",
+    )
     seed: int = Field(default=20261126, ge=0, description="Seed of the random generator.")
     interval: BootstrapInterval = Field(default="percentile", description="Interval type.")
 
@@ -234,6 +255,20 @@ class Statistics(Section):
     )
 
 
+class PhiRetention(Section):
+    """Table E.1-1 attributes the test data keeps on purpose, and why (recorded in evidence)."""
+
+    attributes: list[str] = Field(
+        min_length=1,
+        description="DICOM keywords whose values the PHI scan accepts, e.g. StudyInstanceUID "
+        "(new UIDs) or StudyDate (shifted dates) that the de-identification replaced.",
+    )
+    justification: str = Field(
+        min_length=20,
+        description="Who replaced these values and how (the de-identification procedure).",
+    )
+
+
 class Qc(Section):
     """Quality-control tolerances."""
 
@@ -245,6 +280,11 @@ class Qc(Section):
     )
     phi: Literal["refuse", "warn"] = Field(
         default="refuse", description="What to do when a DICOM file holds PHI."
+    )
+    phi_retained: PhiRetention | None = Field(
+        default=None,
+        description="Identifying attributes the protocol accepts in the DICOM files, with a "
+        "justification. A file's own de-identification claim is never trusted instead.",
     )
     max_test_set_uses: int | None = Field(
         default=None,

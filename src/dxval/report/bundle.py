@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
+from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.protocol import LoadedProtocol, load_protocol
 
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
@@ -322,6 +323,8 @@ class SignatureEntry:
     record: SignatureRecord | None
     problem: str | None
     findings: tuple[str, ...] = ()
+    identity: str = "identity not checked"
+    registered_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,15 +426,20 @@ def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tu
     return tuple(lines), attributes
 
 
-def _signatures(folder: Path) -> tuple[SignatureEntry, ...]:
-    """Every ``signatures/*.json`` record, sorted by file name, with its signature check."""
+def _signatures(folder: Path, signers: SignerRegistry | None) -> tuple[SignatureEntry, ...]:
+    """Every ``signatures/*.json`` record, sorted by file name, with its signature check.
+
+    With ``signers`` each record also carries the registry's verdict
+    (TRUSTED, UNKNOWN SIGNER, ROLE NOT ALLOWED, OUTSIDE VALIDITY) and the
+    registry's printed name for its key.
+    """
     paths = sorted((folder / SIGNATURES_FOLDER).glob("*.json"))
     if not paths:
         return ()
     from dxval.evidence.signatures import check_signatures
 
     findings: dict[str, list[str]] = {}
-    for problem in check_signatures(folder):
+    for problem in check_signatures(folder, signers=signers):
         findings.setdefault(problem.path, []).append(problem.detail)
     entries = []
     for path in paths:
@@ -444,7 +452,13 @@ def _signatures(folder: Path) -> tuple[SignatureEntry, ...]:
         except ValidationError as error:
             entries.append(SignatureEntry(name, None, _location(error), found))
         else:
-            entries.append(SignatureEntry(name, record, None, found))
+            identity, registered = "identity not checked", None
+            if signers is not None:
+                verdict, signer = signers.judge(
+                    record.key_id or "", record.meaning, record.signed_utc
+                )
+                identity, registered = verdict.value, None if signer is None else signer.name
+            entries.append(SignatureEntry(name, record, None, found, identity, registered))
     return tuple(entries)
 
 
@@ -456,11 +470,13 @@ def _evidence_files(folder: Path, names: Sequence[str]) -> tuple[EvidenceFile, .
     return tuple(files)
 
 
-def read_bundle(folder: str | Path) -> BundleData:
+def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) -> BundleData:
     """Read the files of the bundle at ``folder`` that a report shows.
 
-    ``MANIFEST.sha256`` is not needed (the report can be rendered before the
-    bundle is sealed); digests are computed from the files themselves.
+    ``signers``: a signer registry; each signature then shows its verdict and
+    the registry's printed name. ``MANIFEST.sha256`` is not needed (the
+    report can be rendered before the bundle is sealed); digests are
+    computed from the files themselves.
 
     Raises
     ------
@@ -488,5 +504,5 @@ def read_bundle(folder: str | Path) -> BundleData:
         cases=cases,
         attributes=attributes,
         files=_evidence_files(folder, EVIDENCE_FILES),
-        signatures=_signatures(folder),
+        signatures=_signatures(folder, signers),
     )

@@ -20,6 +20,7 @@ from dxval.data.hashing import sha256_file
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verify_bundle
 from dxval.evidence.manifest import bundle_files
+from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.bundle import SIGNATURES_FOLDER
 from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
 
@@ -48,8 +49,14 @@ def _problem_path(path: str) -> str:
     return path.split(" or its entry in ", maxsplit=1)[0]
 
 
-def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
+def refresh_reports(
+    bundle_dir: str | Path, *, signers: SignerRegistry | None = None
+) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
+
+    With ``signers`` the signature block shows each signature's registry
+    verdict and registered name (a signature that is not TRUSTED is shown
+    as such; it does not stop the rendering).
 
     Raises
     ------
@@ -75,7 +82,7 @@ def refresh_reports(bundle_dir: str | Path) -> RefreshResult:
             f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    written = render_bundle_reports(bundle)
+    written = render_bundle_reports(bundle, signers=signers)
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

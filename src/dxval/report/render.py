@@ -30,6 +30,7 @@ from typing import Any
 
 import jinja2
 
+from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.bundle import ATTACHED_FILES, BundleData, read_bundle
 from dxval.report.views import FILE_DESCRIPTIONS, ReportView, build_report_view
 
@@ -221,13 +222,14 @@ def render_reports(bundle: BundleData) -> RenderedReports:
     )
 
 
-def render_bundle_reports(bundle_dir: Path) -> list[Path]:
+def render_bundle_reports(bundle_dir: Path, *, signers: SignerRegistry | None = None) -> list[Path]:
     """Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and ``figures/*.svg``.
 
     Reads the bundle at ``bundle_dir`` (``MANIFEST.sha256`` is not needed, so
     this runs before sealing) and writes the renditions into it, replacing
     earlier ones; stale figures are removed. The caller lists the files in
-    the manifest. Returns the written paths, sorted.
+    the manifest. Returns the written paths, sorted. ``signers``: the signer
+    registry whose verdicts the signature block shows.
 
     Raises
     ------
@@ -235,7 +237,7 @@ def render_bundle_reports(bundle_dir: Path) -> list[Path]:
         A bundle file is missing or malformed.
     """
     bundle_dir = Path(bundle_dir)
-    rendered = render_reports(read_bundle(bundle_dir))
+    rendered = render_reports(read_bundle(bundle_dir, signers=signers))
     outputs = {
         REPORT_NAME: rendered.report_pdf,
         SUBMISSION_NAME: rendered.submission_pdf,

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dxval.analysis import MISSING_LEVEL, band_labels
-from dxval.errors import UsageError
+from dxval.errors import IntegrityError, UsageError
+from dxval.evidence import verify_bundle
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
 from dxval.report.bundle import BundleData, PopulationRecord, read_bundle
@@ -393,11 +394,21 @@ def write_summary(bundle_dir: str | Path, *, out: str | Path | None = None) -> S
 
     Raises
     ------
+    IntegrityError
+        The bundle does not verify (:func:`dxval.evidence.verify_bundle`);
+        nothing is written: a summary is never drawn from altered evidence.
     InputError, ProtocolError
         The bundle is missing a file or a file is malformed.
     UsageError
         ``out`` does not end in ``.md`` or cannot be written.
     """
+    verified = verify_bundle(bundle_dir)
+    if not verified.intact:
+        raise IntegrityError(
+            f"{bundle_dir}: {len(verified.problems)} integrity problem(s), first: "
+            f"{verified.problems[0]}; refusing to write a summary from evidence that does "
+            "not verify (run dxval verify)"
+        )
     bundle = read_bundle(bundle_dir)
     markdown = Path(
         out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dxval.evidence.signatures import key_fingerprint
 from dxval.report import formatting as fmt
 from dxval.report.bundle import (
     ATTACHED_FILES,
@@ -82,6 +83,7 @@ class SignatureView:
     problem: str | None
     status: str
     valid: bool
+    identity: str = "identity not checked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,15 @@ def _outcome(bundle: BundleData) -> OutcomeView:
     return OutcomeView("ACCEPTANCE CRITERIA NOT MET", "fail", detail, run.message)
 
 
+def _fingerprint(key_id: str | None) -> str:
+    """The key's fingerprint as ``dxval verify`` prints it (a malformed ID as it stands)."""
+    if not key_id:
+        return fmt.DASH
+    if len(key_id) == 64 and all(c in "0123456789abcdef" for c in key_id):
+        return key_fingerprint(key_id)
+    return key_id
+
+
 def _signature(entry: SignatureEntry) -> SignatureView:
     record = entry.record
     valid = record is not None and not entry.findings
@@ -237,15 +248,19 @@ def _signature(entry: SignatureEntry) -> SignatureView:
         dash = fmt.DASH
         return SignatureView(entry.file, dash, dash, dash, dash, entry.problem, status, False)
     meaning = record.meaning.capitalize() + (f" ({record.reason})" if record.reason else "")
+    name = entry.registered_name or (
+        record.name if entry.identity == "identity not checked" else f"unregistered: {record.name}"
+    )
     return SignatureView(
         file=entry.file,
-        name=record.name,
+        name=name,
         signed_utc=fmt.utc_text(record.signed_utc),
         meaning=meaning,
-        key_id=fmt.short_digest(record.key_id) if record.key_id else fmt.DASH,
+        key_id=_fingerprint(record.key_id),
         problem=None,
         status=status,
         valid=valid,
+        identity=entry.identity,
     )
 
 

@@ -11,22 +11,19 @@ ones before it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from dxval.data.hashing import sha256_bytes, sha256_file
 from dxval.errors import IntegrityError
+from dxval.evidence.audit import parse_event
 from dxval.evidence.bundle import AUDIT_NAME
 from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, render_manifest
 
 SIGNATURES_FOLDER = "signatures"
 #: Renderings of the bundle (dxval.report.render_bundle_reports), rewritten when a signature is
 #: added; not part of the evidence. Keep in step with the report module's output names.
-#: Renderings of the bundle (dxval.report.render_bundle_reports), rewritten when a signature is
-#: added; not part of the evidence. Keep in step with the report module's output names.
 RENDERED_FILES = frozenset({"report.html", "report.pdf", "report-submission.pdf"})
 RENDERED_FOLDERS = ("figures/",)
-#: Environment variable read instead of prompting for the passphrase (automation, CI).
 SEALED_ACTION = "bundle.sealed"
 
 
@@ -41,10 +38,7 @@ def sealed_audit_part(content: bytes) -> bytes:
     lines = content.split(b"\n")
     end = None
     for index, line in enumerate(lines):
-        try:
-            event = json.loads(line.decode("utf-8")) if line else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
+        event = parse_event(line) if line else None
         if isinstance(event, dict) and event.get("action") == SEALED_ACTION:
             end = index
     if end is None:

@@ -169,6 +169,55 @@ def _read_key_document(path: Path) -> dict[str, Any]:
     return document
 
 
+@dataclass(frozen=True, slots=True)
+class PublicIdentity:
+    """A ``KEY.pub`` file from ``dxval keygen``: the name typed at keygen and the public key."""
+
+    name: str
+    key_id: str
+    public_bytes: bytes
+
+
+def read_public_identity(path: str | Path) -> PublicIdentity:
+    """Read and check a ``.pub`` file written by :func:`generate_key`.
+
+    The key ID must be the SHA-256 of the public key and the self-signature
+    must verify, so an edited name or key is refused.
+
+    Raises
+    ------
+    UsageError
+        Missing, unreadable or malformed file, or an identity that does not verify.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_bytes())
+    except FileNotFoundError as error:
+        raise UsageError(f"{path}: public key file not found") from error
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise UsageError(f"{path}: expected a .pub file from dxval keygen ({error})") from error
+    fields = ("schema", "name", "created_utc", "key_id", "public_key", "identity_signature")
+    if not isinstance(document, dict) or not all(
+        isinstance(document.get(field), str) for field in fields
+    ):
+        raise UsageError(f"{path}: expected a .pub file from dxval keygen (schema {KEY_SCHEMA})")
+    try:
+        public_bytes = base64.b64decode(document["public_key"], validate=True)
+        public_key = Ed25519PublicKey.from_public_bytes(public_bytes)
+        identity = {key: document[key] for key in fields[:-1]}
+        public_key.verify(
+            base64.b64decode(document["identity_signature"], validate=True),
+            _identity_message(identity),
+        )
+    except (ValueError, InvalidSignature) as error:
+        raise UsageError(
+            f"{path}: the public identity does not verify (name or key altered after keygen)"
+        ) from error
+    if document["schema"] != KEY_SCHEMA or document["key_id"] != key_id_of(public_bytes):
+        raise UsageError(f"{path}: key_id is not the SHA-256 of the public key")
+    return PublicIdentity(document["name"], document["key_id"], public_bytes)
+
+
 def load_signing_key(path: str | Path, *, passphrase: str) -> SigningKey:
     """Decrypt the key file at ``path`` with ``passphrase`` and check its identity binding.
 

@@ -12,24 +12,27 @@ from pathlib import Path
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import IntegrityError, UsageError
+from dxval.evidence.anchor import ANCHOR_LEDGER_NAME, audit_head, read_anchors, record_anchor
 from dxval.evidence.audit import AuditLog, current_host, current_user, utc_now
-from dxval.evidence.bundle import AUDIT_NAME
+from dxval.evidence.bundle import AUDIT_NAME, REQUIRED_FILES
 from dxval.evidence.manifest import MANIFEST_NAME, digest_files, render_manifest
 from dxval.evidence.signatures.digest import SIGNATURES_FOLDER, evidence_digest
-from dxval.evidence.signatures.keys import SigningKey
+from dxval.evidence.signatures.keys import SigningKey, key_fingerprint
 from dxval.evidence.signatures.records import (
     SIGNATURE_SCHEMA,
     SIGNED_ACTION,
     Meaning,
     SignatureRecord,
-    check_signatures,
     parse_signature,
+    person_of,
     read_signatures,
     run_identity,
+    run_outcome,
     same_person,
     signature_names,
     statement_message,
 )
+from dxval.evidence.signatures.registry import SignerRegistry, Verdict
 from dxval.evidence.verify import verify_bundle
 
 
@@ -42,11 +45,23 @@ class SignResult:
     reports_rendered: bool
 
 
-def _check_duties(records: Iterable[SignatureRecord], key: SigningKey, meaning: Meaning) -> None:
-    """Refuse an approval by the author (or an authorship by the approver), and duplicates."""
+def _check_duties(
+    records: Iterable[SignatureRecord],
+    key: SigningKey,
+    meaning: Meaning,
+    signers: SignerRegistry | None,
+) -> None:
+    """Refuse an approval by the author (or an authorship by the approver), and duplicates.
+
+    With a registry, people are compared by the registry entry of their key;
+    without one, by key and (as a safeguard) by typed name.
+    """
     opposite = {Meaning.APPROVED: Meaning.AUTHORED, Meaning.AUTHORED: Meaning.APPROVED}
+    mine = person_of(_as_record(key, meaning), signers)
     for record in records:
-        same = record.key_id == key.key_id or same_person(record.name) == same_person(key.name)
+        same = person_of(record, signers) == mine or (
+            signers is None and same_person(record.name) == same_person(key.name)
+        )
         if same and record.meaning is meaning:
             raise UsageError(
                 f"{key.name} already signed this bundle as {meaning.value} ({record.path})"
@@ -57,6 +72,40 @@ def _check_duties(records: Iterable[SignatureRecord], key: SigningKey, meaning: 
                 f"{record.meaning.value} ({record.path}, {record.signed_utc}); the approver "
                 "must differ from the author"
             )
+
+
+def _as_record(key: SigningKey, meaning: Meaning) -> SignatureRecord:
+    return SignatureRecord("", key.name, key.key_id, meaning, "", None, "", "", "")
+
+
+def _refuse_untrusted(key: SigningKey, meaning: Meaning, signers: SignerRegistry | None) -> None:
+    if signers is None:
+        return
+    verdict, _ = signers.judge(key.key_id, meaning.value, utc_now())
+    if verdict is not Verdict.TRUSTED:
+        raise UsageError(
+            f"--signers {signers.path}: {verdict.value} for key {key_fingerprint(key.key_id)} "
+            f"signing as {meaning.value}; signature refused"
+        )
+
+
+def _anchor_signature(bundle: Path, check_only: bool) -> None:
+    """Record the new audit head in the evidence root's ledger, when the root has one."""
+    root = bundle.resolve().parent.parent
+    if not (root / ANCHOR_LEDGER_NAME).is_file():
+        return
+    if check_only:
+        read_anchors(root)  # refuse before signing when the ledger was altered
+        return
+    protocol_id, run_id = run_identity(bundle)
+    record_anchor(
+        root,
+        event="signed",
+        protocol_id=protocol_id,
+        run_id=run_id,
+        evidence_digest=evidence_digest(bundle),
+        audit=audit_head((bundle / AUDIT_NAME).read_bytes()),
+    )
 
 
 def _replace_atomically(path: Path, content: bytes) -> None:
@@ -80,8 +129,8 @@ def _render_reports(bundle: Path) -> bool:
     return True
 
 
-def _refuse_if_not_intact(bundle: Path) -> None:
-    problems = [*verify_bundle(bundle).problems, *check_signatures(bundle)]
+def _refuse_if_not_intact(bundle: Path, signers: SignerRegistry | None) -> None:
+    problems = list(verify_bundle(bundle, signers=signers).problems)
     if problems:
         findings = "; ".join(str(problem) for problem in problems[:5])
         raise IntegrityError(
@@ -98,6 +147,7 @@ def sign_bundle(
     user: str | None = None,
     host: str | None = None,
     render: bool = True,
+    signers: SignerRegistry | None = None,
 ) -> SignResult:
     """Sign ``bundle``'s evidence digest with ``key`` (``dxval sign``).
 
@@ -107,7 +157,13 @@ def sign_bundle(
     ``render`` and :mod:`dxval.report` provides ``render_bundle_reports(bundle)``
     (so its signature block lists the signatures), and rewrites
     ``MANIFEST.sha256``. ``user``/``host`` override the audit event's
-    (default: the current login and machine).
+    (default: the current login and machine). The statement signed covers
+    the evidence digest, the run's outcome (status, exit code, criteria
+    verdicts) and the list of required files. When the bundle sits under an
+    evidence root with an evidence ledger, the new audit head is recorded
+    there. With ``signers``, a key the registry does not trust for
+    ``meaning`` today is refused, and separation of duties compares registry
+    identities.
 
     Raises
     ------
@@ -121,9 +177,11 @@ def sign_bundle(
     bundle = Path(bundle)
     if not bundle.is_dir():
         raise UsageError(f"{bundle}: not a bundle folder")
-    _refuse_if_not_intact(bundle)
+    _refuse_if_not_intact(bundle, signers)
+    _refuse_untrusted(key, meaning, signers)
+    _anchor_signature(bundle, check_only=True)
     existing = read_signatures(bundle)
-    _check_duties(existing, key, meaning)
+    _check_duties(existing, key, meaning, signers)
     protocol_id, run_id = run_identity(bundle)
     statement = {
         "schema": SIGNATURE_SCHEMA,
@@ -131,6 +189,8 @@ def sign_bundle(
         "protocol_id": protocol_id,
         "run_id": run_id,
         "evidence_digest": evidence_digest(bundle),
+        "outcome": run_outcome(bundle),
+        "required_files": list(REQUIRED_FILES),
         "meaning": meaning.value,
         "name": key.name,
         "key_id": key.key_id,
@@ -173,5 +233,6 @@ def sign_bundle(
         _replace_atomically(audit_path, original_audit)
         raise
     _replace_atomically(bundle / MANIFEST_NAME, render_manifest(digest_files(bundle)))
+    _anchor_signature(bundle, check_only=False)
     record, _ = parse_signature(bundle, relative)
     return SignResult(record, bundle / relative, rendered)

@@ -1,0 +1,126 @@
+"""Documented input limits, and a bounded reader for the text files dxval parses.
+
+Every limit here is listed in the README ("Input limits"); an input past one
+is refused with exit 2 and a one-line message naming the file and the limit,
+before anything is computed, so that no input can exhaust the machine or
+surface as an internal error.
+
+:func:`read_input_bytes` refuses anything that is not a regular file (a
+device such as ``/dev/zero``, a FIFO, a socket) without reading from it —
+a FIFO is opened non-blocking so that the check itself cannot hang — and
+reads at most the limit plus one byte.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from dxval.errors import DxvalError, InputError
+
+__all__ = [
+    "MAX_BOOTSTRAP_DRAWS",
+    "MAX_BOOTSTRAP_REPLICATES",
+    "MAX_CASES",
+    "MAX_CSV_BYTES",
+    "MAX_FIELD_CHARS",
+    "MAX_PROTOCOL_BYTES",
+    "MAX_YAML_NODES",
+    "check_run_size",
+    "read_input_bytes",
+]
+
+#: Largest protocol file (YAML), in bytes.
+MAX_PROTOCOL_BYTES = 1024 * 1024
+#: Largest manifest or predictions CSV, in bytes.
+MAX_CSV_BYTES = 64 * 1024 * 1024
+#: Longest CSV cell (case ID, path, attribute value, score), in characters.
+MAX_FIELD_CHARS = 4096
+#: Most case rows in one manifest or predictions file, and in one protocol's test sets
+#: together (50,000 cases took 45 s of CPU for the aSAH example's analysis).
+MAX_CASES = 100_000
+#: Most YAML values (mappings, lists and scalars, each alias counted again at
+#: every place it is used) in one protocol; stops alias "billion laughs" bombs.
+MAX_YAML_NODES = 100_000
+#: Most bootstrap resamples a protocol may ask for.
+MAX_BOOTSTRAP_REPLICATES = 100_000
+#: Most bootstrap work per run: replicates × cases (2,000 replicates × 100,000 cases).
+MAX_BOOTSTRAP_DRAWS = 200_000_000
+
+
+def _size_text(size: int) -> str:
+    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def read_input_bytes(
+    path: Path, *, what: str, limit: int, error_type: type[DxvalError] = InputError
+) -> bytes:
+    """The bytes of the regular file ``path``, refused past ``limit`` bytes.
+
+    Parameters
+    ----------
+    path:
+        The file to read.
+    what:
+        What the file is, for messages (e.g. ``"manifest of test set site-a"``).
+    limit:
+        Largest accepted size in bytes.
+    error_type:
+        The error raised (a :class:`~dxval.errors.ProtocolError` for protocols).
+
+    Raises
+    ------
+    InputError (or ``error_type``)
+        Not found, unreadable, not a regular file, or larger than ``limit``.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError as error:
+        raise error_type(f"{path}: {what} not found") from error
+    except OSError as error:
+        raise error_type(f"{path}: cannot read {what} ({error.strerror})") from error
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = "a folder" if stat.S_ISDIR(status.st_mode) else "a device, pipe or socket"
+            raise error_type(f"{path}: got {kind} expected {what} as a regular file")
+        if status.st_size > limit:
+            raise error_type(
+                f"{path}: got {status.st_size} bytes expected {what} of at most "
+                f"{_size_text(limit)} (documented input limit)"
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            content = handle.read(limit + 1)
+    except OSError as error:
+        raise error_type(f"{path}: cannot read {what} ({error.strerror})") from error
+    finally:
+        os.close(descriptor)
+    if len(content) > limit:  # grew while being read
+        raise error_type(
+            f"{path}: got more than {_size_text(limit)} expected {what} of at most "
+            f"{_size_text(limit)} (documented input limit)"
+        )
+    return content
+
+
+def check_run_size(where: Path, cases: int, replicates: int) -> None:
+    """Refuse a run past :data:`MAX_CASES` cases or :data:`MAX_BOOTSTRAP_DRAWS` resampled cases.
+
+    Raises
+    ------
+    InputError
+        Naming the protocol, the count and the documented limit.
+    """
+    if cases > MAX_CASES:
+        raise InputError(
+            f"{where}: got {cases} cases in the test sets together expected at most "
+            f"{MAX_CASES} (documented input limit)"
+        )
+    if cases * replicates > MAX_BOOTSTRAP_DRAWS:
+        raise InputError(
+            f"{where}: statistics.bootstrap.replicates: got {replicates} replicates of "
+            f"{cases} cases expected replicates x cases of at most {MAX_BOOTSTRAP_DRAWS} "
+            f"(documented input limit; at most {MAX_BOOTSTRAP_DRAWS // max(cases, 1)} "
+            "replicates for this test set)"
+        )
