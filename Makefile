@@ -1,49 +1,91 @@
-# dxval developer commands. Every target creates .venv and installs what it
-# needs on a fresh machine; `make test` is what CI runs (.ci/run).
+# dxval developer commands. Two virtual environments, each created on first use:
+#   .venv      dxval and its runtime dependencies only: what `make demo` and users run
+#   .venv-dev  the same plus the dev extras (pytest, mypy, ruff, torch, ...): `make test`
+# Both install the versions recorded in the SOUP list (qms/soup.yaml) as pip
+# constraints, so a fresh install is the configuration `dxval self-validate
+# --strict-versions` qualifies. `make test` is what CI runs (.ci/run).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.dxval-installed
+DEV    := .venv-dev
+DEVBIN := $(DEV)/bin
 
 DEMO_DATA := demo-data
+DEMO_EVIDENCE := evidence/DEMO-NODULE-001
 
-.PHONY: install test lint typecheck pytest bench demo demo-gate demo-monitor clean
+# name==version of every SOUP item (a local version label such as +cpu dropped,
+# so the same pin resolves from PyPI or a vendor index).
+SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", $$2); print name "==" $$2}' qms/soup.yaml
 
-$(BIN)/python:
+# Debian's python3 cannot create a venv without python3-venv (ensurepip).
+HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
+
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-monitor clean
+
+$(BIN)/python: | deps-runtime
+	$(HAVE_VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(DEVBIN)/python: | deps-runtime
+	$(HAVE_VENV)
+	$(PYTHON) -m venv $(DEV)
+	$(DEVBIN)/python -m pip install --quiet --upgrade pip
 
-install: $(STAMP)
+$(VENV)/.dxval-installed: pyproject.toml qms/soup.yaml | $(BIN)/python
+	$(SOUP_PINS) > $(VENV)/soup-constraints.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/soup-constraints.txt -e .
+	touch $@
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+$(DEV)/.dxval-installed: pyproject.toml qms/soup.yaml | $(DEVBIN)/python
+	$(SOUP_PINS) > $(DEV)/soup-constraints.txt
+	$(DEVBIN)/python -m pip install --quiet -c $(DEV)/soup-constraints.txt -e '.[dev]'
+	touch $@
 
-typecheck: $(STAMP)
-	$(BIN)/mypy
+install: $(VENV)/.dxval-installed
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest
+install-dev: $(DEV)/.dxval-installed
 
-test: lint typecheck pytest
+# The Debian packages of .ci/debian-packages (deps: all, what the tests need;
+# deps-runtime: what running dxval needs): installed when missing and run as
+# root; otherwise the exact command to run is printed.
+deps:
+	.ci/debian-deps
+
+deps-runtime:
+	.ci/debian-deps --runtime
+
+lint: $(DEV)/.dxval-installed
+	$(DEVBIN)/ruff check src tests benchmarks
+	$(DEVBIN)/ruff format --check src tests benchmarks
+
+typecheck: $(DEV)/.dxval-installed
+	$(DEVBIN)/mypy
+
+# junit.xml: the test results that `dxval trace --self --junit junit.xml` reads.
+pytest: deps $(DEV)/.dxval-installed
+	$(DEVBIN)/python -m pytest --junitxml=junit.xml
+
+test: deps lint typecheck pytest
 
 # The out-of-the-box demo: synthetic 3-site DICOM test sets (byte-identical for
-# the seed pinned in protocols/demo.yaml), validated by the bundled model.
-demo: $(STAMP)
+# the seed pinned in protocols/demo.yaml), validated by the bundled ONNX model,
+# with the runtime install only.
+demo: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo.yaml --out evidence
-	@echo
-	@echo "Done. Read the report above (report: ...), verify the bundle with"
-	@echo "  $(BIN)/dxval verify <evidence folder>"
-	@echo "and see a blocked release with"
-	@echo "  make demo-gate"
+	@bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ | sort | tail -n 1); bundle=$${bundle%/}; \
+	echo; \
+	echo "Done. dxval is installed in $(VENV) (runtime only): run it as $(BIN)/dxval, or"; \
+	echo "activate the environment first (. $(BIN)/activate) and type dxval. Next:"; \
+	echo "  $(BIN)/dxval verify $$bundle"; \
+	echo "  xdg-open $$bundle/report.pdf"; \
+	echo "  $(BIN)/dxval trace PERF-001 --evidence evidence"; \
+	echo "  make demo-gate    # the stricter release gate blocks the release (exit 1)"; \
+	echo "  make test         # installs the dev tools into $(DEV); ruff, mypy, pytest"
 
 # The stricter release gate that the demo model fails at the shifted site (exit 1).
-demo-gate: $(STAMP)
+demo-gate: $(VENV)/.dxval-installed
 	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo-release-gate.yaml --out evidence --no-report; \
 	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
@@ -52,20 +94,21 @@ demo-gate: $(STAMP)
 # Post-market monitoring: 12 simulated production weeks of the demo model with a
 # scanner change at Site A in week 8, against the newest demo bundle (validated
 # here first when there is none); exit 1 = alerts raised, as expected.
-demo-monitor: $(STAMP)
+demo-monitor: deps-runtime $(VENV)/.dxval-installed
 	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
-	@bundle=$$(ls -d evidence/DEMO-NODULE-001/*/ 2>/dev/null | tail -n 1); \
+	@bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ 2>/dev/null | sort | tail -n 1); \
 	if [ -z "$$bundle" ]; then \
 	  $(BIN)/validate protocols/demo.yaml --out evidence --no-report || exit 1; \
-	  bundle=$$(ls -d evidence/DEMO-NODULE-001/*/ | tail -n 1); \
+	  bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ | sort | tail -n 1); \
 	fi; \
 	$(BIN)/dxval demo production --out $(DEMO_DATA)/production.csv && \
 	$(BIN)/dxval monitor $$bundle $(DEMO_DATA)/production.csv --out evidence; \
 	code=$$?; echo "monitor exit code $$code (1: alerts raised, the week-8 scanner change is caught)"; \
 	test $$code -eq 1
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+bench: $(DEV)/.dxval-installed
+	$(DEVBIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info $(DEMO_DATA)
+	rm -rf $(VENV) $(DEV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info \
+	  $(DEMO_DATA) junit.xml

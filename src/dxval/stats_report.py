@@ -8,6 +8,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, read_input_bytes
 from dxval.errors import InputError
 from dxval.stats import (
     AucComparison,
@@ -117,21 +119,24 @@ def _line(row: int) -> int:
 
 
 def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    if not path.exists() and not path.is_symlink():
+        raise InputError(f"{path}: no such file")
+    raw = read_input_bytes(path, what="a CSV file", limit=MAX_CSV_BYTES)  # regular, bounded
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
+        table = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f"{path}: not a readable CSV file ({first_line})") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a CSV file") from None
     for column in columns:
         if column not in table.columns:
             found = ", ".join(repr(name) for name in table.columns)
             raise InputError(f"{path}: no column {column!r} (columns: {found})")
     if table.empty:
         raise InputError(f"{path}: no data rows")
+    if len(table) > MAX_CASES:
+        raise InputError(
+            f"{path}: got {len(table)} rows expected at most {MAX_CASES} (documented input limit)"
+        )
     return table
 
 

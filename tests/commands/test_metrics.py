@@ -278,7 +278,7 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str], write_csv: Any) -> Non
     message = run_error(capsys, basic(path, "--score2", "score"))
     assert "--score2: got the same column as --score" in message
     message = run_error(capsys, basic(path, "--bootstrap-replicates", "1"))
-    assert "expected an integer of at least 2" in message
+    assert "expected an integer from 2 to 100000" in message
 
 
 def test_perfect_separation_is_reported_as_undefined_not_nan(

@@ -48,7 +48,7 @@ def _failed_sites(bundle: Path) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.req("DXV-DEMO-003")
+@pytest.mark.req("DXV-DEMO-003", "DXV-SETUP-003")
 def test_demo_protocol_passes_and_the_release_gate_blocks_at_the_shifted_site(
     demo_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -60,6 +60,13 @@ def test_demo_protocol_passes_and_the_release_gate_blocks_at_the_shifted_site(
     lock = json.loads((bundle / "lock.json").read_text())
     assert lock["runner"]["name"] == "onnxruntime"
     assert any(decoder.startswith("pylibjpeg-rle") for decoder in lock["decoders"])
+    # The recorded environment is the run's, not the test runner's (DXV-SETUP-003).
+    environment = json.loads((bundle / "environment.json").read_text())
+    for distributions in (environment["distributions"], environment["runtime"]["distributions"]):
+        listed = {name.lower() for name in distributions}
+        assert {"dxval", "onnxruntime", "pydicom"} <= listed
+        assert not listed & {"pytest", "hypothesis", "mypy", "ruff", "scikit-learn", "onnx"}
+    assert "pytest" in environment["loaded_outside_dependencies"]
 
     assert _run(demo_root / "protocols" / "demo-release-gate.yaml", out) == 1
     (gate,) = (out / "DEMO-NODULE-GATE").iterdir()

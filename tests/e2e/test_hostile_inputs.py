@@ -425,3 +425,18 @@ def test_read_only_output_is_exit_2(
         code, err = _run(example, locked / "out", capsys)
         assert code == 2
         assert "not writable" in _one_error_line(err)
+
+
+@pytest.mark.req("DXV-INPUT-006")
+def test_metrics_command_has_the_same_limits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = ["--truth", "label", "--positive", "1", "--score", "score"]
+    started = time.monotonic()
+    assert main(["metrics", "/dev/zero", *arguments]) == 2
+    assert time.monotonic() - started < 5
+    assert "expected a CSV file as a regular file" in _one_error_line(capsys.readouterr().err)
+    table = tmp_path / "t.csv"
+    table.write_text("label,score\n1,0.9\n0,0.1\n")
+    assert main(["metrics", str(table), *arguments, "--bootstrap-replicates", "1000000000"]) == 2
+    assert "expected an integer from 2 to 100000" in capsys.readouterr().err

@@ -137,3 +137,40 @@ def test_no_copyleft_licence_in_the_runtime_path(repository: Path) -> None:
         and any(marker in item.licence for marker in COPYLEFT_MARKERS)
     ]
     assert offenders == []
+
+
+@pytest.mark.req("DXV-SETUP-002")
+def test_an_item_of_an_extra_that_is_not_installed_is_not_in_use(
+    repository: Path, tmp_path: Path
+) -> None:
+    """A fresh runtime venv holds setuptools (seeded by ``python -m venv``) while only the
+    torch extra needs it: its version is not dxval's configuration, so it is no drift."""
+    text = (repository / "qms" / "soup.yaml").read_text()
+    path = tmp_path / "soup.yaml"
+    # The torch extra now declares a distribution that is not installed.
+    path.write_text(text.replace('  torch:\n    - "torch', '  torch:\n    - "no-such-dist-xyz', 1))
+    results = {r.name: r for r in installation_qualification(load_soup(path), strict=True)}
+    item = next(i for i in load_soup(path).items if i.name == "filelock")
+    assert item.extra == "torch"
+    filelock = results["filelock"]
+    assert filelock.passed
+    assert not filelock.in_use
+    assert not filelock.drifted
+    assert filelock.note.startswith("not in use: only the extra 'torch' needs it")
+    # With the extra installed (torch is a dev dependency too), its items are qualified.
+    listed = load_soup(repository / "qms" / "soup.yaml")
+    intact = {r.name: r for r in installation_qualification(listed)}
+    assert intact["torch"].in_use
+    assert intact["filelock"].in_use
+
+
+@pytest.mark.req("DXV-SETUP-003")
+def test_every_distribution_a_run_records_is_a_soup_item(repository: Path) -> None:
+    """environment.json's runtime closure and the SOUP list agree: requirements with
+    extras (weasyprint → fonttools[woff] → brotli, zopfli) are followed by both."""
+    from dxval.evidence.environment import runtime_distributions
+
+    soup = {item.name.lower() for item in load_soup(repository / "qms" / "soup.yaml").items}
+    recorded = {name.lower() for name in runtime_distributions()[0]} - {"dxval"}
+    assert {"brotli", "zopfli"} <= recorded
+    assert sorted(recorded - soup) == []

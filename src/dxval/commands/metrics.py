@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
 from dxval.errors import UsageError
 from dxval.stats import BootstrapInterval, ProportionMethod
 from dxval.stats_report import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
@@ -33,8 +34,10 @@ def _threshold(text: str) -> float:
 
 
 def _replicates(text: str) -> int:
-    if not text.isdigit() or int(text) < 2:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected an integer of at least 2")
+    if not text.isdigit() or not 2 <= int(text) <= MAX_BOOTSTRAP_REPLICATES:
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected an integer from 2 to {MAX_BOOTSTRAP_REPLICATES}"
+        )
     return int(text)
 
 

@@ -33,6 +33,13 @@ def _self_validate(args: argparse.Namespace) -> int:
     verdict = "PASS" if result.passed else "FAIL"
     passed = len(result.checks) - len(result.failed)
     print(f"{verdict}: {passed} of {len(result.checks)} checks passed")
+    if result.drift:
+        print(
+            f"version drift: {len(result.drift)} installed version(s) differ from the SOUP list "
+            "(they fail --strict-versions):"
+        )
+    for item in result.drift:
+        print(f"  {item['name']} {item['installed']} installed, {item['listed']} listed")
     print(f"report: {result.report}")
     print(f"record: {result.record}")
     print(f"signed end-to-end bundle: {result.bundle}")
@@ -58,9 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--soup",
-        default="qms/soup.yaml",
+        default=None,
         metavar="FILE",
-        help="SOUP list to qualify against (default: %(default)s)",
+        help="SOUP list to qualify against (default: the one shipped with this dxval, "
+        "a copy of qms/soup.yaml)",
     )
     parser.add_argument(
         "--asah",

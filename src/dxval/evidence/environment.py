@@ -1,7 +1,15 @@
 """``environment.json``: the software and machine a run used (IEC 62304 SOUP record).
 
-The basic record (Python, operating system, CPU, every installed
-distribution with its version) is captured here; runtime details (ONNX
+The basic record (Python, operating system, CPU, the distributions the run
+depends on with their versions) is captured here. The distributions
+recorded are dxval's runtime dependency closure (the requirements in the
+installed dxval's metadata, followed through each distribution's own
+requirements), plus the closure of any optional extra whose distribution the
+process has loaded (e.g. torch, for a TorchScript model). Development tools
+installed beside dxval (pytest, mypy, ruff, …) are not part of the run and
+are not listed; a distribution outside the closure that the process did load
+(a test runner calling dxval in-process) is listed apart, under
+``loaded_outside_dependencies``. Runtime details (ONNX
 Runtime providers, torch and CUDA versions, GPU, determinism flags) come from
 ``dxval.inference.capture_environment()`` when that function exists in this
 build, and are recorded under ``"runtime"``.
@@ -12,21 +20,136 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import re
 import sys
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
 from dxval import __version__
 
+#: Optional extras of dxval that hold development tools, never part of a run.
+DEVELOPMENT_EXTRAS = frozenset({"dev"})
+
+
+def _key(name: str) -> str:
+    """PEP 503 normalised distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distribution(name: str) -> metadata.Distribution | None:
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _requirements(distribution: metadata.Distribution, extras: Iterable[str]) -> list[Any]:
+    """The requirements of ``distribution`` that apply here, for no extra or one of ``extras``."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    found = []
+    for text in distribution.requires or []:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": extra}) for extra in ("", *extras)):
+            found.append(requirement)
+    return found
+
+
+def dependency_closure(roots: Mapping[str, Iterable[str]]) -> dict[str, metadata.Distribution]:
+    """Installed distributions reached from ``roots`` (name → extras) through their requirements.
+
+    Requirements that are not installed are skipped (an optional marker, or a
+    platform-specific one): the record states what is, not what should be.
+    """
+    found: dict[str, metadata.Distribution] = {}
+    done: set[tuple[str, str]] = set()
+    pending = [(name, tuple(extras)) for name, extras in roots.items()]
+    while pending:
+        name, extras = pending.pop()
+        key = _key(name)
+        if all((key, extra) in done for extra in ("", *extras)):
+            continue
+        done.update((key, extra) for extra in ("", *extras))
+        distribution = found.get(key) or _distribution(name)
+        if distribution is None:
+            continue
+        found[key] = distribution
+        pending.extend(
+            (requirement.name, tuple(requirement.extras))
+            for requirement in _requirements(distribution, extras)
+        )
+    return found
+
+
+def _loaded_distributions() -> set[str]:
+    """Normalised names of the distributions whose top-level modules this process imported."""
+    owners = metadata.packages_distributions()
+    # Private top-level modules are skipped: a site .pth hook (setuptools'
+    # _distutils_hack) imports one at start-up, not the run.
+    loaded = {name.partition(".")[0] for name in list(sys.modules) if not name.startswith("_")}
+    return {_key(owner) for module in loaded for owner in owners.get(module, [])}
+
+
+def _loaded_extras(loaded: set[str]) -> list[str]:
+    """dxval's optional extras (not development ones) whose distributions the process loaded."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    dxval = _distribution("dxval")
+    if dxval is None:
+        return []
+    requirements = []
+    for text in dxval.requires or []:
+        try:
+            requirements.append(Requirement(text))
+        except InvalidRequirement:
+            continue
+    extras = []
+    for extra in dxval.metadata.get_all("Provides-Extra") or []:
+        if extra in DEVELOPMENT_EXTRAS:
+            continue
+        if any(
+            requirement.marker is not None
+            and requirement.marker.evaluate({"extra": extra})
+            and not requirement.marker.evaluate({"extra": ""})
+            and _key(requirement.name) in loaded
+            for requirement in requirements
+        ):
+            extras.append(extra)
+    return extras
+
+
+def _versions(distributions: Iterable[metadata.Distribution]) -> dict[str, str]:
+    found = {str(d.metadata["Name"]): str(d.version) for d in distributions if d.metadata["Name"]}
+    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+
+
+def runtime_distributions() -> tuple[dict[str, str], dict[str, str]]:
+    """The distributions a run depends on, and those loaded outside dxval's dependencies.
+
+    Returns ``(dependencies, outside)``: ``dependencies`` is dxval and its
+    runtime closure (plus the closure of every non-development extra whose
+    distribution this process has loaded), name → version, sorted by
+    lower-case name; ``outside`` lists the distributions this process has
+    loaded that are not among them (e.g. a test runner), name → version.
+    """
+    loaded = _loaded_distributions()
+    closure = dependency_closure({"dxval": _loaded_extras(loaded)})
+    outside = [
+        distribution
+        for key in sorted(loaded - set(closure))
+        if (distribution := _distribution(key)) is not None
+    ]
+    return _versions(closure.values()), _versions(outside)
+
 
 def installed_distributions() -> dict[str, str]:
-    """Every installed distribution → version, sorted by lower-case name."""
-    found: dict[str, str] = {}
-    for distribution in metadata.distributions():
-        name = distribution.metadata["Name"]
-        if name:
-            found.setdefault(str(name), str(distribution.version))
-    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+    """The distributions a run depends on (:func:`runtime_distributions`), name → version."""
+    return runtime_distributions()[0]
 
 
 def _runtime_environment() -> dict[str, Any] | None:
@@ -41,6 +164,7 @@ def _runtime_environment() -> dict[str, Any] | None:
 
 def capture_environment() -> dict[str, Any]:
     """The JSON-safe environment record written to ``environment.json``."""
+    dependencies, outside = runtime_distributions()
     return {
         "dxval": __version__,
         "python": {
@@ -55,6 +179,7 @@ def capture_environment() -> dict[str, Any]:
             "description": platform.platform(),
         },
         "cpu": {"count": os.cpu_count(), "processor": platform.processor()},
-        "distributions": installed_distributions(),
+        "distributions": dependencies,
+        "loaded_outside_dependencies": outside,
         "runtime": _runtime_environment(),
     }

@@ -1,6 +1,8 @@
 """``environment.json``: everything about the machine and software a run depends on.
 
-Captured: Python, every installed distribution and its version, the
+Captured: Python, the distributions the run depends on and their versions
+(dxval's runtime closure, :func:`dxval.evidence.environment.runtime_distributions`:
+development tools installed beside dxval are not listed), the
 operating system, the CPU model and its flags (``/proc/cpuinfo`` on Linux),
 the GPUs with driver, CUDA and cuDNN versions when present, onnxruntime's
 version, build and providers, torch's version and CUDA/cuDNN builds when
@@ -20,7 +22,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,10 @@ _THREAD_VARIABLES = (
 
 
 def installed_distributions() -> dict[str, str]:
-    """Every installed distribution → version, sorted by lower-case name."""
-    found: dict[str, str] = {}
-    for distribution in metadata.distributions():
-        name = distribution.metadata["Name"]
-        if name:
-            found.setdefault(str(name), str(distribution.version))
-    return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+    """dxval's runtime dependency closure (and loaded extras) → version, sorted by name."""
+    from dxval.evidence.environment import installed_distributions as runtime
+
+    return runtime()
 
 
 def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:

@@ -16,6 +16,10 @@ fails when ``pyproject.toml``'s dependencies change and the list was not
 regenerated (:func:`soup_problems`). :func:`installation_qualification`
 compares the installed versions with the list (the IQ of ``dxval
 self-validate``).
+
+The list is shipped inside the package (``dxval/qms/soup.yaml``, a symbolic
+link to ``qms/soup.yaml`` in the source tree that the wheel build copies),
+so an installed dxval can qualify itself (:func:`packaged_soup_path`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,8 @@ else:  # Python 3.10: the tomli backport provides the same API
     import tomli as tomllib
 
 SOUP_SCHEMA = "dxval-soup/1"
+#: Name of the SOUP list inside the ``dxval.qms`` package.
+PACKAGED_SOUP = "soup.yaml"
 #: Optional extras that are development tools, not part of the product.
 DEVELOPMENT_EXTRAS = frozenset({"dev"})
 
@@ -176,14 +182,18 @@ def _installed(name: str, *, needed_by: str) -> metadata.Distribution:
         ) from error
 
 
-def _requirements_of(distribution: metadata.Distribution) -> list[Requirement]:
+def _requirements_of(
+    distribution: metadata.Distribution, extras: frozenset[str] = frozenset()
+) -> list[Requirement]:
+    """The requirements of ``distribution`` itself and of the ``extras`` asked of it."""
     found = []
     for text in distribution.requires or []:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+        marker = requirement.marker
+        if marker is None or any(marker.evaluate({"extra": name}) for name in ("", *extras)):
             found.append(requirement)
     return found
 
@@ -207,25 +217,24 @@ def _walk(specification: DependencySpecification) -> _Closure:
             name = canonicalize_name(requirement.name)
             closure.direct.setdefault(name, (text, extra))
             pending.append((requirement, None, extra))
+    visited: set[tuple[str, str | None, frozenset[str]]] = set()
     while pending:
         requirement, parent, extra = pending.pop()
         name = canonicalize_name(requirement.name)
         closure.parents.setdefault(name, set())
         if parent is not None:
             closure.parents[name].add(parent)
-        seen_extras = closure.extras.setdefault(name, set())
-        if name in closure.distributions and extra in seen_extras:
+        closure.extras.setdefault(name, set()).add(extra)
+        # A requirement such as fonttools[woff] pulls in the extra's requirements too.
+        asked = frozenset(requirement.extras)
+        if (name, extra, asked) in visited:
             continue
-        seen_extras.add(extra)
-        if name in closure.distributions:
-            pending.extend(
-                (child, name, extra) for child in _requirements_of(closure.distributions[name])
-            )
-            continue
-        needed_by = "pyproject.toml" if parent is None else f"required by {parent}"
-        distribution = _installed(requirement.name, needed_by=needed_by)
-        closure.distributions[name] = distribution
-        pending.extend((child, name, extra) for child in _requirements_of(distribution))
+        visited.add((name, extra, asked))
+        if name not in closure.distributions:
+            needed_by = "pyproject.toml" if parent is None else f"required by {parent}"
+            closure.distributions[name] = _installed(requirement.name, needed_by=needed_by)
+        children = _requirements_of(closure.distributions[name], asked)
+        pending.extend((child, name, extra) for child in children)
     return closure
 
 
@@ -441,6 +450,23 @@ def soup_problems(soup_path: str | Path, pyproject: str | Path) -> list[str]:
     return problems
 
 
+def packaged_soup_path() -> Path:
+    """The SOUP list shipped with this dxval (the copy of ``qms/soup.yaml`` in the package).
+
+    Raises
+    ------
+    UsageError
+        The package was installed without its data (a broken installation).
+    """
+    path = Path(str(resources.files("dxval.qms").joinpath(PACKAGED_SOUP)))
+    if not path.is_file():
+        raise UsageError(
+            f"{path}: the SOUP list shipped with dxval is missing; reinstall dxval, or pass "
+            "--soup FILE"
+        )
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class QualificationResult:
     """Installation qualification of one SOUP item: expected vs installed version."""
@@ -451,20 +477,41 @@ class QualificationResult:
     requirement: str | None
     passed: bool
     note: str
+    in_use: bool = True
+
+    @property
+    def drifted(self) -> bool:
+        """True when the item is in use and installed at a version other than the listed one."""
+        return self.in_use and self.installed is not None and self.installed != self.expected
 
 
-def _qualify(item: SoupItem, *, strict: bool) -> QualificationResult:
-    def result(installed: str | None, passed: bool, note: str) -> QualificationResult:
+def _qualify(
+    item: SoupItem, *, strict: bool, extras: frozenset[str] = frozenset()
+) -> QualificationResult:
+    def result(
+        installed: str | None, passed: bool, note: str, *, in_use: bool = True
+    ) -> QualificationResult:
         """The qualification of ``item`` with these findings."""
         return QualificationResult(
-            item.name, item.version, installed, item.requirement, passed, note
+            item.name, item.version, installed, item.requirement, passed, note, in_use
         )
 
     try:
-        installed = metadata.version(item.name)
+        installed: str | None = metadata.version(item.name)
     except metadata.PackageNotFoundError:
-        if item.extra is not None:
-            return result(None, True, f"not installed (only needed by the extra {item.extra!r})")
+        installed = None
+    if item.extra is not None and not extras & set(item.extra.split(",")):
+        # Only an extra that is not installed needs it: another distribution (or
+        # the venv itself, for setuptools) may have installed it, but not for dxval.
+        found = "absent" if installed is None else f"{installed} present for another reason"
+        return result(
+            installed,
+            True,
+            f"not in use: only the extra {item.extra!r} needs it, and that extra is not "
+            f"installed ({found})",
+            in_use=False,
+        )
+    if installed is None:
         return result(None, False, "not installed")
     if item.requirement is not None:
         try:
@@ -489,9 +536,24 @@ def installation_qualification(
 ) -> tuple[QualificationResult, ...]:
     """Compare every SOUP item's installed version with the list (IQ).
 
-    An item passes when installed (items of an optional extra may be absent)
-    at a version that satisfies its requirement; a version other than the
+    An item passes when installed at a version that satisfies its
+    requirement; an item that only an optional extra needs is not in use
+    (and passes, whatever is installed) unless every declared dependency of
+    that extra is installed; a version other than the
     listed one passes with a note, or fails when ``strict`` (release
     qualification: the installation must equal the validated configuration).
     """
-    return tuple(_qualify(item, strict=strict) for item in soup.items)
+    extras = frozenset(
+        extra
+        for extra, texts in soup.specification.optional.items()
+        if all(_is_installed(Requirement(text).name) for text in texts)
+    )
+    return tuple(_qualify(item, strict=strict, extras=extras) for item in soup.items)
+
+
+def _is_installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True

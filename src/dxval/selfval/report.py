@@ -93,8 +93,12 @@ def write_report(
     *,
     header: Mapping[str, str],
     notes: Sequence[str],
+    version_drift: Sequence[Mapping[str, str]] = (),
 ) -> tuple[Path, Path]:
     """Write ``tool-validation.html``, ``.pdf`` and ``.json`` into ``out``.
+
+    ``version_drift`` (installed items whose version differs from the SOUP
+    list) is recorded in the JSON as ``version_drift``; the notes say it in words.
 
     Returns the PDF and the JSON record.
     """
@@ -119,6 +123,7 @@ def write_report(
         "counts": counts,
         "header": dict(header),
         "notes": list(notes),
+        "version_drift": [dict(item) for item in version_drift],
         "checks": [check.to_dict() for check in checks],
     }
     json_path.write_text(
