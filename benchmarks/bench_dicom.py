@@ -29,6 +29,7 @@ from pathlib import Path
 from pydicom.data import get_testdata_file
 
 from dxval.dicom.loader import CaseLoader
+from dxval.protocol.preprocessing import plain_steps
 
 CR_STEPS = [
     {"op": "modality_lut"},
@@ -103,10 +104,14 @@ def main() -> None:
     ]
     print(f"dxval DICOM loader benchmark (one process, one core; pid {os.getpid()})")
     for label, steps, name in cases:
-        rate, count = _throughput(CaseLoader(steps), _file(name), seconds=options.seconds)
+        rate, count = _throughput(
+            CaseLoader(plain_steps(steps)), _file(name), seconds=options.seconds
+        )
         print(f"  {label:<48} {rate:8.1f} images/s per core  ({count} images)")
     print(f"memory while loading {options.files} CT files (uncompressed 512x512 -> 256x256):")
-    for index, rss, peak in _memory(CaseLoader(CT_STEPS), _file("693_UNCR.dcm"), options.files):
+    for index, rss, peak in _memory(
+        CaseLoader(plain_steps(CT_STEPS)), _file("693_UNCR.dcm"), options.files
+    ):
         print(f"  after {index:>5} files: RSS {rss:7.1f} MiB, peak RSS {peak:7.1f} MiB")
 
 

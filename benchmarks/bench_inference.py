@@ -48,6 +48,7 @@ from dxval.inference import (
     load_runner,
     run_harness,
 )
+from dxval.protocol.preprocessing import plain_steps
 
 MODEL_SIDE = 64
 STEPS = [
@@ -230,7 +231,7 @@ def run_end_to_end(
 def rss_child(folder: Path, count: int, width: int) -> None:
     """Run the harness over ``count`` cases and print the peak RSS (KiB) as JSON."""
     config = write_model(folder / f"model-{count}.onnx", width=width)
-    loader = CaseLoader(STEPS, expected_shape=config.input.case_shape)
+    loader = CaseLoader(plain_steps(STEPS), expected_shape=config.input.case_shape)
     paths = sorted(folder.glob("image*.dcm"))
     workers, threads = split_cores()
     rate, scored, _ = run_end_to_end(
@@ -280,7 +281,7 @@ def main() -> int:
         folder = Path(name)
         paths = write_dicom_files(folder, args.files, args.size)
         config = write_model(folder / "model.onnx", width=args.width)
-        loader = CaseLoader(STEPS, expected_shape=config.input.case_shape)
+        loader = CaseLoader(plain_steps(STEPS), expected_shape=config.input.case_shape)
         cases = case_list(paths, args.cases)
         workers, threads = split_cores()
         print(

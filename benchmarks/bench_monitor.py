@@ -31,7 +31,7 @@ from scipy.stats import ks_2samp
 from dxval.cli import main as dxval_main
 from dxval.demo import generate_demo
 from dxval.demo.production import DEMO_MODEL_SHA256
-from dxval.monitor import run_monitoring
+from dxval.pipeline.monitor import run_monitoring
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_SECONDS = 20.0

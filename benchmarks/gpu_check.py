@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from dxval.inference import CaseInput, HarnessResult, ModelConfig
-    from dxval.inference.concordance import ConcordanceResult
+    from dxval.pipeline.concordance import ConcordanceResult
 
 
 def preflight() -> str | None:
@@ -160,7 +160,7 @@ def run_leg(
     args: argparse.Namespace,
     batch_size: int | None = None,
 ) -> HarnessResult:
-    from dxval.inference import score_cases
+    from dxval.inference import InferenceOptions, score_cases
 
     start = time.perf_counter()
     result = score_cases(
@@ -169,12 +169,14 @@ def run_leg(
         cases,
         results_path=folder / f"{name}.jsonl",
         preprocessing_digest="synthetic",
-        device=device,
-        workers=args.workers,
-        batch_size=batch_size or args.batch_size,
-        threads=args.threads,
-        use_cache=False,
-        progress=False,
+        options=InferenceOptions(
+            device=device,
+            workers=args.workers,
+            batch_size=batch_size or args.batch_size,
+            threads=args.threads,
+            use_cache=False,
+            progress=False,
+        ),
     )
     elapsed = time.perf_counter() - start
     rate = result.total / result.elapsed_seconds
@@ -243,7 +245,7 @@ def concordance(
 ) -> None:
     """Print the CPU-vs-accelerator concordance (needs scipy for the paired tests)."""
     try:
-        from dxval.inference.concordance import compare_results
+        from dxval.pipeline.concordance import compare_results
     except ImportError as error:
         largest, identical = largest_difference(cpu, accelerated)
         print(

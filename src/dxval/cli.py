@@ -21,19 +21,11 @@ from collections.abc import Callable, Sequence
 
 from dxval import __version__, commands
 from dxval.dicom.notes import install_guard
-from dxval.errors import DxvalError, ExitCode
+from dxval.errors import DxvalError, ExitCode, exit_codes_help
 
 Handler = Callable[[argparse.Namespace], int]
 
-EXIT_CODES_HELP = """\
-exit codes:
-  0   run complete, every acceptance criterion met
-  1   run complete, at least one criterion not met (evidence written)
-  2   usage error, invalid protocol, unreadable input
-  3   integrity: lock mismatch, or verify found a changed/missing/extra file
-  4   run incomplete: failed cases beyond the protocol's QC tolerance
-  70  internal error (a bug): message plus where the traceback was saved
-"""
+EXIT_CODES_HELP = exit_codes_help()
 
 
 class _ArgumentParser(argparse.ArgumentParser):

@@ -1,18 +1,8 @@
 """Errors that reach the user, each carrying its documented exit code.
 
-The exit codes are stable and documented in the README and ``dxval --help``:
-
-====  ==============================================================
-code  meaning
-====  ==============================================================
-0     run complete, every acceptance criterion met
-1     run complete, at least one criterion not met (evidence written)
-2     usage error, invalid protocol, unreadable input, input past a documented
-      limit, output that cannot be written (disk full, read-only, permissions)
-3     integrity: lock mismatch, or ``verify`` found a changed file
-4     run incomplete: failed cases beyond the protocol's QC tolerance
-70    internal error (a bug): message plus where the traceback was saved
-====  ==============================================================
+The exit codes are stable. :data:`EXIT_CODE_MEANINGS` is the one table of
+them: ``dxval --help`` and ``validate --help`` print it
+(:func:`exit_codes_help`) and a test keeps the README's table equal to it.
 
 A crash must never look like a failed gate, and a failed gate never like a
 crash: only :class:`DxvalError` subclasses map to codes 2-4; anything else is
@@ -21,6 +11,7 @@ an internal error (70).
 
 from __future__ import annotations
 
+import textwrap
 from enum import IntEnum
 
 
@@ -33,6 +24,37 @@ class ExitCode(IntEnum):
     INTEGRITY = 3
     INCOMPLETE = 4
     INTERNAL = 70
+
+
+#: What each exit code means (Markdown: the README's table shows it verbatim).
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "run complete, every acceptance criterion met",
+    ExitCode.CRITERIA_NOT_MET: (
+        "run complete, at least one criterion not met or undefined (evidence written)"
+    ),
+    ExitCode.USAGE: (
+        "usage error, invalid protocol, unreadable input, input past a documented limit, "
+        "output that cannot be written (disk full, read-only, permissions); nothing written"
+    ),
+    ExitCode.INTEGRITY: (
+        "integrity: a pinned digest differs (nothing written), or `verify` found a changed, "
+        "missing or extra file or a broken audit chain"
+    ),
+    ExitCode.INCOMPLETE: (
+        "run incomplete: non-evaluable cases beyond `qc.max_failed_fraction` "
+        "(evidence written, marked incomplete)"
+    ),
+    ExitCode.INTERNAL: "internal error (a bug): message plus where the traceback was saved",
+}
+
+
+def exit_codes_help() -> str:
+    """The exit-code table as a ``--help`` epilog: plain text, wrapped at 79 columns."""
+    lines = ["exit codes:"]
+    for code, meaning in EXIT_CODE_MEANINGS.items():
+        text = f"  {int(code):<3} {meaning.replace('`', '')}"
+        lines.append(textwrap.fill(text, width=79, subsequent_indent=" " * 6))
+    return "\n".join(lines) + "\n"
 
 
 class DxvalError(Exception):

@@ -11,6 +11,7 @@ from tests.dicom.conftest import MODEL_PROTOCOL, real_file, write_model_protocol
 
 from dxval.cli import main
 from dxval.dicom.loader import CaseLoader
+from dxval.protocol.preprocessing import plain_steps
 
 
 @pytest.mark.req("DXV-DICOM-006")
@@ -69,7 +70,7 @@ def test_preprocess_writes_the_harness_tensor(
     assert saved.shape == (1, 32, 32)
     from dxval.protocol import load_protocol
 
-    expected = CaseLoader(load_protocol(protocol).protocol.preprocessing)([source])
+    expected = CaseLoader(plain_steps(load_protocol(protocol).protocol.preprocessing))([source])
     assert np.array_equal(saved, expected)
     assert "float32 (1, 32, 32)" in capsys.readouterr().out
 

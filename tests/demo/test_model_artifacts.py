@@ -20,6 +20,7 @@ import torch
 
 from dxval.demo import DemoResult
 from dxval.dicom.loader import CaseLoader
+from dxval.protocol.preprocessing import plain_steps
 
 MODEL_FOLDER = Path(__file__).resolve().parents[2] / "models" / "demo"
 ONNX_PATH = MODEL_FOLDER / "demo-nodule.onnx"
@@ -39,7 +40,7 @@ def labelled_inputs(
     small_demo: DemoResult, read_manifest: Callable[[Path], list[dict[str, str]]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs [N, 1, 128, 128] and labels [N] of the readable cases of the small demo."""
-    loader = CaseLoader(PREPROCESSING, expected_shape=(1, 128, 128))
+    loader = CaseLoader(plain_steps(PREPROCESSING), expected_shape=(1, 128, 128))
     tensors, labels = [], []
     for site in small_demo.sites:
         for row in read_manifest(site.manifest):

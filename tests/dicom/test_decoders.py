@@ -19,6 +19,7 @@ from dxval.dicom.decoders import (
 from dxval.dicom.failures import CaseFailure
 from dxval.dicom.loader import CaseLoader
 from dxval.errors import IntegrityError
+from dxval.protocol.preprocessing import plain_steps
 
 
 @pytest.mark.parametrize(
@@ -103,12 +104,14 @@ def test_decoder_pin() -> None:
 @pytest.mark.req("DXV-DICOM-001")
 def test_lossless_jpeg2000_and_uncompressed_give_identical_tensors(stem: str) -> None:
     loader = CaseLoader(
-        [
-            {"op": "modality_lut"},
-            {"op": "window", "center": 1000, "width": 4000},
-            {"op": "monochrome2"},
-            {"op": "resize", "size": [64, 64]},
-        ]
+        plain_steps(
+            [
+                {"op": "modality_lut"},
+                {"op": "window", "center": 1000, "width": 4000},
+                {"op": "monochrome2"},
+                {"op": "resize", "size": [64, 64]},
+            ]
+        )
     )
     uncompressed = loader.load([real_file(f"{stem}_UNCR.dcm")])
     compressed = loader.load([real_file(f"{stem}_J2KR.dcm")])

@@ -10,16 +10,18 @@ import numpy as np
 import pytest
 from tests.dicom.conftest import real_file
 
-from dxval.dicom import ops
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.loader import CaseLoader
+from dxval.dicom.steps import preprocessing_digest
+from dxval.protocol.preprocessing import parse_steps, plain_steps
 
-STEPS = [
+RAW = [
     {"op": "modality_lut"},
     {"op": "window", "center": 40, "width": 400},
     {"op": "resize", "size": [32, 32]},
     {"op": "to_channels", "channels": 1},
 ]
+STEPS = plain_steps(RAW)
 
 
 def _load(loader: CaseLoader, path: Path) -> np.ndarray:
@@ -38,12 +40,13 @@ def test_loader_pickles_and_runs_in_a_worker_process() -> None:
     assert remote.dtype == np.float32
 
 
-def test_loader_accepts_models_and_reports_digest() -> None:
-    models = ops.parse_steps(STEPS)
-    assert CaseLoader(models).digest == CaseLoader(STEPS).digest == ops.preprocessing_digest(models)
-    assert "modality_lut, window, resize, to_channels" in repr(CaseLoader(models))
+def test_loader_takes_plain_steps_and_reports_digest() -> None:
+    from_models = plain_steps(parse_steps(RAW))
+    assert CaseLoader(from_models).digest == CaseLoader(STEPS).digest
+    assert CaseLoader(STEPS).digest == preprocessing_digest(STEPS)
+    assert "modality_lut, window, resize, to_channels" in repr(CaseLoader(STEPS))
     with pytest.raises(ValueError, match=r"preprocessing\[1\] \(modality_lut\)"):
-        CaseLoader([{"op": "scale"}, {"op": "modality_lut"}])
+        CaseLoader(plain_steps([{"op": "scale"}]) + plain_steps([{"op": "modality_lut"}]))
 
 
 def test_shape_mismatch_against_the_model_input() -> None:

@@ -8,17 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dxval.dicom import ops, pipeline
+from dxval.dicom import pipeline, steps
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.reader import read_file
+from dxval.protocol.preprocessing import plain_steps
 
 
 def _run(path: Path, *raw: dict[str, object]) -> np.ndarray:
-    return pipeline.apply_steps(read_file(path), ops.parse_steps(list(raw)))
+    return pipeline.apply_steps(read_file(path), plain_steps(list(raw)))
 
 
 def test_every_registered_op_has_a_handler() -> None:
-    assert set(pipeline._HANDLERS) == set(ops.OPS)
+    assert set(pipeline._HANDLERS) == set(steps.STEP_TYPES)
 
 
 def test_monochrome2_inverts_within_the_stored_range(write_dataset: Callable[..., Path]) -> None:

@@ -23,7 +23,7 @@ import pytest
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from tests.dicom.conftest import real_file
 
-from dxval.dicom import ops
+from dxval.dicom import steps as ops
 from dxval.dicom.pipeline import apply_steps
 from dxval.dicom.reader import read_file
 

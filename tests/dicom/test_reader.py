@@ -15,6 +15,7 @@ from tests.dicom.conftest import make_dataset, real_file, write
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.loader import CaseLoader
 from dxval.dicom.reader import read_case, read_file, read_header
+from dxval.protocol.preprocessing import plain_steps
 
 
 def _reason(call: object, *args: object) -> ReasonCode:
@@ -160,7 +161,9 @@ def test_mutated_real_files_fail_only_with_reason_codes(
     if keep is not None:
         data = data[: int(keep * len(data))]
     loader = CaseLoader(
-        [{"op": "modality_lut"}, {"op": "select_frame"}, {"op": "scale", "source": "image"}]
+        plain_steps(
+            [{"op": "modality_lut"}, {"op": "select_frame"}, {"op": "scale", "source": "image"}]
+        )
     )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "mutated.dcm"

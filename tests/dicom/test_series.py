@@ -15,6 +15,7 @@ from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.loader import CaseLoader
 from dxval.dicom.reader import read_case
 from dxval.dicom.series import resample_volume
+from dxval.protocol.preprocessing import plain_steps
 
 SLICES = 6
 GAP = 2.5
@@ -118,7 +119,9 @@ def test_series_pipeline_applies_per_slice_rescale_and_selects(tmp_path: Path) -
     change = {index: {"RescaleIntercept": -1024 + 100 * index} for index in range(SLICES)}
     _write_series(tmp_path, change=change)
     loader = CaseLoader(
-        [{"op": "modality_lut"}, {"op": "select_slices", "count": 2, "start": 1, "step": 2}]
+        plain_steps(
+            [{"op": "modality_lut"}, {"op": "select_slices", "count": 2, "start": 1, "step": 2}]
+        )
     )
     volume = loader([tmp_path])
     base = pydicom.dcmread(real_file("CT_small.dcm")).pixel_array.astype(np.float32)
@@ -141,6 +144,6 @@ def test_resample_volume_is_linear_and_keeps_the_extent() -> None:
 
 def test_resample_op_on_a_series(tmp_path: Path) -> None:
     _write_series(tmp_path)
-    volume = CaseLoader([{"op": "resample", "spacing": [1.25, 1.0, 1.0]}])([tmp_path])
+    volume = CaseLoader(plain_steps([{"op": "resample", "spacing": [1.25, 1.0, 1.0]}]))([tmp_path])
     assert volume.shape[0] == 11  # 5 gaps of 2.5 mm at 1.25 mm
     assert volume.shape[1:] == (85, 85)  # 127 pixels × 0.661468 mm = 84.0 mm → 85 samples

@@ -29,7 +29,7 @@ SOURCE = Path(__file__).parents[2] / "src"
 _DRIVER = """
 import sys, time
 from pathlib import Path
-import dxval.pipeline
+import dxval.report
 from dxval.cli import main
 from dxval.dicom.loader import CaseLoader
 
@@ -44,7 +44,7 @@ def stall(*args, **kwargs):
 if phase == "inference":
     CaseLoader.load = stall
 else:
-    dxval.pipeline._render_reports = stall
+    dxval.report.render_bundle_reports = stall  # what validate's render callback calls
 sys.exit(main(["validate", protocol, "--out", out, "--workers", "0", "--no-cache"]))
 """
 

@@ -17,6 +17,7 @@ from tests.e2e.test_validate_model import _bundle, _make_protocol, _validate
 from dxval.cli import main
 from dxval.data.hashing import sha256_file
 from dxval.evidence import verify_bundle
+from dxval.report.template_set import SHIPPED as TEMPLATES
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,13 @@ def test_new_level_alerts_exit_1_and_json_has_the_issue_shape(
     config = tmp_path / "monitor.yaml"
     config.write_text("monitor: 1\nmin_window_n: 10\n")
     out = tmp_path / "out"
+    # a company's own monitoring template over the shipped set (report.css, fonts fall back)
+    custom = tmp_path / "company-templates"
+    custom.mkdir()
+    shipped = (TEMPLATES / "monitoring.html").read_text()
+    (custom / "monitoring.html").write_text(shipped.replace("<body>", "<body>ACME-MON-7731", 1))
     arguments = ["monitor", str(baseline), str(production), "--out", str(out), "--json"]
-    code = main([*arguments, "--config", str(config)])
+    code = main([*arguments, "--config", str(config), "--templates", str(custom)])
     captured = capsys.readouterr()
     assert code == 1, captured.err
     document = json.loads(captured.out)
@@ -125,7 +131,37 @@ def test_new_level_alerts_exit_1_and_json_has_the_issue_shape(
     assert "Time series" in html
     assert "never seen in validation" in html
     assert (bundle / "figures" / "monitoring-psi.svg").is_file()
+    assert "ACME-MON-7731" in html
+    run = json.loads((bundle / "run.json").read_text())
+    templates = run["templates"]
+    assert templates["custom"] == ["monitoring.html"]  # report.css and fonts: shipped ones
+    assert {"monitoring.html", "report.css", "fonts/DejaVuSans.ttf"} <= set(templates["files"])
+    custom_digest = sha256_file(custom / "monitoring.html")
+    assert f"{custom_digest}  monitoring.html" in templates["listing"]
     assert verify_bundle(bundle).intact
+
+
+@pytest.mark.req("DXV-ARCH-004")
+def test_a_failing_monitoring_template_is_exit_2_naming_file_and_line(
+    baseline: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    production = _production(tmp_path / "prod.csv", baseline)
+    custom = tmp_path / "company-templates"
+    custom.mkdir()
+    out = tmp_path / "out"
+    arguments = ["monitor", str(baseline), str(production), "--out", str(out)]
+    (custom / "monitoring.html").write_text("<html>\n{% if %}\n</html>\n")
+    assert main([*arguments, "--templates", str(custom)]) == 2
+    error = capsys.readouterr().err
+    assert f"{custom / 'monitoring.html'}:2: template syntax error" in error
+    assert not out.exists() or not any(out.iterdir())
+    (custom / "monitoring.html").write_text("<html>\n{{ view.no_such_field }}\n</html>\n")
+    assert main([*arguments, "--templates", str(custom)]) == 2
+    error = capsys.readouterr().err
+    assert f"{custom / 'monitoring.html'}:2: template undefined variable" in error
+    assert "Traceback" not in error
+    assert not list(out.glob("*/*"))  # no monitoring bundle published
+    assert main([*arguments, "--templates", str(tmp_path / "missing")]) == 2
 
 
 @pytest.mark.req("DXV-MON-003")

@@ -460,13 +460,12 @@ def test_every_audit_event_is_attributable_and_chained(signed: Path) -> None:
 
 @pytest.mark.req("DXV-SIGN-002")
 def test_a_failed_rendering_leaves_the_bundle_unsigned_and_intact(
-    bundle: Path, author: SigningKey, monkeypatch: pytest.MonkeyPatch
+    bundle: Path, author: SigningKey
 ) -> None:
     def broken(folder: Path) -> list[Path]:
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("dxval.report.render_bundle_reports", broken)
     with pytest.raises(RuntimeError, match="renderer crashed"):
-        sign_bundle(bundle, author, meaning=Meaning.AUTHORED)
+        sign_bundle(bundle, author, meaning=Meaning.AUTHORED, render=broken)
     assert read_signatures(bundle) == ()
     assert _problems(bundle) == []

@@ -19,6 +19,7 @@ import pytest
 
 from dxval.cli import main
 from dxval.errors import UsageError
+from dxval.evidence.format import read_bundle
 from dxval.evidence.signatures import (
     Meaning,
     SigningKey,
@@ -30,7 +31,6 @@ from dxval.evidence.signatures import (
 )
 from dxval.evidence.signatures.registry import SignerRegistry, Verdict, load_registry
 from dxval.report import refresh
-from dxval.report.bundle import read_bundle
 from dxval.report.render import SCREEN, render_html
 from dxval.report.views import build_cover, build_report_view
 

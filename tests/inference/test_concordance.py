@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dxval.errors import InputError, UsageError
-from dxval.inference import CaseResult, CaseStatus, Runtime
-from dxval.inference.concordance import (
+from dxval.inference import CaseResult, CaseStatus, InferenceOptions, Runtime
+from dxval.pipeline.concordance import (
     ComparisonStatus,
     compare_results,
     compare_scores,
@@ -130,10 +130,7 @@ def test_onnx_and_torchscript_exports_of_the_same_weights_agree(
         truth,
         output=tmp_path / "out",
         preprocessing_digest="npy",
-        workers=0,
-        batch_size=8,
-        threads=1,
-        progress=False,
+        options=InferenceOptions(workers=0, batch_size=8, threads=1, progress=False),
     )
     result = run.result
     assert result.compared == len(cases)

@@ -10,6 +10,7 @@ import pytest
 
 from dxval.errors import ExitCode, IntegrityError, UsageError
 from dxval.inference import (
+    InferenceOptions,
     ReferenceSpec,
     file_sha256,
     load_runner,
@@ -118,9 +119,7 @@ def test_harness_runs_the_golden_check_before_any_case(
         make_cases(case_paths[:2]),
         results_path=tmp_path / "results.jsonl",
         preprocessing_digest="p",
-        workers=0,
-        threads=1,
-        progress=False,
+        options=InferenceOptions(workers=0, threads=1, progress=False),
     )
     assert result.golden is not None
     assert result.golden.max_abs_difference == 0.0
@@ -134,8 +133,6 @@ def test_harness_runs_the_golden_check_before_any_case(
             make_cases(case_paths[:2]),
             results_path=results_path,
             preprocessing_digest="p",
-            workers=0,
-            threads=1,
-            progress=False,
+            options=InferenceOptions(workers=0, threads=1, progress=False),
         )
     assert not results_path.exists()

@@ -17,6 +17,7 @@ from dxval.inference import (
     CaseStatus,
     HarnessOptions,
     HarnessResult,
+    InferenceOptions,
     InlineExecutor,
     ModelConfig,
     OutputSpec,
@@ -357,11 +358,9 @@ def test_score_cases_end_to_end_with_environment(
         make_cases(case_paths[:6]),
         results_path=tmp_path / "r.jsonl",
         preprocessing_digest="digest",
-        workers=2,
-        batch_size=4,
-        threads=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
+        options=InferenceOptions(
+            workers=2, batch_size=4, threads=1, cache_dir=tmp_path / "cache", progress=False
+        ),
     )
     assert (result.total, result.scored) == (6, 6)
     assert result.runner.name == "torch"
@@ -371,11 +370,15 @@ def test_score_cases_end_to_end_with_environment(
 
 def test_bad_batch_size_and_workers_are_usage_errors(artifacts: Artifacts, tmp_path: Path) -> None:
     config = make_config(artifacts.onnx)
-    common = {"results_path": tmp_path / "r.jsonl", "preprocessing_digest": "d", "threads": 1}
+    common = {"results_path": tmp_path / "r.jsonl", "preprocessing_digest": "d"}
     with pytest.raises(UsageError, match=r"--batch-size: got 0, expected an integer >= 1"):
-        score_cases(config, NpyLoader(), [], batch_size=0, **common)  # type: ignore[arg-type]
+        score_cases(
+            config, NpyLoader(), [], options=InferenceOptions(batch_size=0, threads=1), **common
+        )  # type: ignore[arg-type]
     with pytest.raises(UsageError, match=r"--workers: got -1"):
-        score_cases(config, NpyLoader(), [], workers=-1, **common)  # type: ignore[arg-type]
+        score_cases(
+            config, NpyLoader(), [], options=InferenceOptions(workers=-1, threads=1), **common
+        )  # type: ignore[arg-type]
 
 
 def test_dicom_case_loader_in_workers(tmp_path: Path) -> None:
@@ -383,17 +386,20 @@ def test_dicom_case_loader_in_workers(tmp_path: Path) -> None:
     from pydicom.data import get_testdata_file
 
     from dxval.dicom.loader import CaseLoader
+    from dxval.protocol.preprocessing import plain_steps
 
     from .models import make_weights, write_onnx
 
     config = make_config(write_onnx(make_weights(), tmp_path / "tiny.onnx"))
     loader = CaseLoader(
-        [
-            {"op": "modality_lut"},
-            {"op": "window", "center": 40, "width": 400},
-            {"op": "resize", "size": [16, 16], "method": "area"},
-            {"op": "to_channels", "channels": 1},
-        ],
+        plain_steps(
+            [
+                {"op": "modality_lut"},
+                {"op": "window", "center": 40, "width": 400},
+                {"op": "resize", "size": [16, 16], "method": "area"},
+                {"op": "to_channels", "channels": 1},
+            ]
+        ),
         expected_shape=config.input.case_shape,
     )
     names = ("CT_small.dcm", "JPEG2000.dcm", "rtplan.dcm", "MR_small_RLE.dcm")
@@ -404,10 +410,9 @@ def test_dicom_case_loader_in_workers(tmp_path: Path) -> None:
         cases,
         results_path=tmp_path / "r.jsonl",
         preprocessing_digest=loader.digest,
-        workers=2,
-        threads=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
+        options=InferenceOptions(
+            workers=2, threads=1, cache_dir=tmp_path / "cache", progress=False
+        ),
     )
     rows = {row.case_id: row for row in result.iter_results()}
     assert (result.scored, result.failed) == (3, 1)
@@ -420,10 +425,9 @@ def test_dicom_case_loader_in_workers(tmp_path: Path) -> None:
         cases,
         results_path=tmp_path / "again.jsonl",
         preprocessing_digest=loader.digest,
-        workers=2,
-        threads=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
+        options=InferenceOptions(
+            workers=2, threads=1, cache_dir=tmp_path / "cache", progress=False
+        ),
     )
     assert again.cache_hits == 3
     assert {row.case_id: row.score for row in again.iter_results()} == {

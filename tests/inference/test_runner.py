@@ -150,6 +150,7 @@ def test_onnx_path_works_without_torch(artifacts: Artifacts, tmp_path: Path) -> 
         import numpy as np
         from pathlib import Path
         from dxval.inference import (
+            InferenceOptions,
             Activation, CaseInput, InputSpec, ModelConfig, OutputSpec, Runtime,
             available_runners, score_cases,
         )
@@ -164,7 +165,7 @@ def test_onnx_path_works_without_torch(artifacts: Artifacts, tmp_path: Path) -> 
         result = score_cases(
             config, Loader(), [CaseInput("a", (Path("a"),), ("0" * 64,))],
             results_path=Path({str(tmp_path / "r.jsonl")!r}), preprocessing_digest=None,
-            workers=0, threads=1, progress=False)
+            options=InferenceOptions(workers=0, threads=1, progress=False))
         assert result.scored == 1, result
         assert available_runners()["torch"] is not None
         from dataclasses import replace
@@ -172,7 +173,7 @@ def test_onnx_path_works_without_torch(artifacts: Artifacts, tmp_path: Path) -> 
             score_cases(
                 replace(config, runtime=Runtime.TORCH), Loader(), [],
                 results_path=Path({str(tmp_path / "s.jsonl")!r}), preprocessing_digest=None,
-                workers=0, threads=1, progress=False)
+                options=InferenceOptions(workers=0, threads=1, progress=False))
         except UsageError as error:
             print("refused:", error)
         print("torch" in sys.modules and sys.modules["torch"] is not None)

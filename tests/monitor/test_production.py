@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from dxval.errors import InputError
-from dxval.monitor.config import Window
 from dxval.monitor.production import (
     AttributeRule,
     TruthLabels,
+    Window,
     encode_attributes,
     read_production,
     split_windows,

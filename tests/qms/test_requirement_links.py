@@ -13,7 +13,7 @@ import pytest
 
 from dxval.qms import load_requirements
 from dxval.qms.check import link_problems
-from dxval.trace import requirement_tests, scan_markers
+from dxval.qms.markers import requirement_tests, scan_markers
 
 
 @pytest.mark.req("DXV-QMS-001")

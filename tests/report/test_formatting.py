@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dxval.evidence.format import EstimateRecord
 from dxval.report import formatting as fmt
-from dxval.report.bundle import EstimateRecord
 
 
 def _estimate(estimate: float | None, low: float | None, high: float | None) -> EstimateRecord:

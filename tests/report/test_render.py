@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -141,7 +142,13 @@ def test_two_renders_are_byte_identical_even_without_system_fonts(
     script = "import sys; from dxval.report import render_bundle_reports as r; r(sys.argv[1])"
     subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script, str(copy)],
-        env={"FONTCONFIG_FILE": str(config), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env={
+            "FONTCONFIG_FILE": str(config),
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            # the tree under test, where it is not the installed one
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
         check=True,
     )
     names = ["report.pdf", "report-submission.pdf", "report.html"]

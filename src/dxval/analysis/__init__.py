@@ -31,8 +31,6 @@ from dxval.analysis.documents import (
 )
 from dxval.analysis.failure_modes import failure_modes, score_distributions
 from dxval.analysis.metrics import (
-    ALL_METRICS,
-    DECISION_METRICS,
     HANDLINGS,
     MetricEngine,
     PopulationCounts,
@@ -50,6 +48,7 @@ from dxval.analysis.populations import (
     parse_dicom_age,
 )
 from dxval.analysis.table import CaseRecord, CaseTable
+from dxval.stats.vocabulary import ALL_METRICS, DECISION_METRICS
 
 __all__ = [
     "ALL_METRICS",

@@ -32,18 +32,8 @@ from dxval.stats import (
     calibration,
     proportion_ci,
 )
-from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
+from dxval.stats.vocabulary import CALIBRATION_METRICS
 
-#: Metrics computed from decisions at the operating point (the stats core's list).
-DECISION_METRICS = BINARY_METRIC_NAMES
-CALIBRATION_METRICS = ("brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
-ALL_METRICS = (
-    *DECISION_METRICS,
-    "auc",
-    "average_precision",
-    *CALIBRATION_METRICS,
-    "failed_fraction",
-)
 HANDLINGS = ("exclude", "as_negative", "as_positive")
 
 

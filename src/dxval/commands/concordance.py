@@ -5,7 +5,7 @@ named by ``--against`` (another device, another runtime, or another artifact
 such as an int8-quantised build), and writes per-case score differences,
 decisions that flip at the operating point, and the AUC / sensitivity /
 specificity differences with their paired tests
-(:func:`dxval.inference.concordance.run_concordance`).
+(:func:`dxval.pipeline.concordance.run_concordance`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 
 def _concordance(args: argparse.Namespace) -> int:
     # Imported here: the protocol, DICOM and stats layers are not needed for `dxval --help`.
-    from dxval.inference.concordance import parse_against, run_concordance
-    from dxval.inference.plan import plan_inference
+    from dxval.inference import InferenceOptions
+    from dxval.pipeline.concordance import parse_against, run_concordance
+    from dxval.pipeline.concordance_plan import plan_inference
 
     plan = plan_inference(args.protocol)
     counterpart = parse_against(
@@ -39,13 +40,15 @@ def _concordance(args: argparse.Namespace) -> int:
         plan.truth,
         output=output,
         preprocessing_digest=plan.preprocessing_digest,
-        device=args.device,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        threads=args.threads,
-        cache_dir=cache_dir,
-        use_cache=not args.no_cache,
-        progress=not args.quiet,
+        options=InferenceOptions(
+            device=args.device,
+            workers=args.workers,
+            batch_size=args.batch_size,
+            threads=args.threads,
+            use_cache=not args.no_cache,
+            cache_dir=cache_dir,
+            progress=not args.quiet,
+        ),
     )
     print(run.result.summary())
     print(f"per-case differences: {run.table_path}")

@@ -10,7 +10,6 @@ import numpy as np
 
 from dxval.dicom.failures import CaseFailure
 from dxval.dicom.inspection import format_inspection, inspect_file
-from dxval.dicom.loader import CaseLoader
 from dxval.errors import InputError, UsageError
 
 
@@ -65,31 +64,11 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def case_loader_for(protocol_path: Path) -> CaseLoader:
-    """The :class:`CaseLoader` a model protocol's preprocessing and input shape define.
-
-    Raises
-    ------
-    ProtocolError
-        Invalid protocol (from ``load_protocol``).
-    UsageError
-        A predictions-only protocol (it has no model and no preprocessing).
-    """
-    from dxval.protocol import load_protocol
-
-    loaded = load_protocol(protocol_path)
-    model = loaded.protocol.model
-    if model is None:
-        raise UsageError(
-            f"{protocol_path}: got a predictions protocol, expected one with a model: section "
-            "(its preprocessing makes the model input)"
-        )
-    return CaseLoader(loaded.protocol.preprocessing, expected_shape=model.input.shape[1:])
-
-
 def _preprocess(args: argparse.Namespace) -> int:
     if args.out.suffix != ".npy":
         raise UsageError(f"--out {args.out}: got {args.out.name!r} expected a name ending in .npy")
+    from dxval.pipeline.cases import case_loader_for
+
     loader = case_loader_for(args.protocol)
     try:
         result = loader.load([args.file])

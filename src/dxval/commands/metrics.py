@@ -9,8 +9,8 @@ from pathlib import Path
 
 from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
 from dxval.errors import UsageError
+from dxval.pipeline.metrics import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
 from dxval.stats import BootstrapInterval, ProportionMethod
-from dxval.stats_report import DEFAULT_SEED, MetricsOptions, format_table, metrics_report
 
 
 def _confidence_level(text: str) -> float:

@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from dxval.monitor import Window, run_monitoring
+from dxval.monitor import Window
+from dxval.pipeline.monitor import run_monitoring
 
 
 def _progress(message: str) -> None:
@@ -55,6 +56,7 @@ def _monitor(args: argparse.Namespace) -> int:
         out=args.out,
         reports=not args.no_report,
         progress=_progress,
+        templates=args.templates,
     )
     if args.json:
         print(json.dumps(result.document, indent=2, allow_nan=False))
@@ -86,6 +88,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--window",
         choices=[window.value for window in Window],
         help="time window (default: monitor.yaml's, else week)",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        help="report templates used over the shipped ones (monitoring.html and what it "
+        "includes; recorded with their SHA-256 in run.json)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--out", default="evidence", help="evidence root (default: %(default)s)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dxval.commands.dicom import case_loader_for
-from dxval.dicom.preview import PreviewCase, write_contact_sheet
+from dxval.dicom.preview import write_contact_sheet
 from dxval.errors import UsageError
+from dxval.pipeline.cases import case_loader_for, preview_cases
 
 
 def _count(text: str) -> int:
@@ -32,24 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="output .png")
     parser.set_defaults(handler=_preview)
-
-
-def preview_cases(protocol_path: Path, per_test_set: int) -> list[PreviewCase]:
-    """The first ``per_test_set`` cases of each test set of the protocol, with their files."""
-    from dxval.data import read_manifest
-    from dxval.protocol import load_protocol
-
-    loaded = load_protocol(protocol_path)
-    cases: list[PreviewCase] = []
-    for test_set in loaded.protocol.test_sets:
-        manifest = read_manifest(
-            loaded.resolve(test_set.manifest),
-            label=f"test set {test_set.id}",
-            data_root=loaded.data_root(test_set),
-        )
-        for row in manifest.rows[:per_test_set]:
-            cases.append(PreviewCase(row.case_id, test_set.site, row.files))
-    return cases
 
 
 def _preview(args: argparse.Namespace) -> int:

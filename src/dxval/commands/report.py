@@ -17,7 +17,7 @@ from dxval.report.refresh import refresh_reports
 
 def _report(args: argparse.Namespace) -> int:
     signers = None if args.signers is None else load_registry(args.signers)
-    result = refresh_reports(args.bundle, signers=signers)
+    result = refresh_reports(args.bundle, templates=args.templates, signers=signers)
     for path in result.written:
         print(f"wrote {path}")
     print(f"updated {result.manifest}")
@@ -35,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "altered.",
     )
     parser.add_argument("bundle", metavar="BUNDLE", help="evidence bundle folder")
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        default=None,
+        help="report templates used over the shipped ones (start from a copy of templates/)",
+    )
     parser.add_argument(
         "--signers",
         metavar="FILE",

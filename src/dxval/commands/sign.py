@@ -25,8 +25,15 @@ def _sign(args: argparse.Namespace) -> int:
     passphrase = read_passphrase(confirm=False, prompt=f"Passphrase for {args.key}: ")
     key = load_signing_key(args.key, passphrase=passphrase)
     signers = None if args.signers is None else load_registry(args.signers)
+    from dxval.report import render_bundle_reports  # WeasyPrint: imported when signing only
+
     result = sign_bundle(
-        args.bundle, key, meaning=Meaning(args.meaning), reason=args.reason, signers=signers
+        args.bundle,
+        key,
+        meaning=Meaning(args.meaning),
+        reason=args.reason,
+        render=render_bundle_reports,
+        signers=signers,
     )
     record = result.record
     print(

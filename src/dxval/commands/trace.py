@@ -14,17 +14,8 @@ import argparse
 from pathlib import Path
 
 from dxval.errors import UsageError
-from dxval.trace import (
-    Format,
-    Outcome,
-    render_matrix,
-    render_self_trace,
-    requirement_text,
-    self_requirement_text,
-    trace_matrix,
-    trace_requirement,
-    trace_self,
-)
+from dxval.qms.selftrace import Outcome, render_self_trace, self_requirement_text, trace_self
+from dxval.trace import Format, render_matrix, requirement_text, trace_matrix, trace_requirement
 
 
 def _emit(text: str, out: str | None) -> None:

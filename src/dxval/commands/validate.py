@@ -14,26 +14,15 @@ import os
 import sys
 from pathlib import Path
 
-from dxval.errors import UsageError
-from dxval.evidence.summaries import (
+from dxval.errors import UsageError, exit_codes_help
+from dxval.pipeline import InferenceOptions, run_validation
+from dxval.report.run_summaries import (
     RunSummary,
     json_summary,
     junit_xml,
     markdown_summary,
     requirements_table,
 )
-from dxval.pipeline import run_validation
-from dxval.scoring import InferenceOptions
-
-EXIT_CODES = """\
-exit codes:
-  0   run complete, every acceptance criterion met
-  1   run complete, at least one criterion not met (evidence written)
-  2   usage error, invalid protocol, unreadable input
-  3   integrity: a pinned digest differs from the model or data
-  4   run incomplete: non-evaluable cases beyond the protocol's QC tolerance
-  70  internal error (a bug): message plus where the traceback was saved
-"""
 
 
 def _progress(message: str) -> None:
@@ -66,6 +55,7 @@ def _validate(args: argparse.Namespace) -> int:
         progress=_progress,
         inference=inference,
         reports=not args.no_report,
+        templates=args.templates,
     )
     run = RunSummary(
         protocol_id=result.protocol_id,
@@ -103,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the validation a protocol specifies: check the locks, read the "
         "cases, score them, compute every metric with its confidence interval, evaluate the "
         "acceptance criteria and write the evidence bundle to OUT/<protocol-id>/<run-id>/.",
-        epilog=EXIT_CODES,
+        epilog=exit_codes_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("protocol", metavar="PROTOCOL", help="the protocol YAML file")
@@ -124,6 +114,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip rendering report.pdf/report.html (faster CI gates); "
         "`dxval report BUNDLE` renders them later",
+    )
+    parser.add_argument(
+        "--templates",
+        metavar="DIR",
+        default=None,
+        help="report templates used over the shipped ones (start from a copy of templates/); "
+        "default: the protocol's report.templates",
     )
     model = parser.add_argument_group("model protocols (ignored for predictions protocols)")
     model.add_argument(

@@ -1,13 +1,13 @@
 """DICOM reading, decoding, pixel transforms, attributes and the PHI scan.
 
 Importing this package is cheap (pydicom and numpy are loaded by the modules
-that need them): the protocol schema imports :mod:`dxval.dicom.ops`, and the
+that need them): the protocol imports :mod:`dxval.dicom.steps`, and the
 inference harness pickles :class:`dxval.dicom.loader.CaseLoader` into worker
 processes.
 
 Modules
 -------
-ops         the preprocessing registry (pydantic op models, digest)
+steps       plain preprocessing steps, their order check and the preprocessing digest
 failures    :class:`CaseFailure` and its closed set of reason codes
 decoders    which permissively licensed plugin decodes a transfer syntax, with its version
 reader      single files, multi-frame files, series folders → :class:`Image`

@@ -1,7 +1,7 @@
 """The case loader: one case's DICOM files → the exact float32 tensor fed to the model.
 
 :class:`CaseLoader` is what the inference harness ships to its worker
-processes: it holds only the validated op models (picklable), reads and
+processes: it holds only the plain steps (picklable), reads and
 decodes the files, applies the ops and checks the result against the model's
 input shape. Every problem is a :class:`~dxval.dicom.failures.CaseFailure`
 with a reason code; the harness records it and moves on.
@@ -9,20 +9,19 @@ with a reason code; the harness records it and moves on.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
 
 from dxval.dicom.decoders import DecoderInfo, decoder_for
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.notes import captured
-from dxval.dicom.ops import check_pipeline, parse_steps, preprocessing_digest
 from dxval.dicom.pipeline import apply_steps
 from dxval.dicom.reader import read_case
+from dxval.dicom.steps import Step, check_pipeline, preprocessing_digest
 
 __all__ = ["CaseLoader", "LoadedCase"]
 
@@ -41,8 +40,8 @@ class CaseLoader:
     Parameters
     ----------
     steps:
-        Preprocessing op models (``PreprocessingStep``), or raw mappings that
-        are validated here.
+        Plain preprocessing steps (:mod:`dxval.dicom.steps`; the protocol's
+        :func:`~dxval.protocol.preprocessing.plain_steps` makes them).
     expected_shape:
         The model input shape without the batch axis; ``None`` entries are
         dynamic. A tensor that does not fit is ``shape_mismatch``.
@@ -50,21 +49,17 @@ class CaseLoader:
     Raises
     ------
     ValueError
-        (At construction) a step order that :func:`~dxval.dicom.ops.check_pipeline` rejects.
+        (At construction) a step order that :func:`~dxval.dicom.steps.check_pipeline` rejects.
     """
 
     def __init__(
         self,
-        steps: Sequence[BaseModel | Mapping[str, object]],
+        steps: Sequence[Step],
         *,
         expected_shape: Sequence[int | None] | None = None,
     ) -> None:
-        if all(isinstance(step, BaseModel) for step in steps):
-            models: tuple[BaseModel, ...] = tuple(steps)  # type: ignore[arg-type]
-            check_pipeline(models)
-        else:
-            models = tuple(parse_steps([dict(step) for step in steps]))
-        self.steps = models
+        check_pipeline(steps)
+        self.steps = tuple(steps)
         self.expected_shape = None if expected_shape is None else tuple(expected_shape)
 
     def __repr__(self) -> str:

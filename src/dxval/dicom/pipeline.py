@@ -1,4 +1,4 @@
-"""Apply an ordered list of preprocessing ops (:mod:`dxval.dicom.ops`) to an :class:`Image`.
+"""Apply an ordered list of preprocessing steps (:mod:`dxval.dicom.steps`) to an :class:`Image`.
 
 The pipeline carries, beside the array, the range its values can take (from
 Bits Stored and Pixel Representation, mapped through each op) and the
@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
 
-from dxval.dicom import ops, pixels
+from dxval.dicom import pixels, steps
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.reader import Image
 from dxval.dicom.series import resample_volume
@@ -111,7 +110,7 @@ def _modality_one(
     return values, low, high
 
 
-def _modality_lut(state: PixelState, step: ops.ModalityLutOp) -> PixelState:
+def _modality_lut(state: PixelState, step: steps.ModalityLutOp) -> PixelState:
     per_slice = state.values.ndim == 3 and len(state.headers) == state.values.shape[0] > 1
     if not per_slice:
         values, low, high = _modality_one(state.values, state.headers[0], state.low, state.high)
@@ -150,7 +149,7 @@ def _window_from_header(header: Dataset, index: int, source: str) -> tuple[float
     return float(centers[index]), float(widths[index]), function
 
 
-def _voi_lut(state: PixelState, step: ops.VoiLutOp) -> PixelState:
+def _voi_lut(state: PixelState, step: steps.VoiLutOp) -> PixelState:
     header = state.headers[0]
     has_lut = "VOILUTSequence" in header and len(header.VOILUTSequence) > 0
     has_window = header.get("WindowCenter") is not None and header.get("WindowWidth") is not None
@@ -173,30 +172,30 @@ def _voi_lut(state: PixelState, step: ops.VoiLutOp) -> PixelState:
     return replace(state, values=windowed, low=0.0, high=1.0)
 
 
-def _window(state: PixelState, step: ops.WindowOp) -> PixelState:
+def _window(state: PixelState, step: steps.WindowOp) -> PixelState:
     windowed = pixels.apply_window(state.values, step.center, step.width, function=step.function)
     return replace(state, values=windowed, low=0.0, high=1.0)
 
 
-def _monochrome2(state: PixelState, step: ops.Monochrome2Op) -> PixelState:
+def _monochrome2(state: PixelState, step: steps.Monochrome2Op) -> PixelState:
     if state.photometric != "MONOCHROME1":
         return state
     inverted = pixels.invert_monochrome1(state.values, state.low, state.high)
     return replace(state, values=inverted, photometric="MONOCHROME2")
 
 
-def _resize(state: PixelState, step: ops.ResizeOp) -> PixelState:
+def _resize(state: PixelState, step: steps.ResizeOp) -> PixelState:
     resized = pixels.resize(state.values, step.size, method=step.method)
     return replace(state, values=resized, spacing=None)
 
 
-def _crop_or_pad(state: PixelState, step: ops.CropOrPadOp) -> PixelState:
+def _crop_or_pad(state: PixelState, step: steps.CropOrPadOp) -> PixelState:
     fill = state.low if step.fill == "range_low" else float(step.fill)
     values = pixels.crop_or_pad(state.values, step.size, fill=fill)
     return replace(state, values=values, low=min(state.low, fill), high=max(state.high, fill))
 
 
-def _scale(state: PixelState, step: ops.ScaleOp) -> PixelState:
+def _scale(state: PixelState, step: steps.ScaleOp) -> PixelState:
     if step.source == "image":
         source = (float(state.values.min()), float(state.values.max()))
     else:
@@ -205,7 +204,7 @@ def _scale(state: PixelState, step: ops.ScaleOp) -> PixelState:
     return replace(state, values=values, low=step.low, high=step.high)
 
 
-def _normalize(state: PixelState, step: ops.NormalizeOp) -> PixelState:
+def _normalize(state: PixelState, step: steps.NormalizeOp) -> PixelState:
     values = pixels.normalize(state.values, step.mean, step.std)
     means = np.atleast_1d(np.asarray(step.mean, dtype=np.float64))
     stds = np.atleast_1d(np.asarray(step.std, dtype=np.float64))
@@ -213,11 +212,11 @@ def _normalize(state: PixelState, step: ops.NormalizeOp) -> PixelState:
     return replace(state, values=values, low=float(ends.min()), high=float(ends.max()))
 
 
-def _to_channels(state: PixelState, step: ops.ToChannelsOp) -> PixelState:
+def _to_channels(state: PixelState, step: steps.ToChannelsOp) -> PixelState:
     return replace(state, values=pixels.to_channels(state.values, step.channels))
 
 
-def _select_frame(state: PixelState, step: ops.SelectFrameOp) -> PixelState:
+def _select_frame(state: PixelState, step: steps.SelectFrameOp) -> PixelState:
     values = pixels.select_frame(state.values, step.index)
     headers = state.headers
     if len(headers) > 1 and state.values.ndim == 3:
@@ -230,7 +229,7 @@ def _select_frame(state: PixelState, step: ops.SelectFrameOp) -> PixelState:
     return replace(state, values=values, headers=headers, spacing=spacing)
 
 
-def _select_slices(state: PixelState, step: ops.SelectSlicesOp) -> PixelState:
+def _select_slices(state: PixelState, step: steps.SelectSlicesOp) -> PixelState:
     values = pixels.select_slices(state.values, step.count, start=step.start, step=step.step)
     spacing = state.spacing
     if spacing is not None and len(spacing) == 3:
@@ -238,7 +237,7 @@ def _select_slices(state: PixelState, step: ops.SelectSlicesOp) -> PixelState:
     return replace(state, values=values, spacing=spacing)
 
 
-def _resample(state: PixelState, step: ops.ResampleOp) -> PixelState:
+def _resample(state: PixelState, step: steps.ResampleOp) -> PixelState:
     if state.spacing is None or len(state.spacing) != state.values.ndim:
         raise CaseFailure(
             ReasonCode.SHAPE_MISMATCH,
@@ -265,8 +264,8 @@ _HANDLERS: dict[str, Callable[[PixelState, Any], PixelState]] = {
 }
 
 
-def apply_steps(image: Image, steps: Sequence[BaseModel]) -> NDArray[np.float32]:
-    """Run ``steps`` in order on ``image``; return the model input as float32.
+def apply_steps(image: Image, plan: Sequence[steps.Step]) -> NDArray[np.float32]:
+    """Run the steps of ``plan`` in order on ``image``; return the model input as float32.
 
     Raises
     ------
@@ -282,7 +281,7 @@ def apply_steps(image: Image, steps: Sequence[BaseModel]) -> NDArray[np.float32]
             ReasonCode.INVALID_HEADER,
             f"{image.sources[0].name}: unusable pixel attributes ({type(error).__name__})",
         ) from None
-    for index, step in enumerate(steps):
+    for index, step in enumerate(plan):
         name = str(getattr(step, "op", ""))
         try:
             state = _HANDLERS[name](state, step)
@@ -292,7 +291,7 @@ def apply_steps(image: Image, steps: Sequence[BaseModel]) -> NDArray[np.float32]
             ) from None
         except _HEADER_ERRORS as error:
             # A header value the op reads (PixelSpacing, RescaleSlope, LUT Data, ...) is
-            # malformed; op parameters themselves were validated by pydantic. The value
+            # malformed; op parameters were validated by the protocol schema. The value
             # itself is not echoed: headers may carry identifying text.
             raise CaseFailure(
                 ReasonCode.INVALID_HEADER,

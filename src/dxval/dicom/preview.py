@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel
 
-from dxval.dicom import ops
+from dxval.dicom import steps as ops
 from dxval.dicom.failures import CaseFailure
 from dxval.dicom.pipeline import apply_steps
 from dxval.dicom.reader import Image, read_case
@@ -55,17 +54,17 @@ def original_view(image: Image) -> NDArray[np.float64]:
     the image's own minimum to maximum (a min-max window, as viewers do).
     Returns a 2-D array in [0, 1] (middle frame or slice for 3-D data).
     """
-    steps: list[BaseModel] = [ops.ModalityLutOp(op="modality_lut")]
+    steps: list[ops.Step] = [ops.ModalityLutOp()]
     header = image.header
     has_voi = "VOILUTSequence" in header or (
         header.get("WindowCenter") is not None and header.get("WindowWidth") is not None
     )
-    steps.append(ops.VoiLutOp(op="voi_lut") if has_voi else ops.ScaleOp(op="scale", source="image"))
-    steps.append(ops.Monochrome2Op(op="monochrome2"))
+    steps.append(ops.VoiLutOp() if has_voi else ops.ScaleOp(source="image"))
+    steps.append(ops.Monochrome2Op())
     try:
         return _middle_2d(apply_steps(image, steps))
     except CaseFailure:
-        fallback = [ops.ModalityLutOp(op="modality_lut"), ops.ScaleOp(op="scale", source="image")]
+        fallback: list[ops.Step] = [ops.ModalityLutOp(), ops.ScaleOp(source="image")]
         return _middle_2d(apply_steps(image, fallback))
 
 
@@ -74,7 +73,7 @@ def _model_view(tensor: NDArray[np.float32]) -> NDArray[np.float64]:
 
 
 def write_contact_sheet(
-    cases: Sequence[PreviewCase], steps: Sequence[BaseModel], out: Path, *, title: str = ""
+    cases: Sequence[PreviewCase], steps: Sequence[ops.Step], out: Path, *, title: str = ""
 ) -> PreviewResult:
     """Render original | preprocessed pairs, one row per case, to ``out`` (PNG).
 

@@ -44,29 +44,6 @@ AUDIT_NAME = "audit.jsonl"
 RUN_NAME = "run.json"
 #: Files every sealed bundle has; ``verify`` reports a bundle lacking one as incomplete evidence.
 REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
-#: ``run.json`` schema of a post-market monitoring bundle (``dxval monitor``).
-MONITORING_RUN_SCHEMA = "dxval-monitoring-run/1"
-#: Content files of a monitoring bundle.
-MONITORING_CONTENT_FILES = (
-    "baseline.json",
-    "production.json",
-    "excluded.csv",
-    "environment.json",
-    "monitoring.json",
-)
-#: Files every sealed monitoring bundle has.
-MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
-
-
-def required_files(run: object) -> tuple[str, ...]:
-    """The files a bundle must have, by the kind its ``run.json`` record names.
-
-    A monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`) has its own
-    set; every other bundle, an unreadable ``run.json`` included, the validation set.
-    """
-    if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
-        return MONITORING_REQUIRED_FILES
-    return REQUIRED_FILES
 
 
 def new_run_id() -> str:

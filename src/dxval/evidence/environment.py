@@ -10,14 +10,14 @@ installed beside dxval (pytest, mypy, ruff, …) are not part of the run and
 are not listed; a distribution outside the closure that the process did load
 (a test runner calling dxval in-process) is listed apart, under
 ``loaded_outside_dependencies``. Runtime details (ONNX
-Runtime providers, torch and CUDA versions, GPU, determinism flags) come from
-``dxval.inference.capture_environment()`` when that function exists in this
-build, and are recorded under ``"runtime"``.
+Runtime providers, torch and CUDA versions, GPU, determinism flags) are
+captured by :func:`dxval.inference.capture_environment`; the pipeline passes
+them in (``runtime=``) and they are recorded under ``"runtime"``. This module
+imports nothing of dxval beyond its version.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 import re
@@ -152,18 +152,13 @@ def installed_distributions() -> dict[str, str]:
     return runtime_distributions()[0]
 
 
-def _runtime_environment() -> dict[str, Any] | None:
-    """Runtime details from the inference package, or None when this build has none."""
-    try:
-        inference = importlib.import_module("dxval.inference")
-    except ImportError:
-        return None
-    capture = getattr(inference, "capture_environment", None)
-    return dict(capture()) if callable(capture) else None
+def capture_environment(*, runtime: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-safe environment record written to ``environment.json``.
 
-
-def capture_environment() -> dict[str, Any]:
-    """The JSON-safe environment record written to ``environment.json``."""
+    ``runtime`` is the inference harness's description of the runtimes, GPUs
+    and determinism flags (:func:`dxval.inference.capture_environment`), passed
+    in by the pipeline as a plain value and recorded under ``"runtime"``.
+    """
     dependencies, outside = runtime_distributions()
     return {
         "dxval": __version__,
@@ -181,5 +176,5 @@ def capture_environment() -> dict[str, Any]:
         "cpu": {"count": os.cpu_count(), "processor": platform.processor()},
         "distributions": dependencies,
         "loaded_outside_dependencies": outside,
-        "runtime": _runtime_environment(),
+        "runtime": None if runtime is None else dict(runtime),
     }

@@ -7,7 +7,7 @@ event, the sealed part of ``audit.jsonl`` against ``run.json``'s
 changed file is told apart from a changed manifest entry, and a manifest
 regenerated after a file was edited is still caught. The files every bundle
 must have (:data:`~dxval.evidence.bundle.REQUIRED_FILES`; for a monitoring
-bundle :data:`~dxval.evidence.bundle.MONITORING_REQUIRED_FILES`) are required, and
+bundle :data:`~dxval.evidence.format.MONITORING_REQUIRED_FILES`) are required, and
 anything that is not a regular file (symlink, FIFO, socket, device) is a
 problem. Evidence files that are not in the sealed event are extra even
 when the manifest lists them.
@@ -29,7 +29,8 @@ from typing import Any
 from dxval.data.hashing import sha256_bytes, sha256_file
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence.audit import check_chain, read_events
-from dxval.evidence.bundle import AUDIT_NAME, RUN_NAME, required_files
+from dxval.evidence.bundle import AUDIT_NAME, RUN_NAME
+from dxval.evidence.format import required_files
 from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, irregular_files, parse_manifest
 
 #: Largest JSON record (run.json, a signature) verify parses; larger is reported as malformed.

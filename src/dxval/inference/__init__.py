@@ -47,6 +47,7 @@ from dxval.inference.harness import (
     score_cases,
     score_from_outputs,
 )
+from dxval.inference.options import InferenceOptions
 from dxval.inference.progress import Progress
 from dxval.inference.qc import QcOutcome, check_qc
 from dxval.inference.results import (
@@ -80,6 +81,7 @@ __all__ = [
     "HarnessOptions",
     "HarnessReason",
     "HarnessResult",
+    "InferenceOptions",
     "InlineExecutor",
     "InputSpec",
     "LoadOutcome",

@@ -51,6 +51,7 @@ from dxval.inference.executor import (
     ProcessExecutor,
 )
 from dxval.inference.golden import GoldenCheckResult, run_golden_check
+from dxval.inference.options import InferenceOptions
 from dxval.inference.progress import Progress
 from dxval.inference.results import (
     CaseInput,
@@ -489,13 +490,7 @@ def score_cases(
     *,
     results_path: Path,
     preprocessing_digest: str | None,
-    device: str = "cpu",
-    workers: int | None = None,
-    batch_size: int = 16,
-    threads: int | None = None,
-    cache_dir: Path | None = None,
-    use_cache: bool = True,
-    progress: bool | Progress = True,
+    options: InferenceOptions | None = None,
     executor: Executor | None = None,
     runner: Runner | None = None,
 ) -> HarnessResult:
@@ -515,22 +510,12 @@ def score_cases(
         JSON Lines file for per-case results.
     preprocessing_digest:
         Digest of the loader's preprocessing (needed when the cache is used).
-    device:
-        ``cpu``, ``cuda`` or ``tensorrt`` (``--device``).
-    workers:
-        Decode worker processes (``--workers``); default all cores; 0 loads in-process.
-    batch_size:
-        Rows per model call (``--batch-size``).
-    threads:
-        Runtime intra-op threads; default all cores.
-    cache_dir:
-        Prediction cache folder; ``None`` disables the cache.
-    use_cache:
-        False for ``--no-cache``.
-    progress:
-        True for a progress display on stderr, False for none, or a :class:`Progress`.
+    options:
+        Device, workers, batch size, threads, cache and progress
+        (:class:`~dxval.inference.options.InferenceOptions`; default options).
+        Without ``options.cache_dir`` no prediction cache is used.
     executor:
-        Overrides ``workers`` with another executor (e.g. a cluster executor).
+        Overrides ``options.workers`` with another executor (e.g. a cluster executor).
     runner:
         An already loaded runner of ``model_config`` (from :func:`load_runner`); by
         default it is loaded here.
@@ -542,29 +527,29 @@ def score_cases(
     IntegrityError
         Model digest mismatch or golden check failed (exit 3).
     """
-    if batch_size < 1:
-        raise UsageError(f"--batch-size: got {batch_size}, expected an integer >= 1")
+    options = options or InferenceOptions()
+    options.check()
     if runner is None:
-        runner = load_runner(model_config, device=device, threads=threads or default_workers())
+        threads = options.threads or default_workers()
+        runner = load_runner(model_config, device=options.device, threads=threads)
     golden = None
     if model_config.reference is not None:
         golden = run_golden_check(model_config.reference, runner, model_config.input)
-    chosen = executor if executor is not None else _executor_for(workers, batch_size)
-    reporter = progress if isinstance(progress, Progress) else None
-    if reporter is None:
-        total = len(cases) if isinstance(cases, Sized) else None
-        reporter = Progress(total, enabled=bool(progress))
-    options = HarnessOptions(
+    chosen = (
+        executor if executor is not None else _executor_for(options.workers, options.batch_size)
+    )
+    total = len(cases) if isinstance(cases, Sized) else None
+    harness = HarnessOptions(
         results_path=results_path,
         input_spec=model_config.input,
         output_spec=model_config.output,
-        batch_size=batch_size,
+        batch_size=options.batch_size,
         preprocessing_digest=preprocessing_digest,
-        cache_dir=cache_dir,
-        use_cache=use_cache,
+        cache_dir=options.cache_dir,
+        use_cache=options.use_cache,
         executor=chosen,
-        progress=reporter,
+        progress=Progress(total, enabled=options.progress),
     )
-    result = run_harness(cases, loader, runner, options)
+    result = run_harness(cases, loader, runner, harness)
     environment = capture_environment(runners=[runner.info], executor=chosen.describe())
     return replace(result, environment=environment, golden=golden)

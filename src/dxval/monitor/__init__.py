@@ -1,22 +1,34 @@
-"""Post-market monitoring: a production log against its validation evidence (issue 21).
+"""Post-market monitoring stage: the production log as plain values (issue 21).
 
-Public entry point: :func:`run_monitoring` (``dxval monitor``), with
-:func:`load_config` for ``monitor.yaml`` and :func:`analyse_production` for
-the JSON document alone. The statistics are in :mod:`dxval.stats.drift`, the
-per-window analysis in :mod:`dxval.analysis.monitoring`.
+:mod:`dxval.monitor.production` reads a production log (CSV), reason-codes
+every row, encodes the attributes and groups the usable rows into time
+windows (:class:`Window`). It takes plain values (the baseline model's
+SHA-256, the score range, the truth labels, the attribute rules) and never
+sees the protocol. The orchestration (baseline bundle, ``monitor.yaml``,
+the monitoring bundle) is :mod:`dxval.pipeline.monitor`; the schema of
+``monitor.yaml`` is :mod:`dxval.protocol.monitoring`; the statistics are in
+:mod:`dxval.stats.drift` and the per-window analysis in
+:mod:`dxval.analysis.monitoring`.
 """
 
 from __future__ import annotations
 
-from dxval.monitor.config import LoadedConfig, MonitorConfig, Window, load_config
-from dxval.monitor.run import MonitorResult, analyse_production, run_monitoring
+from dxval.monitor.production import (
+    AttributeRule,
+    ProductionLog,
+    TruthLabels,
+    Window,
+    encode_attributes,
+    read_production,
+    split_windows,
+)
 
 __all__ = [
-    "LoadedConfig",
-    "MonitorConfig",
-    "MonitorResult",
+    "AttributeRule",
+    "ProductionLog",
+    "TruthLabels",
     "Window",
-    "analyse_production",
-    "load_config",
-    "run_monitoring",
+    "encode_attributes",
+    "read_production",
+    "split_windows",
 ]

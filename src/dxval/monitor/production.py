@@ -24,6 +24,7 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,6 @@ from dxval.analysis.populations import MISSING_LEVEL, band_of
 from dxval.data.hashing import sha256_bytes
 from dxval.data.limits import read_input_bytes
 from dxval.errors import DxvalError, InputError
-from dxval.monitor.config import Window
 
 REQUIRED_COLUMNS = ("timestamp", "score", "model_sha256")
 REASONS = (
@@ -58,6 +58,15 @@ _NANOSECONDS_PER_DAY = 86_400 * 10**9
 #: Largest production log read, in bytes (documented input limit; about 7.5 million rows of
 #: the demo's columns). The whole file is held in memory while it is parsed.
 MAX_PRODUCTION_BYTES = 1024 * 1024 * 1024
+
+
+class Window(str, Enum):
+    """How production rows are grouped in time (UTC calendar day, ISO week, month, or all)."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    ALL = "all"
 
 
 @dataclass(frozen=True, slots=True)

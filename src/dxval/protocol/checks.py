@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from dxval.dicom.ops import check_pipeline
 from dxval.dicom.phi_table import identifying_row_name
+from dxval.dicom.steps import check_pipeline
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,
@@ -25,7 +25,7 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
-from dxval.stats.binary import METRIC_NAMES as BINARY_METRIC_NAMES
+from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
 
 Location = tuple[str | int, ...]
 
@@ -39,7 +39,7 @@ _CALIBRATION_METRICS = frozenset(
 )
 #: Metrics computed from decisions at the operating point; only these can count
 #: non-evaluable cases as test-negative or test-positive.
-DECISION_METRICS = frozenset(BINARY_METRIC_NAMES)
+DECISION_METRICS = frozenset(STATS_DECISION_METRICS)
 _PREVALENCE_METRICS = frozenset({"ppv_at_prevalence", "npv_at_prevalence"})
 
 

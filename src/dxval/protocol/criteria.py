@@ -10,36 +10,18 @@ closed vocabulary or a number.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Field, Tag
 
 from dxval.protocol.sections import Identifier, Section
+from dxval.stats.vocabulary import ALL_METRICS
 
-MetricName = Literal[
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "accuracy",
-    "balanced_accuracy",
-    "f1",
-    "mcc",
-    "youden_j",
-    "lr_positive",
-    "lr_negative",
-    "ppv_at_prevalence",
-    "npv_at_prevalence",
-    "auc",
-    "average_precision",
-    "brier",
-    "log_loss",
-    "ece",
-    "calibration_slope",
-    "calibration_intercept",
-    "failed_fraction",
-]
-"""Metrics a criterion may name; see :mod:`dxval.analysis.metrics` for their definitions."""
+if TYPE_CHECKING:  # mypy cannot read a Literal built from a tuple
+    MetricName = str
+else:
+    MetricName = Literal[ALL_METRICS]
+"""Metrics a criterion may name: :data:`dxval.stats.vocabulary.ALL_METRICS`, defined once."""
 
 Operator = Literal[">=", "<=", ">", "<"]
 Bound = Literal["point", "lower", "upper"]

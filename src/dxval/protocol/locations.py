@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dxval.dicom.ops import OPS
+from dxval.protocol.preprocessing import OPS
 
 
 @dataclass(frozen=True, slots=True)

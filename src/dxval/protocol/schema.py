@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from dxval.dicom.ops import PreprocessingStep
 from dxval.protocol.criteria import Requirement
+from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
     Analysis,
     Attribute,
@@ -24,6 +24,7 @@ from dxval.protocol.sections import (
     ModelSection,
     Predictions,
     Qc,
+    Report,
     Section,
     Statistics,
     TestSet,
@@ -66,6 +67,7 @@ class Protocol(Section):
     )
     qc: Qc = Field(default_factory=Qc, description="Quality-control tolerances.")
     analysis: Analysis = Field(default_factory=Analysis, description="Optional extra analyses.")
+    report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(
         min_length=1, description="Requirements with acceptance criteria."
     )

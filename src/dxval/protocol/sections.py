@@ -304,3 +304,13 @@ class Analysis(Section):
     most_confident_errors: int = Field(
         default=10, ge=0, description="How many most confident false negatives/positives to list."
     )
+
+
+class Report(Section):
+    """How the report is rendered (never what it says)."""
+
+    templates: str | None = Field(
+        default=None,
+        description="Folder of report templates used over the shipped ones (relative to this "
+        "file); start from a copy of dxval's templates/ folder.",
+    )

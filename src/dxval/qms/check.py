@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from dxval.qms.markers import MarkedTest, requirement_tests, scan_markers
 from dxval.qms.records import SoftwareRequirement, load_requirements, load_risks
 from dxval.qms.soup import soup_problems
-from dxval.trace.markers import MarkedTest, requirement_tests, scan_markers
 
 REQUIREMENTS_FILE = "requirements.yaml"
 RISKS_FILE = "risks.yaml"

@@ -12,7 +12,7 @@ renderings, outside the signed evidence), and the lower-level
 
 from __future__ import annotations
 
-from dxval.report.bundle import ATTACHED_FILES, BundleData, read_bundle
+from dxval.evidence.format import ATTACHED_FILES, BundleData, read_bundle
 from dxval.report.refresh import RefreshResult, is_rendering, refresh_reports
 from dxval.report.render import (
     RENDERED_NAMES,

@@ -9,7 +9,7 @@ can search the PDF for the number shown by ``validate``.
 
 from __future__ import annotations
 
-from dxval.report.bundle import EstimateRecord
+from dxval.evidence.format import EstimateRecord
 
 UNDEFINED = "undefined"
 DASH = "–"  # en dash between interval bounds

@@ -1,10 +1,11 @@
 """The monitoring report: time series per metric and the alerts, from ``monitoring.json``.
 
-Reads a monitoring bundle (written by :mod:`dxval.monitor`) and computes no
+Reads a monitoring bundle (written by :mod:`dxval.pipeline.monitor`) and computes no
 statistic: every number shown is a field of ``monitoring.json``. Renders
 ``report.html`` (self-contained) and ``report.pdf`` (PDF/A-2b, the bundled
 fonts) with the same machinery as the validation report (jinja2 with
-StrictUndefined and autoescape, WeasyPrint, deterministic SVG figures).
+StrictUndefined and autoescape, WeasyPrint, deterministic SVG figures), from
+a company's own template folder over the shipped ``templates/`` when one is given.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import jinja2
+
 from dxval.errors import InputError
+from dxval.evidence.format import MONITORING_NAME, RUN_NAME
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.plots import BLUE, GREY, VERMILLION, _figure, _svg
-from dxval.report.render import PRINT, SCREEN, layout, template_environment, write_pdf
+from dxval.report.render import PRINT, SCREEN, layout, write_pdf
+from dxval.report.template_set import MONITORING_ROOTS, template_environment, template_error
 
-MONITORING_TEMPLATE = "monitoring.html"
+MONITORING_TEMPLATE = MONITORING_ROOTS[0]
 REPORT_NAME = "report.pdf"
 HTML_NAME = "report.html"
 
@@ -203,8 +208,8 @@ def _read_json(folder: Path, name: str) -> Any:
 
 def build_view(folder: Path, *, pdf: bool) -> MonitoringView:
     """The view of the monitoring bundle at ``folder``."""
-    document = _read_json(folder, "monitoring.json")
-    run = _read_json(folder, "run.json")
+    document = _read_json(folder, MONITORING_NAME)
+    run = _read_json(folder, RUN_NAME)
     figures = tuple(
         figure_view(
             number,
@@ -226,22 +231,34 @@ def _moment(run: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc)
 
 
-def render_monitoring_reports(folder: str | Path) -> Sequence[Path]:
+def render_monitoring_reports(
+    folder: str | Path, *, templates: Path | None = None
+) -> Sequence[Path]:
     """Write ``report.html``, ``report.pdf`` and ``figures/*.svg`` into the monitoring bundle.
+
+    ``templates``: a folder of templates used over the shipped ones (a file
+    it lacks falls back to the shipped one; fonts and images likewise).
 
     Raises
     ------
     InputError
         ``monitoring.json`` or ``run.json`` is missing or malformed.
+    TemplateError
+        A custom template fails (syntax error, a name the view does not have):
+        file and line named (exit 2).
     """
     folder = Path(folder)
-    environment = template_environment()
-    template = environment.get_template(MONITORING_TEMPLATE)
     screen = build_view(folder, pdf=False)
     printed = build_view(folder, pdf=True)
     moment = _moment(printed.run)
-    html = template.render(view=screen, target=SCREEN)
-    document = layout(template.render(view=printed, target=PRINT), moment)
+    environment = template_environment(templates)
+    try:
+        template = environment.get_template(MONITORING_TEMPLATE)
+        html = template.render(view=screen, target=SCREEN)
+        printed_html = template.render(view=printed, target=PRINT)
+    except jinja2.TemplateError as error:
+        raise template_error(error, templates) or error from None
+    document = layout(printed_html, moment, templates)
     outputs = {
         HTML_NAME: html.encode("utf-8"),
         REPORT_NAME: write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment),

@@ -19,10 +19,11 @@ from pathlib import Path
 from dxval.data.hashing import sha256_file
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verify_bundle
+from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import bundle_files
 from dxval.evidence.signatures.registry import SignerRegistry
-from dxval.report.bundle import SIGNATURES_FOLDER
 from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
+from dxval.report.template_set import check_template_folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +51,19 @@ def _problem_path(path: str) -> str:
 
 
 def refresh_reports(
-    bundle_dir: str | Path, *, signers: SignerRegistry | None = None
+    bundle_dir: str | Path,
+    *,
+    templates: str | Path | None = None,
+    signers: SignerRegistry | None = None,
 ) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
 
-    With ``signers`` the signature block shows each signature's registry
-    verdict and registered name (a signature that is not TRUSTED is shown
-    as such; it does not stop the rendering).
+    ``templates`` is a folder of report templates used over the shipped ones;
+    the methods section lists the template set used (``run.json`` keeps the
+    one recorded at the run: it is signed evidence). With ``signers`` the
+    signature block shows each signature's registry verdict and registered
+    name (a signature that is not TRUSTED is shown as such; it does not stop
+    the rendering).
 
     Raises
     ------
@@ -67,8 +74,11 @@ def refresh_reports(
         missing or extra, or the audit chain is broken.
     InputError, ProtocolError
         A bundle file the report needs is malformed.
+    TemplateError
+        A template fails (file and line named); nothing is rewritten.
     """
     bundle = Path(bundle_dir)
+    folder = check_template_folder(templates, where="--templates")
     report = verify_bundle(bundle)
     blocking = [
         problem
@@ -82,7 +92,10 @@ def refresh_reports(
             f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    written = render_bundle_reports(bundle, signers=signers)
+    if folder is None:
+        written = render_bundle_reports(bundle, signers=signers)
+    else:
+        written = render_bundle_reports(bundle, templates=folder, signers=signers)
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

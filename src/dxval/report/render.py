@@ -23,18 +23,26 @@ import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from dxval.evidence.format import ATTACHED_FILES, BundleData, read_bundle
 from dxval.evidence.signatures.registry import SignerRegistry
-from dxval.report.bundle import ATTACHED_FILES, BundleData, read_bundle
-from dxval.report.views import FILE_DESCRIPTIONS, ReportView, build_report_view
+from dxval.report.template_set import (
+    SHIPPED,
+    TemplateSet,
+    template_environment,
+    template_error,
+    template_set,
+    url_fetcher,
+)
+from dxval.report.views import FILE_DESCRIPTIONS, ReportView, TemplatesView, build_report_view
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = SHIPPED
 REPORT_NAME = "report.pdf"
 SUBMISSION_NAME = "report-submission.pdf"
 HTML_NAME = "report.html"
@@ -93,38 +101,22 @@ class RenderedReports:
     figures: dict[str, bytes]
 
 
-def _markdown_cell(value: object) -> str:
-    """Text safe inside a Markdown table cell: pipes escaped, line breaks as spaces."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def template_environment() -> jinja2.Environment:
-    """The jinja2 environment of the report: package templates, StrictUndefined, autoescape.
-
-    Autoescape is on for ``.html`` templates (a case ID or requirement text can
-    never inject markup) and off for Markdown (``.md``).
-    """
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["cell"] = _markdown_cell
-    return environment
-
-
-def render_html(report: ReportView, target: RenderTarget) -> str:
-    """The report as HTML for ``target``.
+def render_html(report: ReportView, target: RenderTarget, folder: Path | None = None) -> str:
+    """The report as HTML for ``target``, from ``folder`` over the shipped templates.
 
     Raises
     ------
-    jinja2.UndefinedError
-        A template names a field the view does not have (a bug, never silent).
+    TemplateError
+        A custom template fails (syntax error, a name the view does not have):
+        file and line named (exit 2).
+    jinja2.TemplateError
+        A shipped template fails (a bug, never silent).
     """
-    return template_environment().get_template("report.html").render(report=report, target=target)
+    environment = template_environment(folder)
+    try:
+        return environment.get_template("report.html").render(report=report, target=target)
+    except jinja2.TemplateError as error:
+        raise template_error(error, folder) or error from None
 
 
 def run_time(bundle: BundleData) -> datetime:
@@ -170,19 +162,20 @@ def _attachments(bundle: BundleData, moment: datetime) -> list[Any]:
     return attachments
 
 
-def layout(html: str, moment: datetime) -> Any:
+def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
     """Lay out ``html`` with WeasyPrint (a ``weasyprint.Document``), fonts from ``@font-face``.
 
-    Fonts are resolved from the bundled ``templates/fonts``; the layout is
-    shared by both PDF renditions.
+    Fonts and other assets are resolved in ``folder`` and then in the bundled
+    templates (``templates/fonts``); the layout is shared by both PDF renditions.
     """
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    base = folder if folder is not None else TEMPLATES
     with source_date_epoch(moment):
-        return HTML(string=html, base_url=str(TEMPLATES) + os.sep).render(
-            font_config=FontConfiguration()
-        )
+        return HTML(
+            string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
+        ).render(font_config=FontConfiguration())
 
 
 def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: datetime) -> bytes:
@@ -197,11 +190,46 @@ def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: da
     return pdf
 
 
-def render_reports(bundle: BundleData) -> RenderedReports:
-    """Render the three renditions and the SVG figures of ``bundle`` in memory."""
-    report = build_report_view(bundle)
+def templates_view(used: TemplateSet, recorded: dict[str, Any] | None) -> TemplatesView:
+    """What the methods section says about the template set that rendered the report."""
+    recorded_sha256 = None if recorded is None else recorded.get("sha256")
+    if recorded_sha256 is None:
+        note = "run.json records no template set (bundle written before dxval recorded it)."
+    elif recorded_sha256 == used.sha256:
+        note = "The same template set is recorded in run.json (templates)."
+    else:
+        note = (
+            f"Re-rendered with another template set than the one recorded in run.json "
+            f"(templates.sha256 {recorded_sha256})."
+        )
+    return TemplatesView(
+        sha256=used.sha256,
+        source="shipped with dxval"
+        if used.folder is None
+        else f"{used.folder} over the shipped templates",
+        custom=tuple(item.name for item in used.files if item.custom),
+        listing=tuple(used.listing.splitlines()),
+        note=note,
+    )
+
+
+def render_reports(bundle: BundleData, templates: Path | None = None) -> RenderedReports:
+    """Render the three renditions and the SVG figures of ``bundle`` in memory.
+
+    ``templates`` is a folder of templates used over the shipped ones. Nothing
+    is returned unless every rendition rendered (no partial report).
+
+    Raises
+    ------
+    TemplateError
+        A template fails: syntax error or undefined variable, with file and line (exit 2).
+    """
+    used = template_set(templates)
+    report = replace(
+        build_report_view(bundle), templates=templates_view(used, bundle.run.templates)
+    )
     moment = run_time(bundle)
-    document = layout(render_html(report, PRINT), moment)
+    document = layout(render_html(report, PRINT, templates), moment, templates)
     figures = [
         figure
         for figure in (
@@ -217,27 +245,35 @@ def render_reports(bundle: BundleData) -> RenderedReports:
             document, variant="pdf/a-3b", attachments=_attachments(bundle, moment), moment=moment
         ),
         submission_pdf=write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment),
-        html=render_html(report, SCREEN).encode("utf-8"),
+        html=render_html(report, SCREEN, templates).encode("utf-8"),
         figures={figure.filename: figure.svg.encode("utf-8") for figure in figures},
     )
 
 
-def render_bundle_reports(bundle_dir: Path, *, signers: SignerRegistry | None = None) -> list[Path]:
+def render_bundle_reports(
+    bundle_dir: Path,
+    *,
+    templates: Path | None = None,
+    signers: SignerRegistry | None = None,
+) -> list[Path]:
     """Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and ``figures/*.svg``.
 
     Reads the bundle at ``bundle_dir`` (``MANIFEST.sha256`` is not needed, so
     this runs before sealing) and writes the renditions into it, replacing
-    earlier ones; stale figures are removed. The caller lists the files in
-    the manifest. Returns the written paths, sorted. ``signers``: the signer
-    registry whose verdicts the signature block shows.
+    earlier ones; stale figures are removed. ``templates``: a folder of
+    templates over the shipped ones (:mod:`dxval.report.template_set`).
+    ``signers``: the signer registry whose verdicts the signature block shows.
+    The caller lists the files in the manifest. Returns the written paths, sorted.
 
     Raises
     ------
     InputError, ProtocolError
         A bundle file is missing or malformed.
+    TemplateError
+        A template fails (file and line named); nothing is written.
     """
     bundle_dir = Path(bundle_dir)
-    rendered = render_reports(read_bundle(bundle_dir, signers=signers))
+    rendered = render_reports(read_bundle(bundle_dir, signers=signers), templates)
     outputs = {
         REPORT_NAME: rendered.report_pdf,
         SUBMISSION_NAME: rendered.submission_pdf,

@@ -21,9 +21,9 @@ from pathlib import Path
 from dxval.analysis import MISSING_LEVEL, band_labels
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence import verify_bundle
+from dxval.evidence.format import BundleData, PopulationRecord, read_bundle
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
-from dxval.report.bundle import BundleData, PopulationRecord, read_bundle
 from dxval.report.render import layout, run_time, template_environment, write_pdf
 from dxval.report.views import VERDICT_TEXT, DocumentView, build_document
 from dxval.report.views_data import INDEPENDENCE_MISSING, SiteRow, TestDataView, build_test_data

@@ -1,6 +1,6 @@
 """View objects of the report: everything the templates show, taken from the bundle only.
 
-The index is built once from :class:`~dxval.report.bundle.BundleData` and
+The index is built once from :class:`~dxval.evidence.format.BundleData` and
 rendered to PDF and HTML (StrictDoc's "build one index, render many
 formats"). Views hold text ready to print and plain values; templates hold no
 logic beyond loops and never see a raw bundle document. This module builds
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dxval.evidence.signatures import key_fingerprint
-from dxval.report import formatting as fmt
-from dxval.report.bundle import (
+from dxval.evidence.format import (
     ATTACHED_FILES,
     BundleData,
     CriterionRecord,
@@ -23,6 +21,8 @@ from dxval.report.bundle import (
     RequirementRecord,
     SignatureEntry,
 )
+from dxval.evidence.signatures import key_fingerprint
+from dxval.report import formatting as fmt
 from dxval.report.elements import Field, anchor, population_anchor
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
@@ -180,8 +180,19 @@ class EvidenceFileView:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplatesView:
+    """The template set that rendered the report (:mod:`dxval.report.template_set`)."""
+
+    sha256: str
+    source: str
+    custom: tuple[str, ...]
+    listing: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReportView:
-    """The whole report."""
+    """The whole report (``templates`` is filled in by the renderer)."""
 
     document: DocumentView
     cover: CoverView
@@ -194,6 +205,7 @@ class ReportView:
     failure_modes: FailureModesView
     methods: MethodsView
     appendix: AppendixView
+    templates: TemplatesView | None = None
 
 
 def verdict_class(verdict: str) -> str:

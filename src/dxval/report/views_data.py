@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from dxval.evidence.format import BundleData, EstimateRecord, PopulationRecord
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
-from dxval.report.bundle import BundleData, EstimateRecord, PopulationRecord
 
 INDEPENDENCE_MISSING = (
     "The protocol states no test-set independence statement (field 'independence'). "

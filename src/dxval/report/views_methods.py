@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dxval.evidence.format import BundleData, EstimateRecord, PopulationRecord
 from dxval.report import formatting as fmt
-from dxval.report.bundle import BundleData, EstimateRecord, PopulationRecord
 from dxval.report.elements import Field, population_anchor
 
 #: (text found in a recorded method, reference) — first matches listed first.

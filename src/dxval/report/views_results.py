@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dxval.evidence.format import BundleData, ErrorAnalysis, EstimateRecord, PopulationRecord
 from dxval.report import formatting as fmt
 from dxval.report import plots
-from dxval.report.bundle import BundleData, ErrorAnalysis, EstimateRecord, PopulationRecord
 from dxval.report.elements import FigureView, figure_view
 
 FOREST_METRICS = (

@@ -33,8 +33,18 @@ from dxval.dicom.failures import CaseFailure
 from dxval.dicom.loader import CaseLoader
 from dxval.errors import IntegrityError
 from dxval.evidence import read_events, verify_bundle
-from dxval.pipeline import RunResult, lock_protocol, run_validation
-from dxval.scoring import InferenceOptions
+from dxval.evidence.format import (
+    AUDIT_NAME,
+    CASES_NAME,
+    CRITERIA_NAME,
+    METRICS_NAME,
+    CaseLine,
+    CriteriaDocument,
+    read_cases,
+    read_record,
+)
+from dxval.pipeline import InferenceOptions, RunResult, lock_protocol, run_validation
+from dxval.protocol.preprocessing import plain_steps
 from dxval.selfval.checks import CheckResult, compare_exact, compare_values
 from dxval.selfval.model import INPUT_SIZE, expected_scores, model_bytes
 
@@ -50,7 +60,7 @@ PREPROCESSING: list[dict[str, object]] = [
 OPERATING_POINT = 0.6
 SCORE_TOLERANCE = 1e-5
 PROTOCOL_ID = "DXVAL-SELF-VALIDATION"
-RERUN_FILES = ("metrics.json", "criteria.json", "cases.csv")
+RERUN_FILES = (METRICS_NAME, CRITERIA_NAME, CASES_NAME)
 
 Progress = Callable[[str], None]
 
@@ -133,7 +143,7 @@ requirements:
 
 def expected_cases(folder: Path, sites: Sequence[str]) -> list[ExpectedCase]:
     """Every case of the generated demo with the score numpy computes from its model input."""
-    loader = CaseLoader(PREPROCESSING)
+    loader = CaseLoader(plain_steps(PREPROCESSING))
     cases = []
     for site in sites:
         with (folder / site / "manifest.csv").open(newline="", encoding="utf-8") as handle:
@@ -162,7 +172,7 @@ def exact_auc(positives: Sequence[float], negatives: Sequence[float]) -> Fractio
 
 def _golden_check(bundle: Path) -> CheckResult:
     """The golden reference check ran, on the pinned input, and passed."""
-    events = read_events((bundle / "audit.jsonl").read_bytes())
+    events = read_events((bundle / AUDIT_NAME).read_bytes())
     actions = [event["action"] for event in events]
     scored_at = actions.index("cases.scored") if "cases.scored" in actions else -1
     observed = [
@@ -178,17 +188,19 @@ def _golden_check(bundle: Path) -> CheckResult:
     )
 
 
-def _rows(bundle: Path) -> list[dict[str, str]]:
-    with (bundle / "cases.csv").open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+def _rows(bundle: Path) -> tuple[CaseLine, ...]:
+    """The rows of the bundle's ``cases.csv``, read as its readers read them."""
+    path = bundle / CASES_NAME
+    rows, _ = read_cases(path.read_bytes(), where=path)
+    return rows
 
 
 def _observed(bundle: Path) -> dict[str, tuple[float | None, str]]:
     """Requirement ID → (observed value, verdict) from the bundle's ``criteria.json``."""
-    document = json.loads((bundle / "criteria.json").read_bytes())
+    document = read_record(bundle, CRITERIA_NAME, CriteriaDocument)
     return {
-        requirement["id"]: (requirement["criteria"][0]["observed"], requirement["verdict"])
-        for requirement in document["requirements"]
+        requirement.id: (requirement.criteria[0].observed, requirement.verdict)
+        for requirement in document.requirements
     }
 
 
@@ -196,8 +208,12 @@ def _case_checks(
     bundle: Path, cases: Sequence[ExpectedCase], damaged: set[str]
 ) -> list[CheckResult]:
     rows = _rows(bundle)
-    failed = {row["case_id"]: row["reason_code"] for row in rows if row["status"] == "failed"}
-    scores = {row["case_id"]: float(row["score"]) for row in rows if row["status"] == "scored"}
+    failed = {row.case_id: row.reason_code for row in rows if row.status == "failed"}
+    scores = {
+        row.case_id: float(row.score)
+        for row in rows
+        if row.status == "scored" and row.score is not None
+    }
     expected = {case.case_id: case.score for case in cases if case.score is not None}
     largest = max(abs(scores[key] - value) for key, value in expected.items() if key in scores)
     return [
@@ -226,9 +242,9 @@ def _case_checks(
 
 def _statistics_checks(bundle: Path) -> list[CheckResult]:
     observed = _observed(bundle)
-    scored = [row for row in _rows(bundle) if row["status"] == "scored"]
-    positives = [float(row["score"]) for row in scored if row["truth"] == "1"]
-    negatives = [float(row["score"]) for row in scored if row["truth"] == "0"]
+    scored = [row for row in _rows(bundle) if row.status == "scored" and row.score is not None]
+    positives = [float(row.score) for row in scored if row.truth and row.score is not None]
+    negatives = [float(row.score) for row in scored if not row.truth and row.score is not None]
     called = sum(1 for score in positives if score >= OPERATING_POINT)
     cleared = sum(1 for score in negatives if score < OPERATING_POINT)
     source = "exact Mann-Whitney and counts over the bundle's cases.csv"

@@ -134,12 +134,12 @@ def tamper_checks(bundle: Path, work: Path) -> tuple[list[CheckResult], Path]:
     author, approver, approver_file, approver_passphrase = _keys(work)
     # Rendering the report is the report module's to verify; skipping it keeps the check fast.
     sign_bundle(
-        signed, author, meaning=Meaning.AUTHORED, reason="tool self-validation", render=False
+        signed, author, meaning=Meaning.AUTHORED, reason="tool self-validation", render=None
     )
     checks = [
         _refusal(
             "the author cannot approve",
-            lambda: sign_bundle(signed, author, meaning=Meaning.APPROVED, render=False),
+            lambda: sign_bundle(signed, author, meaning=Meaning.APPROVED, render=None),
             "the approver must differ from the author",
         ),
         _refusal(
@@ -149,7 +149,7 @@ def tamper_checks(bundle: Path, work: Path) -> tuple[list[CheckResult], Path]:
         ),
     ]
     sign_bundle(
-        signed, approver, meaning=Meaning.APPROVED, reason="tool self-validation", render=False
+        signed, approver, meaning=Meaning.APPROVED, reason="tool self-validation", render=None
     )
     problems = bundle_problems(signed)
     checks.append(

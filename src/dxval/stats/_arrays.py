@@ -24,8 +24,10 @@ def as_truth(truth: ArrayLike, *, name: str = "truth") -> BoolArray:
 
     Integer arrays holding only 0 and 1 are accepted and converted.
 
-    Raises:
-        ValueError: not one-dimensional, or values other than booleans / 0 / 1.
+    Raises
+    ------
+    ValueError
+        not one-dimensional, or values other than booleans / 0 / 1.
     """
     array = np.asarray(truth)
     if array.ndim != 1:
@@ -40,9 +42,11 @@ def as_truth(truth: ArrayLike, *, name: str = "truth") -> BoolArray:
 def as_scores(scores: ArrayLike, *, length: int, name: str = "scores") -> FloatArray:
     """Return ``scores`` as a 1-D float64 array of ``length`` finite values.
 
-    Raises:
-        ValueError: wrong shape or length, or a NaN / infinite value (naming
-            the first offending index).
+    Raises
+    ------
+    ValueError
+        wrong shape or length, or a NaN / infinite value (naming
+        the first offending index).
     """
     array = np.asarray(scores, dtype=np.float64)
     if array.ndim != 1 or array.shape[0] != length:
@@ -56,8 +60,10 @@ def as_scores(scores: ArrayLike, *, length: int, name: str = "scores") -> FloatA
 def check_confidence_level(confidence_level: float) -> float:
     """Return ``confidence_level`` as a float after checking 0 < level < 1.
 
-    Raises:
-        ValueError: outside the open interval (0, 1).
+    Raises
+    ------
+    ValueError
+        outside the open interval (0, 1).
     """
     level = float(confidence_level)
     if not 0.0 < level < 1.0:
@@ -68,8 +74,10 @@ def check_confidence_level(confidence_level: float) -> float:
 def check_fraction(value: float, *, name: str, closed: bool = True) -> float:
     """Return ``value`` after checking it lies in [0, 1] (or (0, 1) if not ``closed``).
 
-    Raises:
-        ValueError: outside the range.
+    Raises
+    ------
+    ValueError
+        outside the range.
     """
     number = float(value)
     inside = 0.0 <= number <= 1.0 if closed else 0.0 < number < 1.0
@@ -84,8 +92,10 @@ def parse_choice(enum_type: Any, value: object, *, name: str) -> Any:
 
     Matching is exact (no prefixes, no case folding), as STYLE.md asks.
 
-    Raises:
-        ValueError: naming the value got and the values allowed.
+    Raises
+    ------
+    ValueError
+        naming the value got and the values allowed.
     """
     try:
         return enum_type(value)

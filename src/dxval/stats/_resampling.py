@@ -50,8 +50,10 @@ class BinnedCases:
 def strata_codes(strata: ArrayLike | None, length: int) -> IntArray:
     """Integer codes of the extra strata (all zeros when None).
 
-    Raises:
-        ValueError: ``strata`` is not one label per case.
+    Raises
+    ------
+    ValueError
+        ``strata`` is not one label per case.
     """
     if strata is None:
         return np.zeros(length, dtype=np.int64)

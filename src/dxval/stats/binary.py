@@ -31,6 +31,10 @@ from numpy.typing import ArrayLike
 from dxval.stats._arrays import as_scores, as_truth, check_confidence_level, two_sided_z
 from dxval.stats.proportion import ProportionMethod, proportion_ci
 from dxval.stats.results import Estimate, interval_estimate
+from dxval.stats.vocabulary import DECISION_METRICS
+
+#: The metrics of :class:`BinaryMetrics`, in order (the vocabulary's decision metrics).
+METRIC_NAMES = DECISION_METRICS
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +69,28 @@ class ConfusionCounts:
 def confusion_counts(truth: ArrayLike, scores: ArrayLike, threshold: float) -> ConfusionCounts:
     """Count TP, FP, TN, FN with a positive call ⇔ score ≥ ``threshold``.
 
-    Args:
-        truth: shape (n,), booleans (True = positive).
-        scores: shape (n,), finite floats.
-        threshold: the operating point.
+    Parameters
+    ----------
+    truth
+        shape (n,), booleans (True = positive).
+    scores
+        shape (n,), finite floats.
+    threshold
+        the operating point.
 
-    Raises:
-        ValueError: malformed inputs (see :func:`dxval.stats._arrays.as_truth`).
+    Raises
+    ------
+    ValueError
+        malformed inputs (see :func:`dxval.stats._arrays.as_truth`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import confusion_counts
+    >>> confusion_counts(truth, scores, 0.5)
+    ConfusionCounts(tp=4, fp=1, tn=4, fn=1)
     """
     truth_array = as_truth(truth)
     called = as_scores(scores, length=truth_array.shape[0]) >= float(threshold)
@@ -171,6 +190,12 @@ def youden_index(counts: ConfusionCounts, *, confidence_level: float = 0.95) -> 
     """Youden's J = sensitivity + specificity − 1 with Youden's (1950) Wald interval.
 
     Var(J) = Se(1 − Se)/n₊ + Sp(1 − Sp)/n₋; interval clipped to [−1, 1].
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, youden_index
+    >>> round(youden_index(ConfusionCounts(tp=40, fp=10, tn=90, fn=10)).estimate, 4)
+    0.7
     """
     method = "Wald (Youden 1950)"
     if counts.n_positive == 0 or counts.n_negative == 0:
@@ -197,7 +222,14 @@ def youden_index(counts: ConfusionCounts, *, confidence_level: float = 0.95) -> 
 
 
 def balanced_accuracy(counts: ConfusionCounts, *, confidence_level: float = 0.95) -> Estimate:
-    """Balanced accuracy (Se + Sp)/2 = (J + 1)/2 with the interval of Youden's J mapped."""
+    """Balanced accuracy (Se + Sp)/2 = (J + 1)/2 with the interval of Youden's J mapped.
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, balanced_accuracy
+    >>> round(balanced_accuracy(ConfusionCounts(tp=40, fp=10, tn=90, fn=10)).estimate, 4)
+    0.85
+    """
     index = youden_index(counts, confidence_level=confidence_level)
     method = "Wald (Youden 1950), (J + 1) / 2"
     if index.estimate is None or index.low is None or index.high is None:
@@ -224,6 +256,12 @@ def f1_score(counts: ConfusionCounts, *, confidence_level: float = 0.95) -> Esti
 
     F1 is scale-free in the cell proportions p, so under the multinomial model
     Var = Σ gᵢ² pᵢ / n with g the gradient of F1 with respect to p.
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, f1_score
+    >>> round(f1_score(ConfusionCounts(tp=40, fp=10, tn=90, fn=10)).estimate, 4)
+    0.8
     """
     method = "Wald, delta method (Takahashi et al. 2022)"
     denominator = 2 * counts.tp + counts.fp + counts.fn
@@ -254,6 +292,12 @@ def matthews_correlation(counts: ConfusionCounts, *, confidence_level: float = 0
     MCC = (TP·TN − FP·FN)/√((TP+FP)(TP+FN)(TN+FP)(TN+FN)); the variance is
     Σ gᵢ² pᵢ / n under the multinomial model (MCC is scale-free in the cell
     proportions, as in Takahashi et al. 2022 for F1). Interval clipped to [−1, 1].
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, matthews_correlation
+    >>> round(matthews_correlation(ConfusionCounts(tp=40, fp=10, tn=90, fn=10)).estimate, 4)
+    0.7
     """
     method = "Wald, delta method (multinomial)"
     n = counts.n
@@ -336,7 +380,16 @@ def _log_ratio(
 def likelihood_ratios(
     counts: ConfusionCounts, *, confidence_level: float = 0.95
 ) -> tuple[Estimate, Estimate]:
-    """LR+ = Se/(1 − Sp) and LR− = (1 − Se)/Sp with log-method intervals (Simel et al. 1991)."""
+    """LR+ = Se/(1 − Sp) and LR− = (1 − Se)/Sp with log-method intervals (Simel et al. 1991).
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, likelihood_ratios
+    >>> counts = ConfusionCounts(tp=40, fp=10, tn=90, fn=10)
+    >>> positive, negative = likelihood_ratios(counts)
+    >>> round(positive.estimate, 4), round(negative.estimate, 4)
+    (8.0, 0.2222)
+    """
     positive = _log_ratio(
         (counts.tp, counts.n_positive),
         (counts.fp, counts.n_negative),
@@ -363,6 +416,14 @@ def predictive_values_at_prevalence(
     logit NPV = log(Sp(1 − π) / ((1 − Se)π)), Var = Se/((1 − Se)n₊) + (1 − Sp)/(Sp·n₋)
     (Mercaldo, Lau & Zhou 2007). Undefined without a prevalence, and where Se
     or Sp is 0 or 1 (the logit is infinite).
+
+    Examples
+    --------
+    >>> from dxval.stats import ConfusionCounts, predictive_values_at_prevalence
+    >>> counts = ConfusionCounts(tp=40, fp=10, tn=90, fn=10)
+    >>> ppv, npv = predictive_values_at_prevalence(counts, 0.1)
+    >>> round(ppv.estimate, 4), round(npv.estimate, 4)
+    (0.4706, 0.9759)
     """
     method = "logit (Mercaldo et al. 2007)"
     n = counts.n
@@ -436,19 +497,40 @@ def binary_metrics(
 ) -> BinaryMetrics:
     """Compute every decision metric at ``threshold`` (positive call ⇔ score ≥ threshold).
 
-    Args:
-        truth: shape (n,), booleans (True = positive).
-        scores: shape (n,), finite floats.
-        threshold: the frozen operating point.
-        confidence_level: two-sided level in (0, 1).
-        proportion_method: CI method for sensitivity, specificity, PPV, NPV
-            and accuracy (:class:`~dxval.stats.proportion.ProportionMethod`).
-        prevalence: the stated prevalence for PPV/NPV by Bayes' theorem; None
-            leaves those two undefined with a reason.
+    Parameters
+    ----------
+    truth
+        shape (n,), booleans (True = positive).
+    scores
+        shape (n,), finite floats.
+    threshold
+        the frozen operating point.
+    confidence_level
+        two-sided level in (0, 1).
+    proportion_method
+        CI method for sensitivity, specificity, PPV, NPV
+        and accuracy (:class:`~dxval.stats.proportion.ProportionMethod`).
+    prevalence
+        the stated prevalence for PPV/NPV by Bayes' theorem; None
+        leaves those two undefined with a reason.
 
-    Raises:
-        ValueError: malformed inputs, an unknown method, a level or a
-            prevalence out of range.
+    Raises
+    ------
+    ValueError
+        malformed inputs, an unknown method, a level or a
+        prevalence out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import binary_metrics
+    >>> m = binary_metrics(truth, scores, threshold=0.5)
+    >>> m.counts
+    ConfusionCounts(tp=4, fp=1, tn=4, fn=1)
+    >>> round(m.sensitivity.estimate, 2), round(m.specificity.estimate, 2)
+    (0.8, 0.8)
     """
     level = check_confidence_level(confidence_level)
     counts = confusion_counts(truth, scores, threshold)

@@ -52,7 +52,10 @@ class BootstrapInterval(str, Enum):
 
 
 class BinaryMetricName(str, Enum):
-    """Decision metrics that :func:`bootstrap_binary_metric` can resample."""
+    """Decision metrics that :func:`bootstrap_binary_metric` can resample.
+
+    Exactly :data:`dxval.stats.vocabulary.RESAMPLED_DECISION_METRICS` (a test checks it).
+    """
 
     SENSITIVITY = "sensitivity"
     SPECIFICITY = "specificity"
@@ -107,13 +110,19 @@ def bootstrap_interval(
     Undefined (with reason) when a replicate has no value, when all
     replicates are equal, or when BCa's bias correction is infinite.
 
-    Args:
-        replicate_values: shape (R,), NaN where the statistic did not exist.
-        estimate: the statistic on the original data.
-        jackknife: leave-one-out values, required for BCa.
+    Parameters
+    ----------
+    replicate_values
+        shape (R,), NaN where the statistic did not exist.
+    estimate
+        the statistic on the original data.
+    jackknife
+        leave-one-out values, required for BCa.
 
-    Raises:
-        ValueError: BCa without jackknife values.
+    Raises
+    ------
+    ValueError
+        BCa without jackknife values.
     """
     undefined_count = int(np.count_nonzero(np.isnan(replicate_values)))
     variance = float(np.var(replicate_values, ddof=1)) if replicate_values.size > 1 else None
@@ -195,20 +204,42 @@ def bootstrap_auc(
 ) -> Estimate:
     """AUC with a stratified bootstrap interval (percentile or BCa), fully vectorised.
 
-    Args:
-        truth: shape (N,), booleans.
-        scores: shape (N,), finite floats.
-        seed: seed of the :class:`numpy.random.Generator` (PCG64).
-        replicates: number of bootstrap replicates R ≥ 2.
-        strata: shape (N,) labels of a further stratum (e.g. site), or None.
-        confidence_level: two-sided level in (0, 1).
-        interval: ``"percentile"`` or ``"bca"`` (Efron 1987).
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans.
+    scores
+        shape (N,), finite floats.
+    seed
+        seed of the :class:`numpy.random.Generator` (PCG64).
+    replicates
+        number of bootstrap replicates R ≥ 2.
+    strata
+        shape (N,) labels of a further stratum (e.g. site), or None.
+    confidence_level
+        two-sided level in (0, 1).
+    interval
+        ``"percentile"`` or ``"bca"`` (Efron 1987).
 
-    Returns:
+    Returns
+    -------
+    Estimate
         Estimate whose ``variance`` is the variance of the replicates.
 
-    Raises:
-        ValueError: malformed inputs or options.
+    Raises
+    ------
+    ValueError
+        malformed inputs or options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import bootstrap_auc
+    >>> auc = bootstrap_auc(truth, scores, seed=20261126, replicates=500)
+    >>> round(auc.estimate, 2), auc.low <= auc.estimate <= auc.high, auc.n
+    (0.88, True, 10)
     """
     truth_array = as_truth(truth)
     score_array = as_scores(scores, length=truth_array.shape[0])
@@ -306,19 +337,42 @@ def bootstrap_binary_metric(
     called-positive cases, the called-positive count of a resample is drawn
     as Binomial(s, c/s); TP, FP, TN, FN of each replicate are sums over strata.
 
-    Args:
-        truth: shape (N,), booleans.
-        scores: shape (N,), finite floats; positive call ⇔ score ≥ threshold.
-        metric: a :class:`BinaryMetricName`.
-        threshold: the operating point.
-        seed: seed of the :class:`numpy.random.Generator`.
-        replicates: R ≥ 2.
-        strata: shape (N,) labels of a further stratum (e.g. site), or None.
-        confidence_level: two-sided level in (0, 1).
-        interval: ``"percentile"`` or ``"bca"``.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans.
+    scores
+        shape (N,), finite floats; positive call ⇔ score ≥ threshold.
+    metric
+        a :class:`BinaryMetricName`.
+    threshold
+        the operating point.
+    seed
+        seed of the :class:`numpy.random.Generator`.
+    replicates
+        R ≥ 2.
+    strata
+        shape (N,) labels of a further stratum (e.g. site), or None.
+    confidence_level
+        two-sided level in (0, 1).
+    interval
+        ``"percentile"`` or ``"bca"``.
 
-    Raises:
-        ValueError: malformed inputs or options.
+    Raises
+    ------
+    ValueError
+        malformed inputs or options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import bootstrap_binary_metric
+    >>> options = dict(threshold=0.5, seed=7, replicates=500)
+    >>> est = bootstrap_binary_metric(truth, scores, metric='sensitivity', **options)
+    >>> round(est.estimate, 2), est.low <= est.estimate <= est.high
+    (0.8, True)
     """
     truth_array = as_truth(truth)
     called = as_scores(scores, length=truth_array.shape[0]) >= float(threshold)

@@ -217,21 +217,41 @@ def calibration(
 ) -> CalibrationResult:
     """Calibration of predicted probabilities against binary outcomes.
 
-    Args:
-        truth: shape (N,), booleans (the outcome).
-        probabilities: shape (N,), predicted P(positive) in [0, 1].
-        bins: number of equal-width bins for ECE, MCE and the reliability curve.
-        bin_convention: ``"left_closed"`` ([a, b), last bin closed) or
-            ``"right_closed"`` ((a, b], first bin closed).
-        confidence_level: level of the Wald intervals of slope and intercept.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans (the outcome).
+    probabilities
+        shape (N,), predicted P(positive) in [0, 1].
+    bins
+        number of equal-width bins for ECE, MCE and the reliability curve.
+    bin_convention
+        ``"left_closed"`` ([a, b), last bin closed) or
+        ``"right_closed"`` ((a, b], first bin closed).
+    confidence_level
+        level of the Wald intervals of slope and intercept.
 
-    Returns:
+    Returns
+    -------
+    CalibrationResult
         :class:`CalibrationResult`; slope and intercept are undefined (with
         reason) if a probability is exactly 0 or 1, or the logistic fit has no
         finite maximum.
 
-    Raises:
-        ValueError: malformed inputs, probabilities outside [0, 1], bins < 1.
+    Raises
+    ------
+    ValueError
+        malformed inputs, probabilities outside [0, 1], bins < 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import calibration
+    >>> result = calibration(truth, scores, bins=2)
+    >>> round(result.brier, 4), len(result.reliability)
+    (0.1588, 2)
     """
     truth_array = as_truth(truth)
     values = as_scores(probabilities, length=truth_array.shape[0], name="probabilities")

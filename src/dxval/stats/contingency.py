@@ -35,17 +35,31 @@ def fisher_exact_test(
     attribute" / "not": a = failures with the attribute, b = failures
     without, c = other cases with, d = other cases without.
 
-    Args:
-        a, b, c, d: non-negative cell counts.
-        confidence_level: level of the exact odds-ratio interval.
+    Parameters
+    ----------
+    a, b, c, d
+        non-negative cell counts.
+    confidence_level
+        level of the exact odds-ratio interval.
 
-    Returns:
+    Returns
+    -------
+    TestResult
         :class:`TestResult` (no test statistic) with the two-sided p-value and ``effect`` (also
         ``odds_ratio``) the conditional MLE odds ratio; the effect is
         undefined (with reason) when it or its interval is infinite or 0/0.
 
-    Raises:
-        ValueError: a negative count or a level outside (0, 1).
+    Raises
+    ------
+    ValueError
+        a negative count or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> from dxval.stats import fisher_exact_test
+    >>> result = fisher_exact_test(3, 1, 1, 3)
+    >>> round(result.p_value, 4)
+    0.4857
     """
     level = check_confidence_level(confidence_level)
     cells = [int(value) for value in (a, b, c, d)]

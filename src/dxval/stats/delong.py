@@ -80,11 +80,25 @@ def structural_components(
     negative j, where Tz, Tx, Ty are midranks among all, positive and negative
     cases. One sort serves all three rankings.
 
-    Args:
-        truth: shape (N,), booleans with m ≥ 1 positives and n ≥ 1 negatives.
-        scores: shape (N,), finite floats.
-        case_order: return V10/V01 in input case order (needed to pair two
-            scores); False leaves them in score order, which is cheaper.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans with m ≥ 1 positives and n ≥ 1 negatives.
+    scores
+        shape (N,), finite floats.
+    case_order
+        return V10/V01 in input case order (needed to pair two
+        scores); False leaves them in score order, which is cheaper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import structural_components
+    >>> components = structural_components(truth, scores)
+    >>> round(components.auc, 2), components.positive.round(2).tolist()
+    (0.88, [0.8, 0.8, 0.8, 1.0, 1.0])
     """
     order = np.argsort(scores)
     sorted_scores = scores[order]
@@ -148,18 +162,38 @@ def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float =
     i.e. P(score₊ > score₋) + ½ P(score₊ = score₋), for positive calls made at
     score ≥ threshold (pROC ``direction = "<"``).
 
-    Args:
-        truth: shape (N,), booleans (True = positive).
-        scores: shape (N,), finite floats (higher = more likely positive).
-        confidence_level: two-sided level in (0, 1).
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans (True = positive).
+    scores
+        shape (N,), finite floats (higher = more likely positive).
+    confidence_level
+        two-sided level in (0, 1).
 
-    Returns:
+    Returns
+    -------
+    Estimate
         Estimate with ``variance`` set; undefined (with reason) when a class
         is empty, a class has a single case, or the variance is zero (perfect
         separation, or all scores tied).
 
-    Raises:
-        ValueError: malformed inputs or a level outside (0, 1).
+    Raises
+    ------
+    ValueError
+        malformed inputs or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import auc_delong
+    >>> auc = auc_delong(truth, scores)
+    >>> round(auc.estimate, 2), round(auc.low, 4), round(auc.high, 4)
+    (0.88, 0.626, 1.0)
+    >>> auc.method
+    'DeLong (Sun & Xu 2014)'
     """
     truth_array = as_truth(truth)
     score_array = as_scores(scores, length=truth_array.shape[0])
@@ -283,13 +317,30 @@ def delong_paired_test(
     CI of the difference is diff ± z₍₁₋α/₂₎·sd, as ``pROC::roc.test(paired =
     TRUE, method = "delong")`` (DeLong et al. 1988; Sun & Xu 2014).
 
-    Args:
-        truth: shape (N,), booleans.
-        scores1, scores2: shape (N,) each, finite floats for the same cases.
-        confidence_level: two-sided level for the CI of the difference.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans.
+    scores1, scores2
+        shape (N,) each, finite floats for the same cases.
+    confidence_level
+        two-sided level for the CI of the difference.
 
-    Raises:
-        ValueError: malformed inputs or a level outside (0, 1).
+    Raises
+    ------
+    ValueError
+        malformed inputs or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> other = np.array([0.2, 0.1, 0.5, 0.3, 0.6, 0.7, 0.4, 0.8, 0.85, 0.9])
+    >>> from dxval.stats import delong_paired_test
+    >>> result = delong_paired_test(truth, scores, other)
+    >>> round(result.auc1.estimate, 2), round(result.auc2.estimate, 2), round(result.p_value, 4)
+    (0.88, 0.92, 0.7456)
     """
     truth_array = as_truth(truth)
     size = truth_array.shape[0]
@@ -322,8 +373,21 @@ def delong_unpaired_test(
 
     As ``pROC::roc.test(paired = FALSE, method = "delong")`` (DeLong et al. 1988).
 
-    Raises:
-        ValueError: malformed inputs or a level outside (0, 1).
+    Raises
+    ------
+    ValueError
+        malformed inputs or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> other = np.array([0.2, 0.1, 0.5, 0.3, 0.6, 0.7, 0.4, 0.8, 0.85, 0.9])
+    >>> from dxval.stats import delong_unpaired_test
+    >>> result = delong_unpaired_test(truth, scores, truth, other)
+    >>> round(result.difference.estimate, 2), round(result.p_value, 4)
+    (-0.04, 0.8026)
     """
     level = check_confidence_level(confidence_level)
     method = f"{DELONG_METHOD}, unpaired"
@@ -361,15 +425,34 @@ def auc_margin_test(
     two-sided ``confidence_level`` interval clears the margin (equivalently
     p < (1 − CL)/2), the convention of FDA's guidance on non-inferiority trials.
 
-    Args:
-        truth: shape (N,), booleans.
-        scores_new, scores_reference: shape (N,) each, scores on the same cases.
-        margin: non-negative margin δ on the AUC scale.
-        hypothesis: :class:`MarginHypothesis` value.
-        confidence_level: two-sided level in (0, 1).
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans.
+    scores_new, scores_reference
+        shape (N,) each, scores on the same cases.
+    margin
+        non-negative margin δ on the AUC scale.
+    hypothesis
+        :class:`MarginHypothesis` value.
+    confidence_level
+        two-sided level in (0, 1).
 
-    Raises:
-        ValueError: malformed inputs, a negative margin, an unknown hypothesis.
+    Raises
+    ------
+    ValueError
+        malformed inputs, a negative margin, an unknown hypothesis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> other = np.array([0.2, 0.1, 0.5, 0.3, 0.6, 0.7, 0.4, 0.8, 0.85, 0.9])
+    >>> from dxval.stats import auc_margin_test
+    >>> result = auc_margin_test(truth, scores, other, margin=0.1)
+    >>> round(result.difference.estimate, 2), result.claim_supported
+    (-0.04, False)
     """
     chosen: MarginHypothesis = parse_choice(MarginHypothesis, hypothesis, name="hypothesis")
     if not margin >= 0.0:

@@ -138,6 +138,7 @@ def psi_bin_edges(reference: ArrayLike, bins: int = 10) -> tuple[float, ...]:
 
     Examples
     --------
+    >>> from dxval.stats import psi_bin_edges
     >>> psi_bin_edges([1.0, 2.0, 3.0, 4.0, 5.0], bins=2)
     (3.0,)
     """
@@ -189,6 +190,7 @@ def population_stability_index(
 
     Examples
     --------
+    >>> from dxval.stats import population_stability_index
     >>> result = population_stability_index([0, 0, 1, 1], [0, 1, 1, 1], bins=[0.5])
     >>> round(result.statistic, 6), result.bin_edges
     (0.274653, (0.5,))
@@ -249,6 +251,7 @@ def ks_two_sample(reference: ArrayLike, current: ArrayLike) -> DriftResult:
 
     Examples
     --------
+    >>> from dxval.stats import ks_two_sample
     >>> result = ks_two_sample([1.0, 2.0, 3.0, 4.0], [3.5, 4.5, 5.5, 6.5])
     >>> result.statistic, round(result.p_value, 6)
     (0.75, 0.228571)
@@ -297,6 +300,7 @@ def wasserstein_distance(reference: ArrayLike, current: ArrayLike) -> DriftResul
 
     Examples
     --------
+    >>> from dxval.stats import wasserstein_distance
     >>> wasserstein_distance([0.0, 1.0, 3.0], [5.0, 6.0, 8.0]).statistic
     5.0
     """
@@ -348,6 +352,7 @@ def chi_square_homogeneity(
 
     Examples
     --------
+    >>> from dxval.stats import chi_square_homogeneity
     >>> result = chi_square_homogeneity({"F": 30, "M": 20}, {"F": 20, "M": 30})
     >>> round(result.statistic, 6), round(result.p_value, 6), result.degrees_of_freedom
     (4.0, 0.0455, 1)

@@ -35,12 +35,23 @@ def adjust_p_values(
     Bonferroni: min(1, K·p). Holm: with p₍₁₎ ≤ … ≤ p₍K₎, the adjusted p₍ᵢ₎ is
     maxⱼ≤ᵢ min(1, (K − j + 1)·p₍ⱼ₎) (Holm 1979).
 
-    Args:
-        p_values: shape (K,), each in [0, 1].
-        method: ``"none"``, ``"bonferroni"`` or ``"holm"``.
+    Parameters
+    ----------
+    p_values
+        shape (K,), each in [0, 1].
+    method
+        ``"none"``, ``"bonferroni"`` or ``"holm"``.
 
-    Raises:
-        ValueError: values outside [0, 1], NaN, or an unknown method.
+    Raises
+    ------
+    ValueError
+        values outside [0, 1], NaN, or an unknown method.
+
+    Examples
+    --------
+    >>> from dxval.stats import adjust_p_values
+    >>> adjust_p_values([0.01, 0.04, 0.03], method='holm').round(4).tolist()
+    [0.03, 0.06, 0.06]
     """
     chosen: MultiplicityMethod = parse_choice(MultiplicityMethod, method, name="method")
     values = np.asarray(p_values, dtype=np.float64).reshape(-1)
@@ -70,13 +81,25 @@ def adjusted_confidence_level(
     Bonferroni level (the conservative choice; the evidence should record
     that the intervals are Bonferroni-adjusted). ``"none"`` returns CL.
 
-    Args:
-        confidence_level: family level in (0, 1).
-        k: number of intervals in the family, ≥ 1.
-        method: ``"none"``, ``"bonferroni"`` or ``"holm"``.
+    Parameters
+    ----------
+    confidence_level
+        family level in (0, 1).
+    k
+        number of intervals in the family, ≥ 1.
+    method
+        ``"none"``, ``"bonferroni"`` or ``"holm"``.
 
-    Raises:
-        ValueError: a level outside (0, 1), k < 1, an unknown method.
+    Raises
+    ------
+    ValueError
+        a level outside (0, 1), k < 1, an unknown method.
+
+    Examples
+    --------
+    >>> from dxval.stats import adjusted_confidence_level
+    >>> round(adjusted_confidence_level(0.95, 5, method='bonferroni'), 4)
+    0.99
     """
     chosen: MultiplicityMethod = parse_choice(MultiplicityMethod, method, name="method")
     level = check_confidence_level(confidence_level)

@@ -125,15 +125,32 @@ def select_operating_point(
     - ``target_sensitivity``: the highest threshold whose sensitivity ≥ target.
     - ``target_specificity``: the lowest threshold whose specificity ≥ target.
 
-    Args:
-        truth: shape (N,), booleans with both classes present.
-        scores: shape (N,), finite floats.
-        criterion: an :class:`OperatingPointCriterion`.
-        target: the rate in [0, 1] for the target criteria; None for Youden.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans with both classes present.
+    scores
+        shape (N,), finite floats.
+    criterion
+        an :class:`OperatingPointCriterion`.
+    target
+        the rate in [0, 1] for the target criteria; None for Youden.
 
-    Raises:
-        ValueError: malformed inputs, a single class, a missing or superfluous
-            target.
+    Raises
+    ------
+    ValueError
+        malformed inputs, a single class, a missing or superfluous
+        target.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import select_operating_point
+    >>> point = select_operating_point(truth, scores, criterion='youden')
+    >>> round(point.threshold, 3), point.sensitivity, point.specificity
+    (0.425, 1.0, 0.8)
     """
     truth_array = as_truth(truth)
     score_array = as_scores(scores, length=truth_array.shape[0])

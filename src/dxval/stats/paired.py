@@ -67,8 +67,19 @@ class PairedTable:
 def paired_table(correct1: ArrayLike, correct2: ArrayLike) -> PairedTable:
     """Tabulate paired boolean flags (shape (n,) each: True = that model is correct).
 
-    Raises:
-        ValueError: malformed or unequal-length inputs.
+    Raises
+    ------
+    ValueError
+        malformed or unequal-length inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+    >>> second = np.array([1, 0, 1, 0, 0, 1, 0, 1, 0, 1], dtype=bool)
+    >>> from dxval.stats import paired_table
+    >>> paired_table(first, second)
+    PairedTable(both=5, first_only=3, second_only=0, neither=2)
     """
     first = as_truth(correct1, name="correct1")
     second = as_truth(correct2, name="correct2")
@@ -99,14 +110,31 @@ def mcnemar_test(
     (b − c)²/(b + c), on 1 degree of freedom (McNemar 1947). The effect is
     the paired difference with Newcombe's interval at ``confidence_level``.
 
-    Args:
-        correct1, correct2: shape (n,) booleans, True where each model is correct.
-        method: ``"exact"`` or ``"asymptotic"``.
-        continuity_correction: for the asymptotic test (R's ``mcnemar.test`` default).
-        confidence_level: level of the interval of the effect.
+    Parameters
+    ----------
+    correct1, correct2
+        shape (n,) booleans, True where each model is correct.
+    method
+        ``"exact"`` or ``"asymptotic"``.
+    continuity_correction
+        for the asymptotic test (R's ``mcnemar.test`` default).
+    confidence_level
+        level of the interval of the effect.
 
-    Raises:
-        ValueError: malformed inputs or an unknown method.
+    Raises
+    ------
+    ValueError
+        malformed inputs or an unknown method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+    >>> second = np.array([1, 0, 1, 0, 0, 1, 0, 1, 0, 1], dtype=bool)
+    >>> from dxval.stats import mcnemar_test
+    >>> result = mcnemar_test(first, second)
+    >>> round(result.p_value, 4), result.method
+    (0.25, 'McNemar exact')
     """
     chosen: McNemarMethod = parse_choice(McNemarMethod, method, name="method")
     table = paired_table(correct1, correct2)
@@ -179,12 +207,27 @@ def paired_difference(
     truly positive cases) or specificity (on the truly negative cases) of two
     models on the same cases (Newcombe 1998, method 10).
 
-    Args:
-        correct1, correct2: shape (n,) booleans, True where each model is correct.
-        confidence_level: two-sided level in (0, 1).
+    Parameters
+    ----------
+    correct1, correct2
+        shape (n,) booleans, True where each model is correct.
+    confidence_level
+        two-sided level in (0, 1).
 
-    Raises:
-        ValueError: malformed inputs or a level outside (0, 1).
+    Raises
+    ------
+    ValueError
+        malformed inputs or a level outside (0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+    >>> second = np.array([1, 0, 1, 0, 0, 1, 0, 1, 0, 1], dtype=bool)
+    >>> from dxval.stats import paired_difference
+    >>> est = paired_difference(first, second)
+    >>> round(est.estimate, 2), round(est.low, 4), round(est.high, 4)
+    (0.3, 0.0106, 0.5284)
     """
     level = check_confidence_level(confidence_level)
     table = paired_table(correct1, correct2)
@@ -227,8 +270,20 @@ def paired_margin_test(
     of p_new − p_reference exceeds −margin (non-inferiority) or +margin
     (superiority).
 
-    Raises:
-        ValueError: malformed inputs, a negative margin, an unknown hypothesis.
+    Raises
+    ------
+    ValueError
+        malformed inputs, a negative margin, an unknown hypothesis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> first = np.array([1, 1, 1, 0, 1, 1, 0, 1, 1, 1], dtype=bool)
+    >>> second = np.array([1, 0, 1, 0, 0, 1, 0, 1, 0, 1], dtype=bool)
+    >>> from dxval.stats import paired_margin_test
+    >>> result = paired_margin_test(first, second, margin=0.05)
+    >>> round(result.difference.estimate, 2), result.claim_supported
+    (0.3, True)
     """
     chosen: MarginHypothesis = parse_choice(MarginHypothesis, hypothesis, name="hypothesis")
     if not margin >= 0.0:

@@ -130,21 +130,39 @@ def proportion_ci(
 ) -> Estimate:
     """Estimate the proportion ``count / nobs`` with a two-sided confidence interval.
 
-    Args:
-        count: number of successes x, 0 <= x <= nobs.
-        nobs: number of trials n; n = 0 gives an undefined result.
-        confidence_level: two-sided level in (0, 1).
-        method: one of :class:`ProportionMethod` (wilson, wilson_cc,
-            clopper_pearson, agresti_coull, jeffreys); see the module
-            docstring for the paper each implements.
+    Parameters
+    ----------
+    count
+        number of successes x, 0 <= x <= nobs.
+    nobs
+        number of trials n; n = 0 gives an undefined result.
+    confidence_level
+        two-sided level in (0, 1).
+    method
+        one of :class:`ProportionMethod` (wilson, wilson_cc,
+        clopper_pearson, agresti_coull, jeffreys); see the module
+        docstring for the paper each implements.
 
-    Returns:
+    Returns
+    -------
+    Estimate
         An :class:`Estimate` with numerator, denominator and n = nobs; the
         interval clipped to [0, 1].
 
-    Raises:
-        ValueError: an unknown method, a level outside (0, 1), or counts that
-            are negative or exceed ``nobs``.
+    Raises
+    ------
+    ValueError
+        an unknown method, a level outside (0, 1), or counts that
+        are negative or exceed ``nobs``.
+
+    Examples
+    --------
+    >>> from dxval.stats import proportion_ci
+    >>> ci = proportion_ci(81, 95, method='wilson')
+    >>> round(ci.estimate, 4), round(ci.low, 4), round(ci.high, 4)
+    (0.8526, 0.7677, 0.9101)
+    >>> ci.method, ci.n
+    ('Wilson score', 95)
     """
     chosen: ProportionMethod = parse_choice(ProportionMethod, method, name="method")
     level = check_confidence_level(confidence_level)

@@ -112,9 +112,11 @@ def interval_estimate(
 ) -> Estimate:
     """Build an OK estimate with its interval clipped to ``bounds``.
 
-    Raises:
-        ValueError: if any of the three numbers is not finite (a caller bug:
-            callers decide undefinedness before calling).
+    Raises
+    ------
+    ValueError
+        if any of the three numbers is not finite (a caller bug:
+        callers decide undefinedness before calling).
     """
     if not all(math.isfinite(value) for value in (estimate, low, high)):
         raise ValueError(f"non-finite interval ({estimate}, {low}, {high}) for {method}")

@@ -87,12 +87,29 @@ def _binned_two_classes(truth: ArrayLike, scores: ArrayLike, strata: Any = None)
 def roc_curve(truth: ArrayLike, scores: ArrayLike) -> RocCurve:
     """The empirical ROC curve of ``scores`` against ``truth``.
 
-    Args:
-        truth: shape (N,), booleans with both classes present.
-        scores: shape (N,), finite floats.
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans with both classes present.
+    scores
+        shape (N,), finite floats.
 
-    Raises:
-        ValueError: malformed inputs or a single class.
+    Raises
+    ------
+    ValueError
+        malformed inputs or a single class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import roc_curve
+    >>> curve = roc_curve(truth, scores)
+    >>> curve.false_positive_rate.round(2).tolist()
+    [0.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.2, 0.4, 0.6, 0.8, 1.0]
+    >>> curve.true_positive_rate.round(2).tolist()
+    [0.0, 0.2, 0.4, 0.4, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
     binned = _binned_two_classes(truth, scores)
     positive, negative = observed_histograms(binned)
@@ -110,8 +127,10 @@ def roc_curve(truth: ArrayLike, scores: ArrayLike) -> RocCurve:
 def area_between(fpr: FloatArray, tpr: FloatArray, lower: float, upper: float) -> FloatArray:
     """Area under each row's piecewise-linear ROC curve for FPR in [lower, upper].
 
-    Args:
-        fpr, tpr: shape (c, P), non-decreasing along each row.
+    Parameters
+    ----------
+    fpr, tpr
+        shape (c, P), non-decreasing along each row.
     """
     x0, x1, y0, y1 = fpr[:, :-1], fpr[:, 1:], tpr[:, :-1], tpr[:, 1:]
     start, end = np.clip(x0, lower, upper), np.clip(x1, lower, upper)
@@ -168,18 +187,39 @@ def partial_auc(
     0.5 is chance and 1 perfect. The interval is a stratified bootstrap
     percentile interval.
 
-    Args:
-        truth: shape (N,), booleans with both classes present.
-        scores: shape (N,), finite floats.
-        seed: bootstrap seed.
-        specificity_range: (low, high) within [0, 1].
-        mcclish: apply McClish's standardisation.
-        replicates: bootstrap replicates R ≥ 2.
-        strata: shape (N,) further stratum labels, or None.
-        confidence_level: two-sided level in (0, 1).
+    Parameters
+    ----------
+    truth
+        shape (N,), booleans with both classes present.
+    scores
+        shape (N,), finite floats.
+    seed
+        bootstrap seed.
+    specificity_range
+        (low, high) within [0, 1].
+    mcclish
+        apply McClish's standardisation.
+    replicates
+        bootstrap replicates R ≥ 2.
+    strata
+        shape (N,) further stratum labels, or None.
+    confidence_level
+        two-sided level in (0, 1).
 
-    Raises:
-        ValueError: malformed inputs, a single class, a bad range.
+    Raises
+    ------
+    ValueError
+        malformed inputs, a single class, a bad range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import partial_auc
+    >>> est = partial_auc(truth, scores, seed=3, specificity_range=(0.8, 1.0))
+    >>> round(est.estimate, 4), est.n
+    (0.6667, 10)
     """
     level = check_confidence_level(confidence_level)
     binned = _binned_two_classes(truth, scores, strata)
@@ -259,8 +299,20 @@ def sensitivity_at_specificity(
     The threshold is re-chosen in every bootstrap replicate, so the interval
     includes the uncertainty of the threshold (as ``pROC::ci.se``).
 
-    Raises:
-        ValueError: malformed inputs, a single class, a rate outside [0, 1].
+    Raises
+    ------
+    ValueError
+        malformed inputs, a single class, a rate outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import sensitivity_at_specificity
+    >>> est = sensitivity_at_specificity(truth, scores, 0.8, seed=5, replicates=200)
+    >>> round(est.estimate, 2)
+    1.0
     """
     return _rate_at_fixed_rate(
         truth,
@@ -288,8 +340,20 @@ def specificity_at_sensitivity(
 
     The threshold is re-chosen in every bootstrap replicate (as ``pROC::ci.sp``).
 
-    Raises:
-        ValueError: malformed inputs, a single class, a rate outside [0, 1].
+    Raises
+    ------
+    ValueError
+        malformed inputs, a single class, a rate outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
+    >>> scores = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.45, 0.6, 0.7, 0.9, 0.95])
+    >>> from dxval.stats import specificity_at_sensitivity
+    >>> est = specificity_at_sensitivity(truth, scores, 0.8, seed=5, replicates=200)
+    >>> round(est.estimate, 2)
+    0.8
     """
     return _rate_at_fixed_rate(
         truth,

@@ -84,17 +84,33 @@ def sensitivity_sample_size(
     exact; power is saw-toothed in n, and the smallest n reaching ``power``
     is returned (Flahault et al. 2005).
 
-    Args:
-        expected: anticipated sensitivity, > goal.
-        goal: performance goal the lower bound must exceed.
-        power: required probability of success.
-        confidence_level: two-sided level of the interval.
-        method: proportion CI method (:class:`ProportionMethod`).
-        max_positives: search limit.
+    Parameters
+    ----------
+    expected
+        anticipated sensitivity, > goal.
+    goal
+        performance goal the lower bound must exceed.
+    power
+        required probability of success.
+    confidence_level
+        two-sided level of the interval.
+    method
+        proportion CI method (:class:`ProportionMethod`).
+    max_positives
+        search limit.
 
-    Raises:
-        ValueError: expected ≤ goal, values out of range, or no n up to
-            ``max_positives`` reaching the power.
+    Raises
+    ------
+    ValueError
+        expected ≤ goal, values out of range, or no n up to
+        ``max_positives`` reaching the power.
+
+    Examples
+    --------
+    >>> from dxval.stats import sensitivity_sample_size
+    >>> size = sensitivity_sample_size(0.90, 0.80, power=0.8)
+    >>> size.n_positive
+    107
     """
     chosen: ProportionMethod = parse_choice(ProportionMethod, method, name="method")
     level = check_confidence_level(confidence_level)
@@ -172,14 +188,28 @@ def auc_sample_size_for_width(
 ) -> SampleSize:
     """Cases needed for the AUC interval half-width z·√Var ≤ ``half_width`` (Hanley & McNeil 1982).
 
-    Args:
-        expected_auc: anticipated AUC in (0.5, 1).
-        half_width: required half-width of the two-sided interval.
-        confidence_level: two-sided level.
-        negatives_per_positive: κ = n₋/n₊ (n₋ rounded up).
+    Parameters
+    ----------
+    expected_auc
+        anticipated AUC in (0.5, 1).
+    half_width
+        required half-width of the two-sided interval.
+    confidence_level
+        two-sided level.
+    negatives_per_positive
+        κ = n₋/n₊ (n₋ rounded up).
 
-    Raises:
-        ValueError: values out of range.
+    Raises
+    ------
+    ValueError
+        values out of range.
+
+    Examples
+    --------
+    >>> from dxval.stats import auc_sample_size_for_width
+    >>> size = auc_sample_size_for_width(0.85, 0.05)
+    >>> size.n_positive, size.n_negative
+    (117, 117)
     """
     auc = check_fraction(expected_auc, name="expected_auc", closed=False)
     width = check_fraction(half_width, name="half_width", closed=False)
@@ -214,15 +244,30 @@ def auc_sample_size_vs_chance(
     Requires (A − 0.5) ≥ z₁₋α/₂·√V(0.5) + z_power·√V(A), with V from
     Obuchowski's (1998) binormal variance function or Hanley & McNeil (1982).
 
-    Args:
-        expected_auc: anticipated AUC in (0.5, 1).
-        power: required power in (0, 1).
-        significance: two-sided type I error in (0, 1).
-        negatives_per_positive: κ = n₋/n₊.
-        method: ``"obuchowski"`` or ``"hanley_mcneil"``.
+    Parameters
+    ----------
+    expected_auc
+        anticipated AUC in (0.5, 1).
+    power
+        required power in (0, 1).
+    significance
+        two-sided type I error in (0, 1).
+    negatives_per_positive
+        κ = n₋/n₊.
+    method
+        ``"obuchowski"`` or ``"hanley_mcneil"``.
 
-    Raises:
-        ValueError: values out of range or an unknown method.
+    Raises
+    ------
+    ValueError
+        values out of range or an unknown method.
+
+    Examples
+    --------
+    >>> from dxval.stats import auc_sample_size_vs_chance
+    >>> size = auc_sample_size_vs_chance(0.70, power=0.8, significance=0.05)
+    >>> size.n_positive, size.n_negative
+    (31, 31)
     """
     chosen: AucSampleSizeMethod = parse_choice(AucSampleSizeMethod, method, name="method")
     auc = check_fraction(expected_auc, name="expected_auc", closed=False)

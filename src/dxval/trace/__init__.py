@@ -1,10 +1,9 @@
-"""Traceability: protocol requirement → evidence, and dxval requirement → test → result.
+"""Traceability of user protocols: requirement → runs → evidence.
 
 Public entry points: :func:`trace_requirement` and :func:`trace_matrix`
-over an evidence root (with suspect links by fingerprint),
-:func:`scan_markers` for ``@pytest.mark.req`` markers, :func:`read_junit`
-and :func:`self_trace` for dxval's own requirement → test → result matrix,
-and the renderers in :mod:`dxval.trace.render`.
+over an evidence root (with suspect links by fingerprint), and the renderers
+in :mod:`dxval.trace.render`. dxval's own requirement → test → result trace
+lives in :mod:`dxval.qms.selftrace` (markers in :mod:`dxval.qms.markers`).
 """
 
 from __future__ import annotations
@@ -18,13 +17,10 @@ from dxval.trace.index import (
     trace_matrix,
     trace_requirement,
 )
-from dxval.trace.markers import MarkedTest, requirement_tests, scan_markers
 from dxval.trace.render import (
     Format,
     render_matrix,
-    render_self_trace,
     requirement_text,
-    self_requirement_text,
 )
 from dxval.trace.runs import (
     CriterionOutcome,
@@ -35,44 +31,23 @@ from dxval.trace.runs import (
     read_runs,
     requirement_fingerprint,
 )
-from dxval.trace.selftrace import (
-    Outcome,
-    SelfTraceRow,
-    TestCaseResult,
-    VerifyingTest,
-    read_junit,
-    self_trace,
-    trace_self,
-)
 
 __all__ = [
     "CriterionOutcome",
     "Definition",
     "Format",
-    "MarkedTest",
-    "Outcome",
     "RequirementOutcome",
     "RequirementTrace",
     "RunRecord",
-    "SelfTraceRow",
-    "TestCaseResult",
     "TraceLink",
     "TraceMatrix",
-    "VerifyingTest",
     "current_definitions",
     "find_bundles",
-    "read_junit",
     "read_run",
     "read_runs",
     "render_matrix",
-    "render_self_trace",
     "requirement_fingerprint",
-    "requirement_tests",
     "requirement_text",
-    "scan_markers",
-    "self_requirement_text",
-    "self_trace",
     "trace_matrix",
     "trace_requirement",
-    "trace_self",
 ]

@@ -1,7 +1,7 @@
 """Render traces: a text table for one requirement; CSV, JSON or HTML for matrices.
 
 One index, many formats (StrictDoc's exporters): the functions here only
-lay out what :mod:`dxval.trace.index` and :mod:`dxval.trace.selftrace`
+lay out what :mod:`dxval.trace.index` (and :mod:`dxval.qms.selftrace`)
 computed. HTML goes through jinja2 with ``autoescape`` and
 ``StrictUndefined``, so a missing value fails loudly instead of printing
 blank.
@@ -18,7 +18,6 @@ from enum import Enum
 from jinja2 import Environment, StrictUndefined
 
 from dxval.trace.index import RequirementTrace, TraceLink, TraceMatrix
-from dxval.trace.selftrace import SelfTraceRow
 
 
 class Format(str, Enum):
@@ -117,19 +116,8 @@ def requirement_text(traces: Sequence[RequirementTrace]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def self_requirement_text(row: SelfTraceRow) -> str:
-    """One dxval requirement with its verifying tests and their results, as text."""
-    requirement = row.requirement
-    lines = [
-        f"{requirement.id}: {requirement.title} [{requirement.pattern.value}]",
-        f"  {requirement.statement}",
-        f"  result: {row.outcome.value}",
-    ]
-    lines += [f"  {test.outcome.value:<8} {test.node_id}" for test in row.tests]
-    return "\n".join(lines) + "\n"
-
-
-def _csv(rows: Sequence[Sequence[str]]) -> str:
+def csv_text(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as CSV text (``\n`` line ends), for the trace and self-trace exports."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
@@ -157,23 +145,9 @@ title="{{ cell.reason }}">{{ cell.result }}<br>{{ cell.observed }}</td>{% endif 
 </tr>{% endfor %}</tbody></table></body></html>
 """
 
-_SELF_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>dxval requirement verification</title>
-<style>
-body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}
-td,th{border:1px solid #999;padding:3px 6px;vertical-align:top}
-.passed{background:#d9f2d9}.failed{background:#f8d0d0}
-</style></head><body>
-<h1>dxval requirements → tests → results</h1>
-<table><thead><tr><th>requirement</th><th>statement</th><th>tests</th><th>result</th></tr></thead>
-<tbody>{% for row in rows %}<tr><td>{{ row.requirement_id }}</td><td>{{ row.statement }}</td>
-<td>{% for test in row.tests %}{{ test.test }} ({{ test.result }})<br>{% endfor %}</td>
-<td class="{{ row.result }}">{{ row.result }}</td></tr>{% endfor %}</tbody></table>
-</body></html>
-"""
 
-
-def _environment() -> Environment:
+def html_environment() -> Environment:
+    """The jinja2 environment of the HTML exports: autoescape, ``StrictUndefined``."""
     return Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
@@ -199,7 +173,7 @@ def render_matrix(matrix: TraceMatrix, output: Format) -> str:
     if output is Format.CSV:
         rows = [list(MATRIX_COLUMNS)]
         rows += [_link_row(trace, link) for trace in matrix.traces for link in trace.links]
-        return _csv(rows)
+        return csv_text(rows)
     grid = []
     for trace in matrix.traces:
         links = {link.run.bundle: link for link in trace.links}
@@ -225,29 +199,4 @@ def render_matrix(matrix: TraceMatrix, output: Format) -> str:
                 "cells": cells,
             }
         )
-    return _environment().from_string(_MATRIX_HTML).render(runs=matrix.runs, rows=grid)
-
-
-def render_self_trace(rows: Sequence[SelfTraceRow], output: Format) -> str:
-    """dxval's requirement → test → result matrix as CSV, JSON or HTML."""
-    documents = [row.to_dict() for row in rows]
-    if output is Format.JSON:
-        return (
-            json.dumps({"schema": "dxval-self-trace/1", "requirements": documents}, indent=2) + "\n"
-        )
-    if output is Format.CSV:
-        table = [["requirement_id", "title", "result", "test", "test_result"]]
-        for document in documents:
-            tests = document["tests"] or [{"test": "", "result": ""}]
-            table += [
-                [
-                    document["requirement_id"],
-                    document["title"],
-                    document["result"],
-                    test["test"],
-                    test["result"],
-                ]
-                for test in tests
-            ]
-        return _csv(table)
-    return _environment().from_string(_SELF_HTML).render(rows=documents)
+    return html_environment().from_string(_MATRIX_HTML).render(runs=matrix.runs, rows=grid)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,16 @@ from ruamel.yaml.error import YAMLError
 
 from dxval.errors import InputError
 from dxval.evidence import verify_bundle
+from dxval.evidence.format import (
+    CRITERIA_NAME,
+    LOCK_NAME,
+    PROTOCOL_NAME,
+    RUN_NAME,
+    RequirementRecord,
+    as_record,
+    read_json_object,
+)
+from dxval.evidence.format import RunRecord as RunFile
 from dxval.evidence.signatures import check_signatures, read_signatures
 from dxval.protocol import Requirement
 
@@ -130,36 +140,25 @@ def protocol_requirements(raw_bytes: bytes, *, where: str) -> dict[str, dict[str
     }
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: unreadable ({error})") from error
-    if not isinstance(document, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return document
-
-
 def _outcomes(
-    criteria_document: Mapping[str, Any], definitions: Mapping[str, Mapping[str, Any]]
+    requirements: Sequence[RequirementRecord], definitions: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, RequirementOutcome]:
     outcomes = {}
-    for requirement in criteria_document.get("requirements", []):
-        identifier = str(requirement["id"])
-        definition = definitions.get(identifier, {"text": requirement.get("text", "")})
-        outcomes[identifier] = RequirementOutcome(
-            id=identifier,
-            text=" ".join(str(requirement.get("text", "")).split()),
+    for requirement in requirements:
+        definition = definitions.get(requirement.id, {"text": requirement.text})
+        outcomes[requirement.id] = RequirementOutcome(
+            id=requirement.id,
+            text=" ".join(requirement.text.split()),
             fingerprint=requirement_fingerprint(definition),
-            verdict=str(requirement.get("verdict", "unknown")),
+            verdict=requirement.verdict,
             criteria=tuple(
                 CriterionOutcome(
-                    description=str(criterion.get("description", "")),
-                    observed=criterion.get("observed"),
-                    required=str(criterion.get("required", "")),
-                    verdict=str(criterion.get("verdict", "unknown")),
+                    description=criterion.description,
+                    observed=criterion.observed,
+                    required=criterion.required,
+                    verdict=criterion.verdict,
                 )
-                for criterion in requirement.get("criteria", [])
+                for criterion in requirement.criteria
             ),
         )
     return outcomes
@@ -179,25 +178,31 @@ def read_run(bundle: str | Path) -> RunRecord:
         ``run.json``, ``criteria.json`` or ``protocol.yaml`` is unreadable.
     """
     bundle = Path(bundle)
-    run = _read_json(bundle / "run.json")
-    criteria = _read_json(bundle / "criteria.json")
-    lock = _read_json(bundle / "lock.json") if (bundle / "lock.json").is_file() else {}
+    run_path, criteria_path = bundle / RUN_NAME, bundle / CRITERIA_NAME
+    run = as_record(RunFile, read_json_object(run_path), where=run_path)
+    criteria = read_json_object(criteria_path)
+    requirements = [
+        as_record(RequirementRecord, requirement, where=criteria_path)
+        for requirement in criteria.get("requirements", [])
+    ]
+    lock_path = bundle / LOCK_NAME
+    lock = read_json_object(lock_path) if lock_path.is_file() else {}
+    protocol_path = bundle / PROTOCOL_NAME
     try:
-        protocol_bytes = (bundle / "protocol.yaml").read_bytes()
+        protocol_bytes = protocol_path.read_bytes()
     except OSError as error:
-        raise InputError(f"{bundle / 'protocol.yaml'}: unreadable ({error.strerror})") from error
-    definitions = protocol_requirements(protocol_bytes, where=str(bundle / "protocol.yaml"))
-    protocol = run.get("protocol", {})
+        raise InputError(f"{protocol_path}: unreadable ({error.strerror})") from error
+    definitions = protocol_requirements(protocol_bytes, where=str(protocol_path))
     intact = verify_bundle(bundle).intact and not check_signatures(bundle)
     return RunRecord(
         bundle=bundle,
-        protocol_id=str(protocol.get("id", "")),
-        protocol_version=str(protocol.get("version", "")),
-        protocol_sha256=str(protocol.get("sha256", "")),
-        run_id=str(run.get("run_id", bundle.name)),
-        started_utc=str(run.get("started_utc", "")),
-        status=str(run.get("status", "")),
-        exit_code=run.get("exit_code"),
+        protocol_id=run.protocol.id,
+        protocol_version=run.protocol.version,
+        protocol_sha256=run.protocol.sha256,
+        run_id=run.run_id,
+        started_utc=run.started_utc,
+        status=run.status,
+        exit_code=run.exit_code,
         model_sha256=_digest(lock, "model"),
         predictions_sha256=_digest(lock, "predictions"),
         intact=intact,
@@ -205,7 +210,7 @@ def read_run(bundle: str | Path) -> RunRecord:
             f"{record.meaning.value} by {record.name} {record.signed_utc}"
             for record in read_signatures(bundle)
         ),
-        requirements=_outcomes(criteria, definitions),
+        requirements=_outcomes(requirements, definitions),
     )
 
 
@@ -214,10 +219,10 @@ def find_bundles(root: str | Path) -> Iterator[Path]:
 
     Hidden folders (``.partial`` bundles of interrupted runs) are skipped.
     """
-    for run_file in sorted(Path(root).rglob("run.json")):
+    for run_file in sorted(Path(root).rglob(RUN_NAME)):
         folder = run_file.parent
         relative = folder.relative_to(root).parts
-        if (folder / "criteria.json").is_file() and not any(p.startswith(".") for p in relative):
+        if (folder / CRITERIA_NAME).is_file() and not any(p.startswith(".") for p in relative):
             yield folder
 
 

@@ -6,7 +6,7 @@ import base64
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,19 +116,6 @@ def _replace_atomically(path: Path, content: bytes) -> None:
     os.replace(temporary, path)
 
 
-def _render_reports(bundle: Path) -> bool:
-    """Re-render the report through ``dxval.report.render_bundle_reports`` when it exists."""
-    try:
-        import dxval.report as report_module  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return False
-    render = getattr(report_module, "render_bundle_reports", None)
-    if not callable(render):
-        return False
-    render(bundle)
-    return True
-
-
 def _refuse_if_not_intact(bundle: Path, signers: SignerRegistry | None) -> None:
     problems = list(verify_bundle(bundle, signers=signers).problems)
     if problems:
@@ -146,16 +133,17 @@ def sign_bundle(
     reason: str | None = None,
     user: str | None = None,
     host: str | None = None,
-    render: bool = True,
+    render: Callable[[Path], object] | None = None,
     signers: SignerRegistry | None = None,
 ) -> SignResult:
     """Sign ``bundle``'s evidence digest with ``key`` (``dxval sign``).
 
     Writes ``signatures/NN-<meaning>.json`` (printed name, key ID, UTC time,
     meaning, reason, evidence digest, Ed25519 signature), appends a
-    ``signature.applied`` event to ``audit.jsonl``, re-renders the report when
-    ``render`` and :mod:`dxval.report` provides ``render_bundle_reports(bundle)``
-    (so its signature block lists the signatures), and rewrites
+    ``signature.applied`` event to ``audit.jsonl``, re-renders the report
+    through the ``render(bundle)`` callback when one is given (the CLI passes
+    :func:`dxval.report.render_bundle_reports`, so the signature block lists
+    the signatures; evidence never imports the renderer), and rewrites
     ``MANIFEST.sha256``. ``user``/``host`` override the audit event's
     (default: the current login and machine). The statement signed covers
     the evidence digest, the run's outcome (status, exit code, criteria
@@ -226,7 +214,10 @@ def sign_bundle(
     try:
         _replace_atomically(bundle / relative, content)
         _replace_atomically(audit_path, audit.to_bytes())
-        rendered = _render_reports(bundle) if render else False
+        rendered = False
+        if render:
+            render(bundle)
+            rendered = True
     except BaseException:
         # Leave the bundle as it was: a half-applied signature would fail verification.
         (bundle / relative).unlink(missing_ok=True)

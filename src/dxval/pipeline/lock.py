@@ -24,8 +24,8 @@ from dxval.data import (
     replace_file,
     rewrite_pins,
 )
-from dxval.protocol import LoadedProtocol, load_protocol
-from dxval.scoring import ModelScores
+from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.score import ModelScores
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +37,14 @@ class LockResult:
     changed: bool
 
 
-def read_sources(loaded: LoadedProtocol) -> list[TestSetSource]:
+def read_sources(plan: RunPlan) -> list[TestSetSource]:
     """Read and lock every test set's manifest (hashing every file it names)."""
     sources = []
-    for test_set in loaded.protocol.test_sets:
+    for test_set in plan.test_sets:
         manifest = read_manifest(
-            loaded.resolve(test_set.manifest),
+            test_set.manifest_path,
             label=f"test set {test_set.id}",
-            data_root=loaded.data_root(test_set),
+            data_root=test_set.data_root,
         )
         lock = lock_test_set(manifest, test_set=test_set.id)
         sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
@@ -63,11 +63,10 @@ def _pinned(update: PinUpdate, *, what: str, path: Path) -> PinnedItem:
     return PinnedItem(Pin(what, path, update.field, update.old, update.new), update)
 
 
-def protocol_pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> list[PinnedItem]:
+def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[PinnedItem]:
     """Every digest the protocol pins, with the actual value and where `dxval lock` writes it."""
-    protocol = loaded.protocol
     items = []
-    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+    for index, (test_set, source) in enumerate(zip(plan.test_sets, sources, strict=True)):
         assert source.lock is not None  # _read_sources always locks
         update = PinUpdate(
             ("test_sets", index), "sha256", "manifest", test_set.sha256, source.lock.digest
@@ -76,22 +75,23 @@ def protocol_pins(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> l
             f"test set {test_set.id} (manifest and the {len(source.lock.files)} file(s) it names)"
         )
         items.append(_pinned(update, what=what, path=source.manifest.path))
-    if protocol.predictions is not None:
-        path = loaded.resolve(protocol.predictions.path)
+    if plan.predictions is not None:
+        path = plan.predictions.resolved
         actual = file_pin(path, what="predictions file")
-        update = PinUpdate(("predictions",), "sha256", "path", protocol.predictions.sha256, actual)
+        update = PinUpdate(("predictions",), "sha256", "path", plan.predictions.sha256, actual)
         items.append(_pinned(update, what="predictions file", path=path))
-    if protocol.model is not None:
-        path = loaded.resolve(protocol.model.path)
+    if plan.model is not None:
+        model = plan.model
+        path = plan.resolve(model.path)
         actual = file_pin(path, what="model file")
-        update = PinUpdate(("model",), "sha256", "path", protocol.model.sha256, actual)
+        update = PinUpdate(("model",), "sha256", "path", model.sha256, actual)
         items.append(_pinned(update, what="model", path=path))
-        reference = protocol.model.reference
-        if reference is not None:
-            path = loaded.resolve(reference.input)
+        if model.reference_input is not None:
+            path = plan.resolve(model.reference_input)
             actual = file_pin(path, what="model reference input")
             location: tuple[str | int, ...] = ("model", "reference")
-            update = PinUpdate(location, "input_sha256", "input", reference.input_sha256, actual)
+            pinned = model.reference_input_sha256
+            update = PinUpdate(location, "input_sha256", "input", pinned, actual)
             items.append(_pinned(update, what="model reference input", path=path))
     return items
 
@@ -109,26 +109,26 @@ def lock_protocol(protocol_path: str | Path) -> LockResult:
     IntegrityError
         A manifest's own ``sha256`` column disagrees with a file it names.
     """
-    loaded = load_protocol(protocol_path)
-    updates = tuple(item.update for item in protocol_pins(loaded, read_sources(loaded)))
+    plan = plan_run(protocol_path)
+    updates = tuple(item.update for item in protocol_pins(plan, read_sources(plan)))
     changed = any(update.old != update.new for update in updates)
     if changed:
-        replace_file(loaded.path, rewrite_pins(loaded.raw_bytes, updates))
-        relocked = load_protocol(loaded.path)
+        replace_file(plan.path, rewrite_pins(plan.raw_bytes, updates))
+        relocked = plan_run(plan.path)
         check_pins(item.pin for item in protocol_pins(relocked, read_sources(relocked)))
-    return LockResult(loaded.path, updates, changed)
+    return LockResult(plan.path, updates, changed)
 
 
 def lock_record(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     pins: Sequence[PinnedItem],
     sources: Sequence[TestSetSource],
     model_run: ModelScores | None,
 ) -> dict[str, Any]:
-    protocol = loaded.protocol
+    """The bundle's ``lock.json``: every pinned digest, the decoders and the runner used."""
     by_field = {item.pin.field: item.pin.actual for item in pins}
     test_sets = []
-    for index, (test_set, source) in enumerate(zip(protocol.test_sets, sources, strict=True)):
+    for index, (test_set, source) in enumerate(zip(plan.test_sets, sources, strict=True)):
         assert source.lock is not None  # _read_sources always locks
         test_sets.append(
             {
@@ -139,15 +139,15 @@ def lock_record(
             }
         )
     source_section: dict[str, Any] = {}
-    if protocol.predictions is not None:
+    if plan.predictions is not None:
         source_section["predictions"] = {
-            "path": protocol.predictions.path,
+            "path": plan.predictions.path,
             "sha256": by_field["predictions.sha256"],
         }
-    if protocol.model is not None:
-        source_section["model"] = {"path": protocol.model.path, "sha256": by_field["model.sha256"]}
+    if plan.model is not None:
+        source_section["model"] = {"path": plan.model.path, "sha256": by_field["model.sha256"]}
     return {
-        "protocol": {"path": loaded.path.name, "sha256": loaded.digest},
+        "protocol": {"path": plan.path.name, "sha256": plan.digest},
         "model": source_section.get("model"),
         "predictions": source_section.get("predictions"),
         "test_sets": test_sets,

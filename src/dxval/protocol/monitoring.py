@@ -1,5 +1,9 @@
 """``monitor.yaml``: the alert thresholds of post-market monitoring (pydantic at the edge).
 
+The protocol package owns every schema; the pipeline turns the validated
+configuration into the plain :class:`~dxval.analysis.monitoring.AlertThresholds`
+(:func:`dxval.pipeline.monitor.alert_thresholds`).
+
 Schema ``monitor: 1``; every key optional, unknown keys are errors, types
 strict. The defaults (``DEFAULT_CONFIG``) are stated in the README section
 "Post-market monitoring" together with their false-alarm behaviour::
@@ -22,25 +26,15 @@ A threshold set to ``null`` switches its rule off.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from dxval.analysis.monitoring import AlertThresholds
 from dxval.data.limits import MAX_PROTOCOL_BYTES, read_input_bytes
 from dxval.errors import InputError
-from dxval.protocol.loader import _plain, read_yaml_document
-
-
-class Window(str, Enum):
-    """How production rows are grouped in time (UTC calendar day, ISO week, month, or all)."""
-
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    ALL = "all"
+from dxval.monitor.production import Window
+from dxval.protocol.loader import plain_yaml, read_yaml_document
 
 
 class _Section(BaseModel):
@@ -108,26 +102,6 @@ class MonitorConfig(_Section):
             raise ValueError(f"score_range: got [{low}, {high}] expected low < high")
         return self
 
-    def thresholds(self) -> AlertThresholds:
-        """The alert rules as plain values."""
-        return AlertThresholds(
-            min_window_n=self.min_window_n,
-            psi_bins=self.score_drift.psi_bins,
-            psi_max=self.score_drift.psi_max,
-            ks_alpha=self.score_drift.ks_alpha,
-            ks_min_statistic=self.score_drift.ks_min_statistic,
-            wasserstein_max=self.score_drift.wasserstein_max,
-            positive_rate_max_difference=self.positive_rate.max_difference,
-            new_levels=self.attributes.new_levels,
-            chi2_alpha=self.attributes.chi2_alpha,
-            cramers_v_min=self.attributes.cramers_v_min,
-            attribute_ks_alpha=self.attributes.ks_alpha,
-            attribute_ks_min_statistic=self.attributes.ks_min_statistic,
-            performance=self.performance.below_validated,
-            criteria=self.performance.criteria,
-            max_excluded_fraction=self.data_quality.max_excluded_fraction,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class LoadedConfig:
@@ -158,7 +132,7 @@ def load_config(path: str | Path | None) -> LoadedConfig:
         return LoadedConfig(MonitorConfig(), None, None)
     path = Path(path)
     raw = read_input_bytes(path, what="monitoring configuration", limit=MAX_PROTOCOL_BYTES)
-    document: Any = _plain(read_yaml_document(path, raw), path)
+    document: Any = plain_yaml(read_yaml_document(path, raw), path)
     if document is None:
         document = {}
     if not isinstance(document, dict):

@@ -1,39 +1,31 @@
-"""The preprocessing registry: one validated, documented, hashable model per op.
+"""The preprocessing schema: one validated, documented pydantic model per op.
 
 A protocol's ``preprocessing:`` section is an ordered list of steps, each a
 mapping with an ``op`` key naming one entry of the closed registry :data:`OPS`.
 Each op is a pydantic v2 model with ``extra="forbid"``, so an unknown op, an
 unknown parameter or a bad value is a validation error located at
-``preprocessing[i]...``. The pixel arithmetic behind each op lives in
-:mod:`dxval.dicom.pixels` (pure functions citing DICOM PS3.3 C.11) and is
-applied by :mod:`dxval.dicom.pipeline`; this module imports only pydantic and
-the standard library so that the protocol schema can import it cheaply.
+``preprocessing[i]...``. :func:`plain_steps` hands the validated steps to the
+DICOM layer as plain frozen values (:mod:`dxval.dicom.steps`, every default
+written out), where the pixel arithmetic (:mod:`dxval.dicom.pixels`, citing
+DICOM PS3.3 C.11), the step-order check and the preprocessing digest live.
 
 Value ranges. Every step knows the range its input values can take (stored
 range from BitsStored/PixelRepresentation, mapped through the Modality LUT;
 ``[0, 1]`` after ``window``/``voi_lut``); ``monochrome2`` inverts within that
 range and ``scale`` maps it, so neither depends on the content of one image
 unless asked (``scale`` with ``source: image``).
-
-The preprocessing digest (:func:`preprocessing_digest`) is the SHA-256 of the
-canonical JSON (sorted keys, no whitespace, defaults written out) of the ops,
-dxval's version and the versions of the pixel decoders, so a change of any
-parameter, of dxval or of a decoder changes the digest and invalidates cached
-predictions.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from dxval.dicom.steps import STEP_TYPES, Step, check_pipeline
+
 __all__ = [
-    "DECODER_DISTRIBUTIONS",
     "OPS",
     "CropOrPadOp",
     "ModalityLutOp",
@@ -48,27 +40,12 @@ __all__ = [
     "ToChannelsOp",
     "VoiLutOp",
     "WindowOp",
-    "check_pipeline",
-    "decoder_versions",
     "parse_steps",
-    "preprocessing_digest",
+    "plain_steps",
 ]
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Size2D = tuple[PositiveInt, PositiveInt]
-
-#: Distributions whose versions enter the digest: pydicom's pixel backends and
-#: the plugins dxval allows (see qms/notes/dicom-decoders.md). Missing ones are
-#: recorded as ``"absent"``.
-DECODER_DISTRIBUTIONS: tuple[str, ...] = (
-    "pydicom",
-    "numpy",
-    "pylibjpeg",
-    "pylibjpeg-openjpeg",
-    "pylibjpeg-rle",
-    "pillow",
-    "python-gdcm",
-)
 
 
 class _Op(BaseModel):
@@ -266,9 +243,6 @@ OPS: Mapping[str, type[BaseModel]] = {
 
 _STEPS_ADAPTER: TypeAdapter[list[PreprocessingStep]] = TypeAdapter(list[PreprocessingStep])
 
-_VALUE_OPS = ("window", "voi_lut")
-_AFTER_VALUES = ("window", "voi_lut", "scale", "normalize")
-
 
 def parse_steps(raw: Sequence[Mapping[str, object]]) -> tuple[PreprocessingStep, ...]:
     """Validate raw step mappings (as read from YAML) into op models.
@@ -283,80 +257,37 @@ def parse_steps(raw: Sequence[Mapping[str, object]]) -> tuple[PreprocessingStep,
     pydantic.ValidationError
         An unknown op or a bad parameter, located at ``[i].field``.
     ValueError
-        A step order that cannot be right (see :func:`check_pipeline`).
+        A step order that cannot be right (see :func:`dxval.dicom.steps.check_pipeline`).
     """
     steps = tuple(_STEPS_ADAPTER.validate_python(list(raw)))
     check_pipeline(steps)
     return steps
 
 
-def check_pipeline(steps: Sequence[BaseModel]) -> None:
-    """Reject step orders that would silently produce the wrong tensor.
+def plain_steps(
+    steps: Sequence[BaseModel | Mapping[str, object]],
+) -> tuple[Step, ...]:
+    """Validated steps (op models, or raw mappings validated here) as plain DICOM-layer steps.
 
-    Checks: ``modality_lut`` at most once and before any value-changing op
-    (PS3.3 C.11: Modality LUT precedes VOI LUT); at most one VOI op
-    (``window``/``voi_lut``) and not after ``scale``/``normalize``.
+    Every parameter is written out (defaults included, numbers with the
+    types the schema gives them), so the preprocessing digest of the plain
+    steps does not depend on how the protocol spelled them.
 
     Raises
     ------
+    pydantic.ValidationError
+        A raw mapping with an unknown op or a bad parameter.
     ValueError
-        ``preprocessing[i] (op): reason``.
+        A step order that cannot be right.
     """
-    seen: list[str] = []
-    for index, step in enumerate(steps):
-        name = str(getattr(step, "op", ""))
-        problem = _order_problem(name, seen)
-        if problem is not None:
-            raise ValueError(f"preprocessing[{index}] ({name}): {problem}")
-        seen.append(name)
+    if all(isinstance(step, BaseModel) for step in steps):
+        models: Sequence[BaseModel] = [step for step in steps if isinstance(step, BaseModel)]
+        check_pipeline(models)
+    else:
+        models = parse_steps([dict(step) for step in steps])
+    return tuple(_plain(model) for model in models)
 
 
-def _order_problem(name: str, seen: Sequence[str]) -> str | None:
-    """Why op ``name`` cannot follow the ops in ``seen``, or None."""
-    if name == "modality_lut":
-        if "modality_lut" in seen:
-            return "modality_lut appears twice"
-        later = [op for op in seen if op in (*_AFTER_VALUES, "monochrome2")]
-        if later:
-            return f"modality_lut must come before {later[0]} (PS3.3 C.11 order)"
-    if name in _VALUE_OPS:
-        earlier = [op for op in seen if op in _AFTER_VALUES]
-        if earlier:
-            return f"{name} cannot follow {earlier[0]}: one VOI transform, on modality values"
-    return None
-
-
-def decoder_versions() -> dict[str, str]:
-    """Versions of the pixel-decoding distributions (``"absent"`` when not installed)."""
-    versions: dict[str, str] = {}
-    for distribution in DECODER_DISTRIBUTIONS:
-        try:
-            versions[distribution] = version(distribution)
-        except PackageNotFoundError:
-            versions[distribution] = "absent"
-    return versions
-
-
-def preprocessing_digest(
-    steps: Sequence[BaseModel], *, decoders: Mapping[str, str] | None = None
-) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``steps`` plus dxval's and the decoders' versions.
-
-    Parameters
-    ----------
-    steps:
-        Op models (from :data:`PreprocessingStep`); defaults are written out, so
-        spelling a default explicitly does not change the digest.
-    decoders:
-        Decoder distribution → version; default :func:`decoder_versions` of this
-        environment.
-    """
-    from dxval import __version__
-
-    document = {
-        "ops": [step.model_dump(mode="json") for step in steps],
-        "dxval": __version__,
-        "decoders": dict(decoders if decoders is not None else decoder_versions()),
-    }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def _plain(model: BaseModel) -> Step:
+    values = model.model_dump()
+    return STEP_TYPES[values["op"]](**values)

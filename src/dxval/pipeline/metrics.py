@@ -31,8 +31,8 @@ from dxval.stats import (
     bootstrap_auc,
     delong_paired_test,
 )
-from dxval.stats.binary import METRIC_NAMES
 from dxval.stats.proportion import METHOD_LABELS
+from dxval.stats.vocabulary import DECISION_METRICS
 
 DEFAULT_SEED = 20261126
 HEADER_LINES = 1  # data row i (0-based) is on line i + 2 of the file
@@ -111,7 +111,7 @@ class MetricsReport:
         return result
 
 
-REPORTED_BINARY = tuple(name for name in METRIC_NAMES if not name.endswith("_at_prevalence"))
+REPORTED_BINARY = tuple(name for name in DECISION_METRICS if not name.endswith("_at_prevalence"))
 
 
 def _line(row: int) -> int:
@@ -189,10 +189,12 @@ def read_scored_cases(
     Every truth value must be ``positive`` or the one other value present;
     every score must be a finite number.
 
-    Raises:
-        InputError: missing file or column, empty truth, a third truth value,
-            a single class, a non-numeric / NaN / infinite score; the message
-            names the column and the line.
+    Raises
+    ------
+    InputError
+        missing file or column, empty truth, a third truth value,
+        a single class, a non-numeric / NaN / infinite score; the message
+        names the column and the line.
     """
     table = _read_table(path, [truth_column, *score_columns])
     truth, negative = _truth(path, table[truth_column], truth_column, positive)
@@ -222,8 +224,10 @@ def metrics_report(
 ) -> MetricsReport:
     """Read ``path`` and compute AUC, average precision, decision metrics and a comparison.
 
-    Raises:
-        InputError: the file's contents cannot be used (see :func:`read_scored_cases`).
+    Raises
+    ------
+    InputError
+        the file's contents cannot be used (see :func:`read_scored_cases`).
     """
     columns = [score] if score2 is None else [score, score2]
     cases = read_scored_cases(

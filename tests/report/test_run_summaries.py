@@ -18,7 +18,7 @@ from dxval.analysis import (
     evaluate_requirements,
     summarise,
 )
-from dxval.evidence.summaries import (
+from dxval.report.run_summaries import (
     RunSummary,
     json_summary,
     junit_xml,

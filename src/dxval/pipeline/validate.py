@@ -6,7 +6,7 @@ and every input is readable; the bundle is then written atomically. The
 exit code says which way the run went (0 all criteria met, 1 not met,
 4 incomplete: non-evaluable cases beyond the QC tolerance); errors raise
 :class:`~dxval.errors.DxvalError` subclasses with codes 2 and 3.
-:func:`lock_protocol` (from :mod:`dxval.locking`) computes and writes the pins.
+:func:`lock_protocol` (from :mod:`dxval.pipeline.lock`) computes and writes the pins.
 """
 
 from __future__ import annotations
@@ -19,26 +19,19 @@ from typing import Any
 from dxval import __version__
 from dxval.analysis import (
     AnalysisResult,
-    AttributeSpec,
     CaseRecord,
     CaseTable,
     CriteriaSummary,
-    CriterionSpec,
-    PopulationSpec,
     RequirementResult,
-    RequirementSpec,
-    StatisticsSettings,
     analyse,
     band_of,
     build_populations,
 )
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.data import (
-    AttributeSources,
     Case,
     DicomAttributeReader,
     TestSetSource,
-    TruthRule,
     build_cases,
     check_coverage,
     check_pins,
@@ -49,9 +42,25 @@ from dxval.errors import ExitCode
 from dxval.evidence import AuditLog, BundleWriter, capture_environment, check_writable, new_run_id
 from dxval.evidence.anchor import audit_head, record_anchor
 from dxval.evidence.audit import utc_now
+from dxval.evidence.format import (
+    AUDIT_NAME,
+    CASES_NAME,
+    CRITERIA_NAME,
+    ENVIRONMENT_NAME,
+    LOCK_NAME,
+    METRICS_NAME,
+    PHI_NAME,
+    PROTOCOL_NAME,
+    RUN_NAME,
+    CriteriaDocument,
+    MetricsDocument,
+    RunRecord,
+    check_record,
+)
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
-from dxval.locking import (
+from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
     lock_protocol,
@@ -59,16 +68,9 @@ from dxval.locking import (
     protocol_pins,
     read_sources,
 )
-from dxval.protocol import (
-    CellPopulation,
-    Criterion,
-    EachPopulation,
-    LoadedProtocol,
-    SitePopulation,
-    TestSetPopulation,
-    load_protocol,
-)
-from dxval.scoring import InferenceOptions, ModelScores, score_with_model
+from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
+from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -130,26 +132,17 @@ def _dicom_attribute_reader() -> DicomAttributeReader:
     return read
 
 
-def _read_cases(loaded: LoadedProtocol, sources: Sequence[TestSetSource]) -> tuple[Case, ...]:
-    protocol = loaded.protocol
-    attributes = AttributeSources(
-        columns={name: a.column for name, a in protocol.attributes.items() if a.column is not None},
-        dicom={name: a.dicom for name, a in protocol.attributes.items() if a.dicom is not None},
-    )
-    rule = TruthRule(
-        protocol.truth.column,
-        frozenset(protocol.truth.positive),
-        frozenset(protocol.truth.negative),
-    )
+def _read_cases(plan: RunPlan, sources: Sequence[TestSetSource]) -> tuple[Case, ...]:
+    attributes = plan.attribute_sources
     reader = _dicom_attribute_reader() if attributes.dicom else None
-    return build_cases(sources, rule, attributes=attributes, dicom_reader=reader)
+    return build_cases(sources, plan.truth, attributes=attributes, dicom_reader=reader)
 
 
-def _prediction_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[str, CaseOutcome]:
+def _prediction_scores(plan: RunPlan, cases: Sequence[Case]) -> dict[str, CaseOutcome]:
     """Scores from the protocol's predictions CSV (bring-your-own-predictions)."""
-    section = loaded.protocol.predictions
+    section = plan.predictions
     assert section is not None  # only called for predictions protocols
-    path = loaded.resolve(section.path)
+    path = section.resolved
     predictions = read_predictions(
         path,
         case_id_column=section.case_id,
@@ -166,13 +159,13 @@ def _prediction_scores(loaded: LoadedProtocol, cases: Sequence[Case]) -> dict[st
 
 
 def _model_scores(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     cases: Sequence[Case],
     options: InferenceOptions,
     cache_dir: Path,
 ) -> tuple[dict[str, CaseOutcome], ModelScores]:
-    """Scores from the frozen model through the locked harness (:mod:`dxval.scoring`)."""
-    run = score_with_model(loaded, cases, options=options, default_cache_dir=cache_dir)
+    """Scores from the frozen model through the locked harness (:mod:`dxval.pipeline.score`)."""
+    run = score_with_model(plan, cases, options=options, default_cache_dir=cache_dir)
     outcomes = {}
     for case in cases:
         score = run.scores.get(case.case_id)
@@ -184,85 +177,26 @@ def _model_scores(
     return outcomes, run
 
 
-def _levels(loaded: LoadedProtocol, case: Case) -> dict[str, str]:
+def _levels(plan: RunPlan, case: Case) -> dict[str, str]:
     """Attribute levels of a case: band labels for binned attributes, text otherwise."""
     levels = {}
-    for name, attribute in loaded.protocol.attributes.items():
+    for attribute in plan.attributes:
+        name = attribute.name
         value = case.attributes.get(name, "")
         if attribute.bins is not None:
-            levels[name] = band_of(value, attribute.bins, where=f"{case.source} {name}")
+            levels[name] = band_of(value, list(attribute.bins), where=f"{case.source} {name}")
         else:
             levels[name] = value or MISSING_LEVEL
     return levels
 
 
-def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
-    protocol = loaded.protocol
-    statistics = protocol.statistics
-    return StatisticsSettings(
-        operating_point=protocol.operating_point,
-        confidence_level=statistics.confidence_level,
-        proportion_method=statistics.proportion_ci,
-        auc_method=statistics.auc_ci,
-        bootstrap_replicates=statistics.bootstrap.replicates,
-        bootstrap_seed=statistics.bootstrap.seed,
-        bootstrap_interval=statistics.bootstrap.interval,
-        multiplicity=statistics.multiplicity,
-        prevalence=statistics.prevalence,
-        calibration_bins=None if statistics.calibration is None else statistics.calibration.bins,
-        minimum_positives=statistics.minimum.positives,
-        minimum_negatives=statistics.minimum.negatives,
-        most_confident_errors=protocol.analysis.most_confident_errors,
-    )
-
-
-def _population_spec(criterion: Criterion) -> PopulationSpec:
-    population = criterion.population
-    if isinstance(population, EachPopulation):
-        return PopulationSpec("each", family=population.each, site=population.site)
-    if isinstance(population, SitePopulation):
-        return PopulationSpec("site", site=population.site)
-    if isinstance(population, TestSetPopulation):
-        return PopulationSpec("test_set", test_set=population.test_set)
-    if isinstance(population, CellPopulation):
-        value = population.value
-        text = f"{value:g}" if isinstance(value, float) else str(value)
-        return PopulationSpec(
-            "cell", attribute=population.attribute, value=text, site=population.site
-        )
-    return PopulationSpec("all")
-
-
-def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
-    return [
-        RequirementSpec(
-            requirement.id,
-            requirement.text,
-            tuple(
-                CriterionSpec(
-                    metric=criterion.metric,
-                    population=_population_spec(criterion),
-                    op=criterion.op,
-                    value=criterion.value,
-                    bound=criterion.bound,
-                    spread=criterion.spread,
-                    non_evaluable=criterion.non_evaluable,
-                )
-                for criterion in requirement.criteria
-            ),
-        )
-        for requirement in loaded.protocol.requirements
-    ]
-
-
 def _table(
-    loaded: LoadedProtocol, cases: Sequence[Case], outcomes: dict[str, CaseOutcome]
+    plan: RunPlan, cases: Sequence[Case], outcomes: dict[str, CaseOutcome]
 ) -> tuple[CaseTable, list[CaseRow]]:
-    protocol = loaded.protocol
     records, rows = [], []
     for case in cases:
         outcome = outcomes[case.case_id]
-        levels = _levels(loaded, case)
+        levels = _levels(plan, case)
         records.append(
             CaseRecord(case.case_id, case.site, case.test_set, case.truth, outcome.score, levels)
         )
@@ -274,9 +208,7 @@ def _table(
                 truth_label=case.truth_label,
                 truth=case.truth,
                 score=outcome.score,
-                decision=None
-                if outcome.score is None
-                else outcome.score >= protocol.operating_point,
+                decision=None if outcome.score is None else outcome.score >= plan.operating_point,
                 status="scored" if outcome.score is not None else "failed",
                 reason_code=outcome.reason_code,
                 reason=outcome.reason,
@@ -285,7 +217,7 @@ def _table(
             )
         )
     table = CaseTable.from_records(
-        records, operating_point=protocol.operating_point, attributes=list(protocol.attributes)
+        records, operating_point=plan.operating_point, attributes=plan.attribute_names
     )
     return table, rows
 
@@ -319,7 +251,7 @@ class _Gathered:
 
 
 def _gather(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     audit: AuditLog,
     progress: Progress,
     *,
@@ -328,15 +260,14 @@ def _gather(
     ledger: LedgerSession,
 ) -> _Gathered:
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
-    protocol = loaded.protocol
-    progress(f"protocol {protocol.id} loaded ({loaded.path}); checking locks")
-    sources = read_sources(loaded)
+    progress(f"protocol {plan.protocol_id} loaded ({plan.path}); checking locks")
+    sources = read_sources(plan)
     check_run_size(
-        loaded.path,
+        plan.path,
         sum(len(source.manifest.rows) for source in sources),
-        protocol.statistics.bootstrap.replicates,
+        plan.statistics.bootstrap_replicates,
     )
-    pins = protocol_pins(loaded, sources)
+    pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
     audit.record("locks.checked", pinned, "every pinned digest matches")
@@ -345,24 +276,24 @@ def _gather(
         for source in sources
         if source.lock is not None
     ]
-    usage = ledger.check(uses, max_uses=protocol.qc.max_test_set_uses)
+    usage = ledger.check(uses, max_uses=plan.max_test_set_uses)
     audit.record(
         "test_sets.reuse_checked",
         {"test_sets": [item.to_dict() for item in usage]},
         "test-set reuse ledger read; within qc.max_test_set_uses",
     )
-    cases = _read_cases(loaded, sources)
+    cases = _read_cases(plan, sources)
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
     model_run = None
-    if protocol.model is not None:
-        outcomes, model_run = _model_scores(loaded, cases, options, out / ".dxval-cache")
+    if plan.model is not None:
+        outcomes, model_run = _model_scores(plan, cases, options, out / ".dxval-cache")
         _record_model_run(audit, model_run)
         origin = "model"
     else:
-        outcomes, origin = _prediction_scores(loaded, cases), "predictions file"
-    table, rows = _table(loaded, cases, outcomes)
+        outcomes, origin = _prediction_scores(plan, cases), "predictions file"
+    table, rows = _table(plan, cases, outcomes)
     counts = {
         "total": table.size,
         "scored": int(table.evaluable.sum()),
@@ -381,21 +312,39 @@ def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
     cache = {**run.cache, "hit_case_ids": list(run.cache_hit_case_ids)}
     audit.record("cache.used", cache, "cached scores verified by hash before use")
     if run.phi_findings:
-        findings = {"findings": len(run.phi_findings), "file": "phi.json"}
+        findings = {"findings": len(run.phi_findings), "file": PHI_NAME}
         audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
 
 
-def _render_reports(folder: Path) -> list[Path]:
-    """Render the bundle's reports (imported here: WeasyPrint is slow to import)."""
-    from dxval.report import render_bundle_reports
+def _report_templates(plan: RunPlan, templates: str | Path | None) -> TemplateSet:
+    """The template set the report will use: ``--templates``, else ``report.templates``.
 
-    return render_bundle_reports(folder)
+    Checked before anything is written: a missing folder or a template that
+    does not parse is exit 2 (file and line named).
+    """
+    if templates is not None:
+        folder = check_template_folder(templates, where="--templates")
+    else:
+        where = f"{plan.path}: report.templates"
+        folder = check_template_folder(plan.templates, where=where)
+    return template_set(folder)
+
+
+def _renderer(templates: TemplateSet) -> Callable[[Path], list[Path]]:
+    """Render the bundle's reports with ``templates`` (WeasyPrint is imported only here)."""
+
+    def render(folder: Path) -> list[Path]:
+        from dxval.report import render_bundle_reports
+
+        return render_bundle_reports(folder, templates=templates.folder)
+
+    return render
 
 
 def _record_uses(
     ledger: LedgerSession,
     gathered: _Gathered,
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     run_id: str,
     audit: AuditLog,
 ) -> None:
@@ -403,7 +352,7 @@ def _record_uses(
     pinned = {item.pin.field: item.pin.actual for item in gathered.pins}
     ledger.record(
         gathered.uses,
-        protocol_id=loaded.protocol.id,
+        protocol_id=plan.protocol_id,
         run_id=run_id,
         model_sha256=pinned.get("model.sha256"),
         predictions_sha256=pinned.get("predictions.sha256"),
@@ -412,60 +361,36 @@ def _record_uses(
     )
 
 
-def _site_by(loaded: LoadedProtocol) -> list[str]:
-    """Attributes analysed within each site: ``analysis.site_by`` and those criteria need."""
-    names = list(loaded.protocol.analysis.site_by)
-    for requirement in loaded.protocol.requirements:
-        for criterion in requirement.criteria:
-            population = criterion.population
-            if isinstance(population, (EachPopulation, CellPopulation)) and population.site:
-                attribute = (
-                    population.each
-                    if isinstance(population, EachPopulation)
-                    else population.attribute
-                )
-                if attribute not in names:
-                    names.append(attribute)
-    return names
-
-
-def _analyse(loaded: LoadedProtocol, table: CaseTable) -> AnalysisResult:
+def _analyse(plan: RunPlan, table: CaseTable) -> AnalysisResult:
     """Populations, metrics, criteria and failure modes of the protocol."""
-    protocol = loaded.protocol
     populations = build_populations(
         table.sites,
         table.test_sets,
         table.levels,
-        site_order=protocol.sites,
-        test_set_order=[test_set.id for test_set in protocol.test_sets],
-        attributes=[
-            AttributeSpec(name, a.label or name, None if a.bins is None else tuple(a.bins))
-            for name, a in protocol.attributes.items()
-        ],
-        site_by=_site_by(loaded),
+        site_order=plan.sites,
+        test_set_order=[test_set.id for test_set in plan.test_sets],
+        attributes=plan.attribute_specs,
+        site_by=list(plan.site_by),
     )
-    header = {"id": protocol.id, "version": protocol.version, "sha256": loaded.digest}
+    header = {"id": plan.protocol_id, "version": plan.version, "sha256": plan.digest}
     return analyse(
-        table, populations, _requirement_specs(loaded), settings=_settings(loaded), header=header
+        table, populations, list(plan.requirements), settings=plan.statistics, header=header
     )
 
 
-def _run_record(
-    loaded: LoadedProtocol, run_id: str, started: str, audit: AuditLog
-) -> dict[str, Any]:
+def _run_record(plan: RunPlan, run_id: str, started: str, audit: AuditLog) -> dict[str, Any]:
     """Identity part of ``run.json`` (outcome fields are added by the caller)."""
-    protocol = loaded.protocol
     return {
         "schema": "dxval-run/1",
         "run_id": run_id,
         "protocol": {
-            "id": protocol.id,
-            "title": protocol.title,
-            "version": protocol.version,
-            "path": str(loaded.path),
-            "sha256": loaded.digest,
+            "id": plan.protocol_id,
+            "title": plan.title,
+            "version": plan.version,
+            "path": str(plan.path),
+            "sha256": plan.digest,
         },
-        "device": protocol.device.model_dump(),
+        "device": dict(plan.device),
         "started_utc": started,
         "finished_utc": utc_now(),
         "user": audit.user,
@@ -482,6 +407,7 @@ def run_validation(
     run_id: str | None = None,
     inference: InferenceOptions | None = None,
     reports: bool = True,
+    templates: str | Path | None = None,
 ) -> RunResult:
     """Run the validation a protocol specifies and write its evidence bundle.
 
@@ -502,6 +428,10 @@ def run_validation(
         Render ``report.pdf``, ``report-submission.pdf``, ``report.html`` and
         the figures into the bundle before it is sealed (default). Without
         them the evidence is complete; ``dxval report`` renders them later.
+    templates:
+        A folder of report templates used over the shipped ones; default the
+        protocol's ``report.templates``. The template set's SHA-256 listing is
+        recorded in ``run.json`` (``templates``).
 
     Returns
     -------
@@ -512,26 +442,28 @@ def run_validation(
     ------
     ProtocolError, InputError, UsageError
         Invalid protocol or unusable input (exit 2); nothing is written.
+    TemplateError
+        A report template fails (exit 2, file and line named); no bundle is published.
     IntegrityError
         A pinned digest differs (exit 3); nothing is written.
     """
     started = utc_now()
     run_id = run_id or new_run_id()
     audit = AuditLog()
-    loaded = load_protocol(protocol_path)
-    protocol = loaded.protocol
-    digest = {"path": str(loaded.path), "sha256": loaded.digest}
+    plan = plan_run(protocol_path)
+    digest = {"path": str(plan.path), "sha256": plan.digest}
     audit.record("protocol.loaded", digest, f"validate run {run_id}")
+    report_templates = _report_templates(plan, templates) if reports else None
     out = Path(out)
     check_writable(out)
-    capped = protocol.qc.max_test_set_uses is not None
+    capped = plan.max_test_set_uses is not None
 
     def waiting() -> None:
         progress("waiting for another run into this evidence root to release the ledger")
 
     with ledger_session(out, hold=capped, waiting=waiting) as ledger:
         code, status, message, result, gathered, bundle = _run_and_seal(
-            loaded,
+            plan,
             audit=audit,
             progress=progress,
             run_id=run_id,
@@ -539,14 +471,14 @@ def run_validation(
             out=out,
             inference=inference,
             ledger=ledger,
-            reports=reports,
+            report_templates=report_templates,
         )
-    evidence = _anchor(out, bundle, protocol.id, run_id)
+    evidence = _anchor(out, bundle, plan.protocol_id, run_id)
     return RunResult(
         code,
         status,
         run_id,
-        protocol.id,
+        plan.protocol_id,
         bundle,
         result.requirements,
         result.summary,
@@ -567,13 +499,13 @@ def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
         protocol_id=protocol_id,
         run_id=run_id,
         evidence_digest=digest,
-        audit=audit_head((bundle / "audit.jsonl").read_bytes()),
+        audit=audit_head((bundle / AUDIT_NAME).read_bytes()),
     )
     return digest
 
 
 def _run_and_seal(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     *,
     audit: AuditLog,
     progress: Progress,
@@ -582,48 +514,48 @@ def _run_and_seal(
     out: Path,
     inference: InferenceOptions | None,
     ledger: LedgerSession,
-    reports: bool,
+    report_templates: TemplateSet | None,
 ) -> tuple[ExitCode, str, str | None, AnalysisResult, _Gathered, Path]:
     """Gather, analyse, write and seal the bundle; record the test-set uses in ``ledger``."""
-    protocol = loaded.protocol
     gathered = _gather(
-        loaded,
+        plan,
         audit,
         progress,
         options=inference or InferenceOptions(),
         out=out,
         ledger=ledger,
     )
-    result = _analyse(loaded, gathered.table)
+    result = _analyse(plan, gathered.table)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
-    code, status, message = _exit_code(
-        result.summary, failed_fraction, protocol.qc.max_failed_fraction
-    )
+    code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
     progress("writing evidence bundle")
-    with BundleWriter(out, protocol.id, run_id) as writer:
-        writer.write_bytes("protocol.yaml", loaded.raw_bytes)
+    with BundleWriter(out, plan.protocol_id, run_id) as writer:
+        writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
         model_run = gathered.model_run
-        lock = lock_record(loaded, gathered.pins, gathered.sources, model_run)
-        writer.write_json("lock.json", lock)
-        environment = capture_environment()
-        if model_run is not None:
-            environment["runtime"] = model_run.environment
-        writer.write_json("environment.json", environment)
+        lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
+        writer.write_json(LOCK_NAME, lock)
+        runtime = capture_runtime() if model_run is None else model_run.environment
+        writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
         if model_run is not None and model_run.phi_findings:
-            writer.write_json("phi.json", {"findings": list(model_run.phi_findings)})
-        writer.write_bytes("cases.csv", render_cases(gathered.rows, list(protocol.attributes)))
-        writer.write_json("metrics.json", result.metrics_document)
-        writer.write_json("criteria.json", result.criteria_document)
+            writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
+        writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
+        check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
+        writer.write_json(METRICS_NAME, result.metrics_document)
+        check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
+        writer.write_json(CRITERIA_NAME, result.criteria_document)
         run = {
-            **_run_record(loaded, run_id, started, audit),
+            **_run_record(plan, run_id, started, audit),
             "status": status,
             "exit_code": int(code),
             "message": message,
             "cases": gathered.counts,
             "criteria": result.summary.to_dict(),
             "test_set_usage": [item.to_dict() for item in gathered.usage],
+            "templates": None if report_templates is None else report_templates.to_dict(),
         }
-        bundle = writer.seal(audit, run, render=_render_reports if reports else None)
-    _record_uses(ledger, gathered, loaded, run_id, audit)
+        check_record(RunRecord, run, name=RUN_NAME)
+        render = None if report_templates is None else _renderer(report_templates)
+        bundle = writer.seal(audit, run, render=render)
+    _record_uses(ledger, gathered, plan, run_id, audit)
     return code, status, message, result, gathered, bundle

@@ -1,4 +1,4 @@
-"""The preprocessing registry: validation, step-order checks and the digest."""
+"""The preprocessing schema (protocol) and its plain steps (dicom): validation, order, digest."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import re
 import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from dxval.dicom import ops
+from dxval.dicom import steps
+from dxval.protocol import preprocessing as ops
 
 
 class _Protocolish(BaseModel):
@@ -93,38 +94,51 @@ def test_step_order_is_checked(raw: list[dict[str, object]], message: str) -> No
 
 def test_digest_is_canonical_and_sensitive() -> None:
     decoders = {"pydicom": "3.0.2", "pylibjpeg-openjpeg": "2.6.0"}
-    explicit = ops.parse_steps([{"op": "window", "center": 40, "width": 400, "function": "linear"}])
-    implicit = ops.parse_steps([{"op": "window", "width": 400.0, "center": 40.0}])
-    digest = ops.preprocessing_digest(explicit, decoders=decoders)
+    explicit = ops.plain_steps([{"op": "window", "center": 40, "width": 400, "function": "linear"}])
+    implicit = ops.plain_steps([{"op": "window", "width": 400.0, "center": 40.0}])
+    digest = steps.preprocessing_digest(explicit, decoders=decoders)
     assert len(digest) == 64
-    assert digest == ops.preprocessing_digest(implicit, decoders=decoders)
-    changed_parameter = ops.parse_steps([{"op": "window", "center": 41, "width": 400}])
-    assert ops.preprocessing_digest(changed_parameter, decoders=decoders) != digest
+    assert digest == steps.preprocessing_digest(implicit, decoders=decoders)
+    changed_parameter = ops.plain_steps([{"op": "window", "center": 41, "width": 400}])
+    assert steps.preprocessing_digest(changed_parameter, decoders=decoders) != digest
     newer_decoder = {**decoders, "pylibjpeg-openjpeg": "2.6.1"}
-    assert ops.preprocessing_digest(explicit, decoders=newer_decoder) != digest
-    reordered = ops.parse_steps([{"op": "monochrome2"}, {"op": "scale"}])
-    original = ops.parse_steps([{"op": "scale"}, {"op": "monochrome2"}])
-    assert ops.preprocessing_digest(reordered, decoders=decoders) != ops.preprocessing_digest(
+    assert steps.preprocessing_digest(explicit, decoders=newer_decoder) != digest
+    reordered = ops.plain_steps([{"op": "monochrome2"}, {"op": "scale"}])
+    original = ops.plain_steps([{"op": "scale"}, {"op": "monochrome2"}])
+    assert steps.preprocessing_digest(reordered, decoders=decoders) != steps.preprocessing_digest(
         original, decoders=decoders
     )
 
 
 def test_decoder_versions_cover_the_decoder_distributions() -> None:
-    versions = ops.decoder_versions()
-    assert set(versions) == set(ops.DECODER_DISTRIBUTIONS)
+    versions = steps.decoder_versions()
+    assert set(versions) == set(steps.DECODER_DISTRIBUTIONS)
     assert versions["pydicom"].startswith("3.")
-    assert ops.preprocessing_digest([]) == ops.preprocessing_digest([], decoders=versions)
+    assert steps.preprocessing_digest([]) == steps.preprocessing_digest([], decoders=versions)
 
 
-def test_ops_module_imports_without_pydicom_or_numpy() -> None:
+def test_steps_module_imports_without_pydicom_or_numpy() -> None:
     import subprocess
     import sys
 
     code = (
-        "import sys, dxval.dicom.ops, dxval.dicom; "
+        "import sys, dxval.dicom.steps, dxval.dicom; "
         "print('pydicom' in sys.modules, 'numpy' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     )
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_plain_steps_write_every_default_and_match_the_registry() -> None:
+    plain = ops.plain_steps([{"op": "window", "center": 40, "width": 400}, {"op": "scale"}])
+    assert plain == (
+        steps.WindowOp(center=40.0, width=400.0, function="linear"),
+        steps.ScaleOp(low=0.0, high=1.0, source="range"),
+    )
+    assert isinstance(plain[0].center, float)
+    assert set(steps.STEP_TYPES) == set(ops.OPS)
+    for name, model in ops.OPS.items():
+        fields = set(steps.STEP_TYPES[name].__dataclass_fields__)
+        assert fields == set(model.model_fields), name

@@ -29,6 +29,7 @@ from dxval.errors import InputError, UsageError
 from dxval.inference.config import Device, ModelConfig, Runtime
 from dxval.inference.executor import CaseLoaderFunction
 from dxval.inference.harness import HarnessResult, default_workers, score_cases
+from dxval.inference.options import InferenceOptions
 from dxval.inference.results import CaseInput, CaseResult, CaseStatus
 from dxval.inference.runner import load_runner
 from dxval.stats import AucComparison, TestResult, delong_paired_test, mcnemar_test
@@ -474,20 +475,16 @@ def run_concordance(
     *,
     output: Path,
     preprocessing_digest: str | None,
-    device: str = "cpu",
-    workers: int | None = None,
-    batch_size: int = 16,
-    threads: int | None = None,
-    cache_dir: Path | None = None,
-    use_cache: bool = True,
-    progress: bool = True,
+    options: InferenceOptions | None = None,
     confidence_level: float = 0.95,
 ) -> ConcordanceRun:
     """Score the same cases with the reference and the counterpart; compare; write both.
 
     Writes ``reference.jsonl`` and ``comparison.jsonl`` (per-case results of each
     run), ``concordance.csv`` and ``concordance.json`` (with both runners and the
-    environment) into ``output``.
+    environment) into ``output``. ``options`` (device of the reference leg,
+    workers, batch size, threads, cache, progress) apply to both legs; the
+    comparison leg runs on the counterpart's device.
 
     Raises
     ------
@@ -495,9 +492,10 @@ def run_concordance(
         As :func:`~dxval.inference.harness.score_cases` for either leg; both artifacts
         are loaded and checked before any case is scored.
     """
-    threads = threads or default_workers()
+    options = options or InferenceOptions()
+    threads = options.threads or default_workers()
     plan = [
-        ("reference", model, load_runner(model, device=device, threads=threads)),
+        ("reference", model, load_runner(model, device=options.device, threads=threads)),
         (
             "comparison",
             counterpart.model,
@@ -513,13 +511,7 @@ def run_concordance(
                 cases,
                 results_path=output / f"{leg_name}.jsonl",
                 preprocessing_digest=preprocessing_digest,
-                device=leg_runner.info.device,
-                workers=workers,
-                batch_size=batch_size,
-                threads=threads,
-                cache_dir=cache_dir,
-                use_cache=use_cache,
-                progress=progress,
+                options=replace(options, device=leg_runner.info.device, threads=threads),
                 runner=leg_runner,
             )
         )
@@ -530,7 +522,7 @@ def run_concordance(
         truth,
         operating_point=model.operating_point,
         confidence_level=confidence_level,
-        reference_label=_label(model, device),
+        reference_label=_label(model, options.device),
         comparison_label=counterpart.label,
     )
     extra = {

@@ -20,29 +20,15 @@ from __future__ import annotations
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dxval.data import Case
 from dxval.errors import UsageError
-from dxval.protocol import LoadedProtocol
-
-
-@dataclass(frozen=True, slots=True)
-class InferenceOptions:
-    """How ``validate`` runs the model (command-line options, never the protocol).
-
-    None of these may change a score: the harness is batch-invariant and the
-    cache is keyed by everything that determines the result.
-    """
-
-    device: str = "cpu"
-    workers: int | None = None
-    batch_size: int = 16
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    progress: bool = True
+from dxval.inference.options import InferenceOptions
+from dxval.pipeline.cases import case_loader
+from dxval.pipeline.plan import RunPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +47,7 @@ class ModelScores:
     phi_findings: tuple[dict[str, str | None], ...] = field(default_factory=tuple)
 
 
-def _dicom_keywords(loaded: LoadedProtocol) -> list[str]:
-    """DICOM keywords the protocol keeps on purpose: subgroup attributes and ``qc.phi_retained``."""
-    protocol = loaded.protocol
-    retained = [] if protocol.qc.phi_retained is None else protocol.qc.phi_retained.attributes
-    return [a.dicom for a in protocol.attributes.values() if a.dicom is not None] + retained
-
-
-def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
+def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
     """PHI scan and decoder-pin check over every case's files, headers only.
 
     Files that cannot be read here are left to the harness, which records
@@ -92,9 +71,8 @@ def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, 
     from dxval.dicom.notes import DxvalNotice, ReaderNote, notes_summary
     from dxval.dicom.phi import PhiFinding, phi_summary, scan_file
 
-    model = loaded.protocol.model
-    pinned = None if model is None else model.decoders
-    allow = _dicom_keywords(loaded)
+    pinned = None if plan.model is None else plan.model.decoders
+    allow = plan.dicom_keywords
     findings: list[PhiFinding] = []
     noted: dict[str, set[str]] = {}
     for case in cases:
@@ -112,10 +90,10 @@ def preflight(loaded: LoadedProtocol, cases: Sequence[Case]) -> tuple[dict[str, 
                     noted.setdefault(note.text(), set()).add(case.case_id)
     if noted:  # re-emitted as tags and reason codes: the library's messages quote values
         warnings.warn(notes_summary(noted), DxvalNotice, stacklevel=2)
-    if findings and loaded.protocol.qc.phi == "refuse":
+    if findings and plan.phi_policy == "refuse":
         summary = phi_summary(findings).replace("\n", ";")
         raise UsageError(
-            f"{loaded.path}: qc.phi is 'refuse' and the test data holds PHI "
+            f"{plan.path}: qc.phi is 'refuse' and the test data holds PHI "
             f"(DICOM PS3.15 Annex E): {summary}; de-identify the files, list attributes the "
             "de-identification replaced in qc.phi_retained (with a justification), or set "
             "qc.phi: warn"
@@ -134,7 +112,7 @@ def _case_files(case: Case) -> list[Path]:
 
 
 def score_with_model(
-    loaded: LoadedProtocol,
+    plan: RunPlan,
     cases: Sequence[Case],
     *,
     options: InferenceOptions,
@@ -144,8 +122,8 @@ def score_with_model(
 
     Parameters
     ----------
-    loaded:
-        A protocol with a ``model:`` section.
+    plan:
+        The plan of a protocol with a ``model:`` section.
     cases:
         Every case of every test set, in manifest order.
     options:
@@ -160,15 +138,13 @@ def score_with_model(
     IntegrityError
         Golden check beyond tolerance or decoder mismatch (exit 3).
     """
-    from dxval.dicom.loader import CaseLoader
-    from dxval.inference import CaseInput, CaseStatus, ModelConfig, score_cases
+    from dxval.inference import CaseInput, CaseStatus, score_cases
 
-    section = loaded.protocol.model
-    if section is None:
-        raise UsageError(f"{loaded.path}: no model section to score with")
-    phi_findings = preflight(loaded, cases)
-    model = ModelConfig.from_mapping(section.model_dump(), folder=loaded.folder)
-    loader = CaseLoader(loaded.protocol.preprocessing, expected_shape=model.input.case_shape)
+    if plan.model is None:
+        raise UsageError(f"{plan.path}: no model section to score with")
+    phi_findings = preflight(plan, cases)
+    model = plan.model.config
+    loader = case_loader(plan)
     inputs = [
         CaseInput(case.case_id, case.files, (case.input_sha256,) if case.input_sha256 else ())
         for case in cases
@@ -180,12 +156,7 @@ def score_with_model(
             inputs,
             results_path=Path(work) / "predictions.jsonl",
             preprocessing_digest=loader.digest,
-            device=options.device,
-            workers=options.workers,
-            batch_size=options.batch_size,
-            cache_dir=options.cache_dir or default_cache_dir,
-            use_cache=options.use_cache,
-            progress=options.progress,
+            options=replace(options, cache_dir=options.cache_dir or default_cache_dir),
         )
         scores: dict[str, float | None] = {}
         failures: dict[str, tuple[str, str]] = {}

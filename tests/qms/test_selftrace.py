@@ -11,7 +11,8 @@ import pytest
 
 from dxval.cli import main
 from dxval.errors import InputError
-from dxval.trace import Format, Outcome, read_junit, render_self_trace, trace_self
+from dxval.qms.selftrace import Outcome, read_junit, render_self_trace, trace_self
+from dxval.trace import Format
 
 REQUIREMENTS = """schema: dxval-requirements/1
 requirements:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dxval.errors import InputError
-from dxval.trace import requirement_tests, scan_markers
+from dxval.qms.markers import requirement_tests, scan_markers
 
 MODULE = """
 import pytest

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dxval.errors import InputError
-from dxval.report.bundle import EVIDENCE_FILES, read_bundle, read_cases
+from dxval.evidence.format import EVIDENCE_FILES, read_bundle, read_cases
 
 
 def test_reads_every_file_the_report_needs(sealed_bundle: Path) -> None:

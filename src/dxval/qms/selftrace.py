@@ -1,7 +1,7 @@
 """dxval's own trace: requirement (``qms/requirements.yaml``) → tests → results (JUnit XML).
 
 Tests are joined to requirements through their ``@pytest.mark.req``
-markers (:mod:`dxval.trace.markers`) and to results through the
+markers (:mod:`dxval.qms.markers`) and to results through the
 ``classname``/``name`` pair pytest writes into JUnit XML (``pytest
 --junitxml=FILE``); the parameters of a parametrised test are folded into
 one result. When the JUnit file carries ``requirement`` properties (written
@@ -10,6 +10,7 @@ by a ``record_property`` hook), those are honoured as well.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -18,8 +19,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 from dxval.errors import InputError
+from dxval.qms.markers import MarkedTest, requirement_tests, scan_markers
 from dxval.qms.records import SoftwareRequirement, load_requirements
-from dxval.trace.markers import MarkedTest, requirement_tests, scan_markers
+from dxval.trace.render import Format, csv_text, html_environment
 
 
 class Outcome(str, Enum):
@@ -158,7 +160,7 @@ def self_trace(
     requirements:
         From ``qms/requirements.yaml``.
     marked:
-        Tests carrying requirement markers (:func:`~dxval.trace.markers.scan_markers`).
+        Tests carrying requirement markers (:func:`~dxval.qms.markers.scan_markers`).
     results:
         JUnit test cases (:func:`read_junit`); ``None`` lists the tests only
         (each "not run").
@@ -203,3 +205,56 @@ def trace_self(
     requirements = load_requirements(Path(qms) / "requirements.yaml")
     results = read_junit(junit) if junit is not None else None
     return self_trace(requirements, scan_markers(tests), results)
+
+
+def self_requirement_text(row: SelfTraceRow) -> str:
+    """One dxval requirement with its verifying tests and their results, as text."""
+    requirement = row.requirement
+    lines = [
+        f"{requirement.id}: {requirement.title} [{requirement.pattern.value}]",
+        f"  {requirement.statement}",
+        f"  result: {row.outcome.value}",
+    ]
+    lines += [f"  {test.outcome.value:<8} {test.node_id}" for test in row.tests]
+    return "\n".join(lines) + "\n"
+
+
+_SELF_HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>dxval requirement verification</title>
+<style>
+body{font-family:sans-serif;font-size:13px}table{border-collapse:collapse}
+td,th{border:1px solid #999;padding:3px 6px;vertical-align:top}
+.passed{background:#d9f2d9}.failed{background:#f8d0d0}
+</style></head><body>
+<h1>dxval requirements → tests → results</h1>
+<table><thead><tr><th>requirement</th><th>statement</th><th>tests</th><th>result</th></tr></thead>
+<tbody>{% for row in rows %}<tr><td>{{ row.requirement_id }}</td><td>{{ row.statement }}</td>
+<td>{% for test in row.tests %}{{ test.test }} ({{ test.result }})<br>{% endfor %}</td>
+<td class="{{ row.result }}">{{ row.result }}</td></tr>{% endfor %}</tbody></table>
+</body></html>
+"""
+
+
+def render_self_trace(rows: Sequence[SelfTraceRow], output: Format) -> str:
+    """dxval's requirement → test → result matrix as CSV, JSON or HTML."""
+    documents = [row.to_dict() for row in rows]
+    if output is Format.JSON:
+        return (
+            json.dumps({"schema": "dxval-self-trace/1", "requirements": documents}, indent=2) + "\n"
+        )
+    if output is Format.CSV:
+        table = [["requirement_id", "title", "result", "test", "test_result"]]
+        for document in documents:
+            tests = document["tests"] or [{"test": "", "result": ""}]
+            table += [
+                [
+                    document["requirement_id"],
+                    document["title"],
+                    document["result"],
+                    test["test"],
+                    test["result"],
+                ]
+                for test in tests
+            ]
+        return csv_text(table)
+    return html_environment().from_string(_SELF_HTML).render(rows=documents)

@@ -1,10 +1,13 @@
-"""Read an evidence bundle back for rendering: typed records at the edge, nothing computed.
+"""The evidence bundle's format: file names and typed records, used to write and to read.
 
-Every file the report shows comes from here: ``run.json``, ``protocol.yaml``
-(validated by :func:`dxval.protocol.load_protocol`), ``lock.json``,
-``environment.json``, ``metrics.json``, ``criteria.json``, ``cases.csv`` and
-the signature records in ``signatures/``. A missing or malformed file is an
-:class:`~dxval.errors.InputError` naming the file and the field; the report
+One module says what a bundle holds. The writers (:mod:`dxval.pipeline`,
+:class:`~dxval.evidence.BundleWriter`) name files with the constants here and
+check ``run.json`` against :class:`RunRecord` before writing it; the readers
+(:mod:`dxval.report`, :mod:`dxval.trace`, :mod:`dxval.selfval`) read through
+:func:`read_bundle` or the record models. Records are pydantic models at the
+edge (unknown keys ignored, so older readers accept newer bundles); nothing
+here computes a value. A missing or malformed file is an
+:class:`~dxval.errors.InputError` naming the file and the field; a reader
 never guesses a value that the bundle does not hold.
 """
 
@@ -16,15 +19,29 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
-from dxval.evidence.signatures.registry import SignerRegistry
-from dxval.protocol import LoadedProtocol, load_protocol
+from dxval.evidence.bundle import REQUIRED_FILES
 
+if TYPE_CHECKING:  # the protocol (pydantic, ruamel, and through it the stats) loads on read only
+    from dxval.evidence.signatures.registry import SignerRegistry  # (and verify imports this)
+    from dxval.protocol import LoadedProtocol
+
+MANIFEST_NAME = "MANIFEST.sha256"
+RUN_NAME = "run.json"
+PROTOCOL_NAME = "protocol.yaml"
+LOCK_NAME = "lock.json"
+ENVIRONMENT_NAME = "environment.json"
+PHI_NAME = "phi.json"
+CASES_NAME = "cases.csv"
+METRICS_NAME = "metrics.json"
+CRITERIA_NAME = "criteria.json"
+AUDIT_NAME = "audit.jsonl"
+FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
 #: Evidence files listed with their SHA-256 in the traceability section.
@@ -39,6 +56,38 @@ EVIDENCE_FILES = (
     "run.json",
 )
 SIGNATURES_FOLDER = "signatures"
+
+#: ``run.json`` schema of a post-market monitoring bundle (``dxval monitor``).
+MONITORING_RUN_SCHEMA = "dxval-monitoring-run/1"
+#: Files of a monitoring bundle: the baseline record, the production log's record, the
+#: excluded rows, the monitoring document and (when one was given) ``monitor.yaml``.
+BASELINE_NAME = "baseline.json"
+PRODUCTION_NAME = "production.json"
+EXCLUDED_NAME = "excluded.csv"
+MONITORING_NAME = "monitoring.json"
+MONITOR_CONFIG_NAME = "monitor.yaml"
+#: Content files every monitoring bundle has (``monitor.yaml`` only when one was given).
+MONITORING_CONTENT_FILES = (
+    BASELINE_NAME,
+    PRODUCTION_NAME,
+    EXCLUDED_NAME,
+    ENVIRONMENT_NAME,
+    MONITORING_NAME,
+)
+#: Files every sealed monitoring bundle has.
+MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
+
+
+def required_files(run: object) -> tuple[str, ...]:
+    """The files a bundle must have, by the kind its ``run.json`` record names.
+
+    A monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`) has its own
+    set; every other bundle, an unreadable ``run.json`` included, the validation
+    set (:data:`dxval.evidence.bundle.REQUIRED_FILES`).
+    """
+    if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
+        return MONITORING_REQUIRED_FILES
+    return REQUIRED_FILES
 
 
 class Record(BaseModel):
@@ -274,6 +323,25 @@ class RunRecord(Record):
     message: str | None = None
     cases: dict[str, int]
     criteria: dict[str, Any]
+    templates: dict[str, Any] | None = None
+
+
+class MonitoringRunRecord(Record):
+    """``run.json`` of a monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`)."""
+
+    schema_: str = Field(alias="schema")
+    run_id: str
+    kind: str
+    baseline: dict[str, str]
+    protocol: dict[str, str]
+    started_utc: str
+    finished_utc: str
+    user: str | None = None
+    host: str | None = None
+    dxval_version: str
+    exit_code: int
+    alerts: int
+    templates: dict[str, Any] | None = None
 
 
 class SignatureRecord(Record):
@@ -383,6 +451,57 @@ def _model(model: type[ModelT], document: Any, *, where: Path) -> ModelT:
         raise InputError(f"{where}: {_location(error)}") from error
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A bundle JSON file that must hold an object (``run.json``, ``lock.json``, ...).
+
+    Raises
+    ------
+    InputError
+        The file is unreadable, not JSON, or not a JSON object.
+    """
+    try:
+        document = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: unreadable ({error})") from error
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return document
+
+
+def as_record(model: type[ModelT], document: Any, *, where: Path) -> ModelT:
+    """``document`` (read from ``where``) as the record ``model``.
+
+    Raises
+    ------
+    InputError
+        The document does not fit ``model``: file and field named.
+    """
+    return _model(model, document, where=where)
+
+
+def read_record(folder: Path, name: str, model: type[ModelT]) -> ModelT:
+    """The bundle file ``name`` (JSON) read as the record ``model``.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not JSON, or does not fit ``model`` (file and field named).
+    """
+    return _model(model, _json(folder, name), where=folder / name)
+
+
+def check_record(model: type[Record], document: Any, *, name: str) -> None:
+    """Check a document about to be written against the record its readers use.
+
+    A writer that produced a file its own readers reject is a bug (internal
+    error): the check raises :class:`ValueError`, never an exit-2 input error.
+    """
+    try:
+        model.model_validate(document)
+    except ValidationError as error:
+        raise ValueError(f"{name} would not be readable: {_location(error)}") from error
+
+
 def _parse_score(text: str, *, where: str) -> float | None:
     if not text:
         return None
@@ -485,22 +604,20 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
     ProtocolError
         ``protocol.yaml`` in the bundle is not a valid protocol.
     """
+    from dxval.protocol import load_protocol
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; expected an evidence bundle")
-    cases, attributes = read_cases(_read_bytes(folder, "cases.csv"), where=folder / "cases.csv")
+    cases, attributes = read_cases(_read_bytes(folder, CASES_NAME), where=folder / CASES_NAME)
     return BundleData(
         folder=folder,
-        run=_model(RunRecord, _json(folder, "run.json"), where=folder / "run.json"),
-        loaded=load_protocol(folder / "protocol.yaml"),
-        lock=_json(folder, "lock.json"),
-        environment=_json(folder, "environment.json"),
-        metrics=_model(
-            MetricsDocument, _json(folder, "metrics.json"), where=folder / "metrics.json"
-        ),
-        criteria=_model(
-            CriteriaDocument, _json(folder, "criteria.json"), where=folder / "criteria.json"
-        ),
+        run=read_record(folder, RUN_NAME, RunRecord),
+        loaded=load_protocol(folder / PROTOCOL_NAME),
+        lock=_json(folder, LOCK_NAME),
+        environment=_json(folder, ENVIRONMENT_NAME),
+        metrics=read_record(folder, METRICS_NAME, MetricsDocument),
+        criteria=read_record(folder, CRITERIA_NAME, CriteriaDocument),
         cases=cases,
         attributes=attributes,
         files=_evidence_files(folder, EVIDENCE_FILES),

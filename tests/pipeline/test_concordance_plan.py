@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dxval.errors import UsageError
-from dxval.inference.plan import plan_inference
+from dxval.pipeline.concordance_plan import plan_inference
 
 PREDICTIONS_PROTOCOL = """\
 dxval: 1

@@ -8,7 +8,9 @@ import pytest
 
 from dxval.analysis.monitoring import AlertThresholds
 from dxval.errors import DxvalError
-from dxval.monitor.config import Window, load_config
+from dxval.monitor import Window
+from dxval.pipeline.monitor import alert_thresholds
+from dxval.protocol.monitoring import load_config
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -16,7 +18,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert loaded.raw_bytes is None
     assert loaded.config.window is Window.WEEK
     assert loaded.config.score_range == (0.0, 1.0)
-    assert loaded.config.thresholds() == AlertThresholds()
+    assert alert_thresholds(loaded.config) == AlertThresholds()
 
 
 def test_overrides_and_switching_rules_off(tmp_path: Path) -> None:
@@ -28,7 +30,7 @@ def test_overrides_and_switching_rules_off(tmp_path: Path) -> None:
     )
     loaded = load_config(path)
     assert loaded.raw_bytes == path.read_bytes()
-    thresholds = loaded.config.thresholds()
+    thresholds = alert_thresholds(loaded.config)
     assert loaded.config.window is Window.MONTH
     assert loaded.config.score_range == (0.0, 100.0)
     assert thresholds.psi_max is None

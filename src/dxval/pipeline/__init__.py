@@ -1,0 +1,36 @@
+"""Orchestration: the only package that knows the protocol and the stages together.
+
+Every command calls one function here: :func:`plan_run` (protocol file →
+:class:`RunPlan` of plain values), :func:`run_validation` (``validate``),
+:func:`lock_protocol` (``dxval lock``),
+:func:`~dxval.pipeline.concordance_plan.plan_inference` with
+:func:`~dxval.pipeline.concordance.run_concordance` (``dxval concordance``)
+and :func:`~dxval.pipeline.metrics.metrics_report` (``dxval metrics``).
+
+Modules: :mod:`~dxval.pipeline.plan`, :mod:`~dxval.pipeline.validate`,
+:mod:`~dxval.pipeline.lock`, :mod:`~dxval.pipeline.score` (the model run with
+its PHI and decoder checks), :mod:`~dxval.pipeline.concordance`,
+:mod:`~dxval.pipeline.concordance_plan`, :mod:`~dxval.pipeline.metrics`.
+The stage packages (data, dicom, inference, analysis, stats, evidence,
+report) take the plain values of the plan, never the pydantic protocol.
+"""
+
+from __future__ import annotations
+
+from dxval.inference.options import InferenceOptions
+from dxval.pipeline.lock import LockResult, lock_protocol
+from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.score import ModelScores
+from dxval.pipeline.validate import CaseOutcome, RunResult, run_validation
+
+__all__ = [
+    "CaseOutcome",
+    "InferenceOptions",
+    "LockResult",
+    "ModelScores",
+    "RunPlan",
+    "RunResult",
+    "lock_protocol",
+    "plan_run",
+    "run_validation",
+]

@@ -1,0 +1,45 @@
+"""The metric vocabulary: every metric name dxval computes, defined once.
+
+The protocol's ``metric:`` choices (:data:`dxval.protocol.MetricName`), the
+analysis (:mod:`dxval.analysis.metrics`), the protocol checks and ``dxval
+metrics`` all derive their lists from these tuples, so a name cannot be
+accepted by one layer and unknown to another.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ALL_METRICS",
+    "CALIBRATION_METRICS",
+    "DECISION_METRICS",
+    "RANKING_METRICS",
+    "RESAMPLED_DECISION_METRICS",
+    "RUN_METRICS",
+]
+
+#: Metrics of the decisions at the operating point (positive ⇔ score ≥ threshold).
+DECISION_METRICS = (
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "accuracy",
+    "balanced_accuracy",
+    "f1",
+    "mcc",
+    "youden_j",
+    "lr_positive",
+    "lr_negative",
+    "ppv_at_prevalence",
+    "npv_at_prevalence",
+)
+#: Decision metrics that :func:`~dxval.stats.bootstrap_binary_metric` resamples.
+RESAMPLED_DECISION_METRICS = DECISION_METRICS[:9]
+#: Threshold-free metrics of the scores' ranking.
+RANKING_METRICS = ("auc", "average_precision")
+#: Calibration of probability scores.
+CALIBRATION_METRICS = ("brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
+#: Properties of the run rather than of the scores.
+RUN_METRICS = ("failed_fraction",)
+#: Every metric a protocol criterion may name, in report order.
+ALL_METRICS = (*DECISION_METRICS, *RANKING_METRICS, *CALIBRATION_METRICS, *RUN_METRICS)

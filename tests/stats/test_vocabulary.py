@@ -1,0 +1,26 @@
+"""One metric vocabulary (stats.vocabulary), from which every other list derives."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from dxval.analysis import ALL_METRICS as ANALYSED
+from dxval.protocol import MetricName
+from dxval.stats import BinaryMetricName, BinaryMetrics
+from dxval.stats.vocabulary import ALL_METRICS, DECISION_METRICS, RESAMPLED_DECISION_METRICS
+
+
+def test_every_list_is_the_vocabulary() -> None:
+    assert get_args(MetricName) == ALL_METRICS
+    assert ANALYSED == ALL_METRICS
+    assert len(set(ALL_METRICS)) == len(ALL_METRICS)
+
+
+def test_resampled_metrics_are_the_bootstrap_enum() -> None:
+    assert tuple(member.value for member in BinaryMetricName) == RESAMPLED_DECISION_METRICS
+    assert set(RESAMPLED_DECISION_METRICS) <= set(DECISION_METRICS)
+
+
+def test_binary_metrics_fields_are_the_decision_metrics() -> None:
+    fields = set(BinaryMetrics.__dataclass_fields__)
+    assert set(DECISION_METRICS) <= fields
