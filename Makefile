@@ -39,7 +39,7 @@ $(VENV)/.dxval-installed: pyproject.toml qms/soup.yaml | $(BIN)/python
 
 $(DEV)/.dxval-installed: pyproject.toml qms/soup.yaml | $(DEVBIN)/python
 	$(SOUP_PINS) > $(DEV)/soup-constraints.txt
-	$(DEVBIN)/python -m pip install --quiet -c $(DEV)/soup-constraints.txt -e '.[dev]'
+	$(DEVBIN)/python -m pip install --quiet -c $(DEV)/soup-constraints.txt -e '.[dev,segmentation]'
 	touch $@
 
 install: $(VENV)/.dxval-installed

@@ -25,10 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
-from dxval.evidence.bundle import REQUIRED_FILES
 
 if TYPE_CHECKING:  # the protocol (pydantic, ruamel, and through it the stats) loads on read only
-    from dxval.evidence.signatures.registry import SignerRegistry  # (and verify imports this)
+    from dxval.evidence.signatures.registry import SignerRegistry
     from dxval.protocol import LoadedProtocol
 
 MANIFEST_NAME = "MANIFEST.sha256"
@@ -56,6 +55,17 @@ EVIDENCE_FILES = (
     "run.json",
 )
 SIGNATURES_FOLDER = "signatures"
+#: Content files of a validation bundle (written before the sealing event).
+CONTENT_FILES = (
+    PROTOCOL_NAME,
+    LOCK_NAME,
+    ENVIRONMENT_NAME,
+    CASES_NAME,
+    METRICS_NAME,
+    CRITERIA_NAME,
+)
+#: Files every sealed validation bundle has; ``verify`` reports a bundle lacking one.
+REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
 
 #: ``run.json`` schema of a post-market monitoring bundle (``dxval monitor``).
 MONITORING_RUN_SCHEMA = "dxval-monitoring-run/1"
@@ -83,7 +93,7 @@ def required_files(run: object) -> tuple[str, ...]:
 
     A monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`) has its own
     set; every other bundle, an unreadable ``run.json`` included, the validation
-    set (:data:`dxval.evidence.bundle.REQUIRED_FILES`).
+    set (:data:`REQUIRED_FILES`).
     """
     if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
         return MONITORING_REQUIRED_FILES

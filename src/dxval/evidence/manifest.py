@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dxval.data.hashing import sha256_file
+from dxval.evidence.format import MANIFEST_NAME
 
-MANIFEST_NAME = "MANIFEST.sha256"
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
 

@@ -50,6 +50,12 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "medium",
         "Unit tests of the CSV readers with malformed input (tests/commands/test_metrics.py).",
     ),
+    "pillow": SoupPurpose(
+        "JPEG re-compression of decoded images for robustness perturbations.",
+        "medium",
+        "Perturbation tests: deterministic output, error growing as quality falls "
+        "(tests/dicom/test_perturbations.py).",
+    ),
     "pydantic": SoupPurpose(
         "Validation of protocols and QMS records against their schemas (edge only).",
         "high",
@@ -123,5 +129,17 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "HTML to PDF conversion of reports.",
         "low",
         "Report tests check the PDF's text against the bundle.",
+    ),
+    "nibabel": SoupPurpose(
+        "Reading NIfTI segmentation masks and their voxel spacing (dxval segmentation).",
+        "high",
+        "Round-trip tests of NIfTI masks with known spacing; shape and spacing mismatches "
+        "reported as reason codes (tests/commands/test_segmentation.py).",
+    ),
+    "highdicom": SoupPurpose(
+        "Reading DICOM SEG masks as label maps with their geometry (dxval segmentation).",
+        "high",
+        "Reader tests on DICOM SEG written by highdicom with known segments and spacing "
+        "(tests/data/test_masks.py).",
     ),
 }

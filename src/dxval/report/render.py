@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from dxval.evidence.format import ATTACHED_FILES, BundleData, read_bundle
+from dxval.evidence.format import ATTACHED_FILES, FIGURES_FOLDER, BundleData, read_bundle
 from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.template_set import (
     SHIPPED,
@@ -46,7 +46,6 @@ TEMPLATES = SHIPPED
 REPORT_NAME = "report.pdf"
 SUBMISSION_NAME = "report-submission.pdf"
 HTML_NAME = "report.html"
-FIGURES_FOLDER = "figures"
 #: Files written by :func:`render_bundle_reports`; they are renderings, outside the signed set.
 RENDERED_NAMES = (REPORT_NAME, SUBMISSION_NAME, HTML_NAME)
 _MEDIA_TYPES = {".yaml": "application/yaml", ".json": "application/json", ".csv": "text/csv"}

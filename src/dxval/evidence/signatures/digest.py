@@ -17,9 +17,9 @@ from dxval.data.hashing import sha256_bytes, sha256_file
 from dxval.errors import IntegrityError
 from dxval.evidence.audit import parse_event
 from dxval.evidence.bundle import AUDIT_NAME
+from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, render_manifest
 
-SIGNATURES_FOLDER = "signatures"
 #: Renderings of the bundle (dxval.report.render_bundle_reports), rewritten when a signature is
 #: added; not part of the evidence. Keep in step with the report module's output names.
 RENDERED_FILES = frozenset({"report.html", "report.pdf", "report-submission.pdf"})
