@@ -41,8 +41,13 @@ def _fail(message: str, code: ExitCode) -> int:
     return int(code)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the ``dxval`` parser with every subcommand found in :mod:`dxval.commands`."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the ``dxval`` parser with every subcommand found in :mod:`dxval.commands`.
+
+    With ``only`` (a subcommand's module name), import and register that one
+    alone: a command then does not pay for importing every other command's
+    libraries at start-up (``dxval mrmc`` needs neither matplotlib nor pydicom).
+    """
     parser = _ArgumentParser(
         prog="dxval",
         description="Validate a medical-imaging AI model against a pre-specified protocol "
@@ -55,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=_ArgumentParser
     )
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if only is not None and module_info.name != only:
+            continue
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
         module.register(subparsers)
     return parser
@@ -91,11 +98,22 @@ def _save_traceback() -> str:
     return path
 
 
+def _named_command(arguments: list[str]) -> str | None:
+    """The module of the subcommand named first on the command line, if it is one."""
+    if not arguments or arguments[0].startswith("-"):
+        return None
+    name = arguments[0].replace("-", "_")
+    known = {module_info.name for module_info in pkgutil.iter_modules(commands.__path__)}
+    return name if name in known else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dxval`` with ``argv`` (default: the process arguments); return the exit code."""
-    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = _named_command(arguments)
+    parser = build_parser() if command is None else build_parser(command)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_request:
         return int(exit_request.code or 0)
     handler: Handler | None = getattr(args, "handler", None)

@@ -7,13 +7,19 @@ from typing import get_args
 from dxval.analysis import ALL_METRICS as ANALYSED
 from dxval.protocol import MetricName
 from dxval.stats import BinaryMetricName, BinaryMetrics
-from dxval.stats.vocabulary import ALL_METRICS, DECISION_METRICS, RESAMPLED_DECISION_METRICS
+from dxval.stats.vocabulary import (
+    ALL_METRICS,
+    CRITERION_METRICS,
+    DECISION_METRICS,
+    READER_STUDY_METRICS,
+    RESAMPLED_DECISION_METRICS,
+)
 
 
 def test_every_list_is_the_vocabulary() -> None:
-    assert get_args(MetricName) == ALL_METRICS
+    assert get_args(MetricName) == CRITERION_METRICS == (*ALL_METRICS, *READER_STUDY_METRICS)
     assert ANALYSED == ALL_METRICS
-    assert len(set(ALL_METRICS)) == len(ALL_METRICS)
+    assert len(set(CRITERION_METRICS)) == len(CRITERION_METRICS)
 
 
 def test_resampled_metrics_are_the_bootstrap_enum() -> None:

@@ -14,9 +14,11 @@ evaluated (no positives in a subgroup, an undefined interval) is
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
+
+import numpy as np
 
 from dxval.analysis.metrics import MetricEngine, population_counts
 from dxval.analysis.populations import (
@@ -66,6 +68,7 @@ class PopulationSpec:
             "site": f"site {self.site}",
             "test_set": f"test set {self.test_set}",
             "cell": f"{self.attribute} = {self.value}{where}",
+            "reader_study": "all readers and cases of the reader study",
         }
         return texts[self.form]
 
@@ -246,6 +249,53 @@ class _Context:
     index: PopulationIndex
     confidence_level: float
     multiplicity: str
+    external: Mapping[str, Estimate] = field(default_factory=dict)
+
+
+#: The one "population" of a reader-study criterion (form ``reader_study``): its
+#: estimate comes from the reader-study analysis, not from the case table.
+READER_STUDY_POPULATION = Population(
+    key="reader_study",
+    label="reader study",
+    kind="reader_study",
+    mask=np.zeros(0, dtype=np.bool_),
+)
+
+
+def _reader_study_criterion(
+    context: _Context, requirement_id: str, index: int, spec: CriterionSpec
+) -> CriterionResult:
+    """A criterion on a reader-study metric: one estimate, compared as it is."""
+    estimate = context.external.get(spec.metric)
+    observed: float | None
+    reason: str | None
+    if estimate is None:
+        observed, reason = None, f"no reader-study result for {spec.metric}"
+    else:
+        observed, reason = _compared(estimate, spec.bound)
+    verdict = Verdict.UNDEFINED
+    if observed is not None:
+        verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
+    level = context.confidence_level if estimate is None else estimate.confidence_level
+    outcome = PopulationOutcome(READER_STUDY_POPULATION, estimate, observed, verdict, reason, ())
+    return CriterionResult(
+        requirement_id=requirement_id,
+        index=index,
+        spec=spec,
+        verdict=verdict,
+        observed=observed,
+        reason=reason,
+        description=spec.describe(level),
+        confidence_level=level,
+        multiplicity={
+            "method": "none",
+            "family_size": 1,
+            "family_confidence_level": level,
+            "adjusted_confidence_level": level,
+            "note": None,
+        },
+        outcomes=(outcome,),
+    )
 
 
 def _outcome(
@@ -326,6 +376,8 @@ def evaluate_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
+    if spec.population.form == "reader_study":
+        return _reader_study_criterion(context, requirement_id, index, spec)
     populations = resolve_populations(spec.population, context.index)
     level, multiplicity = _multiplicity(context, spec, len(populations))
     outcomes = tuple(_outcome(context, spec, population, level) for population in populations)
@@ -356,13 +408,20 @@ def evaluate_requirements(
     requirements: Sequence[RequirementSpec],
     engine: MetricEngine,
     index: PopulationIndex,
+    *,
+    external: Mapping[str, Estimate] | None = None,
 ) -> tuple[RequirementResult, ...]:
-    """Evaluate every criterion of every requirement, in protocol order."""
+    """Evaluate every criterion of every requirement, in protocol order.
+
+    ``external`` holds the estimates of criteria on the ``reader_study``
+    population (the reader-study metrics), by metric name.
+    """
     context = _Context(
         engine=engine,
         index=index,
         confidence_level=engine.settings.confidence_level,
         multiplicity=engine.settings.multiplicity,
+        external=dict(external or {}),
     )
     results = []
     for requirement in requirements:

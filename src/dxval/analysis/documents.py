@@ -22,6 +22,7 @@ from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
 from dxval.analysis.populations import Population, PopulationIndex
 from dxval.analysis.table import CaseTable
+from dxval.stats import Estimate
 
 METRICS_SCHEMA = "dxval-metrics/1"
 CRITERIA_SCHEMA = "dxval-criteria/1"
@@ -102,6 +103,7 @@ def analyse(
     *,
     settings: StatisticsSettings,
     header: Mapping[str, Any],
+    external: Mapping[str, Estimate] | None = None,
 ) -> AnalysisResult:
     """Compute every metric for every population, evaluate the criteria, run failure modes.
 
@@ -117,9 +119,12 @@ def analyse(
         The protocol's statistical methods.
     header:
         Protocol identity copied into both documents (ID, version, SHA-256).
+    external:
+        Estimates of the reader-study metrics (criteria on the ``reader_study``
+        population), by metric name.
     """
     engine = MetricEngine(table, settings)
-    results = evaluate_requirements(requirements, engine, populations)
+    results = evaluate_requirements(requirements, engine, populations, external=external)
     summary = summarise(results)
     groups = [p for p in populations.populations if p.kind in ("site", "attribute")]
     sites = populations.family("site")

@@ -40,6 +40,8 @@ CASES_NAME = "cases.csv"
 METRICS_NAME = "metrics.json"
 CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
+#: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
+MRMC_NAME = "mrmc.json"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -308,6 +310,54 @@ class CriteriaDocument(Record):
     requirements: list[RequirementRecord]
 
 
+class MrmcReads(Record):
+    """The reads file a reader study was analysed from, as the protocol names it, and its pin."""
+
+    path: str
+    sha256: str
+
+
+class MrmcDifference(Record):
+    """The reader-averaged difference (first − second modality) and its test."""
+
+    first: str
+    second: str
+    estimate: float | None
+    low: float | None
+    high: float | None
+    status: str
+    reason: str | None = None
+    method: str
+    confidence_level: float
+    n: int
+    p_value: float | None = None
+
+
+class MrmcRecord(Record):
+    """``mrmc.json``: the protocol's reader-study analysis (written by the pipeline).
+
+    Only what the readers need is typed; the rest (per-reader figures,
+    variance components, ROC points) stays as written and is read by key.
+    """
+
+    reads: MrmcReads
+    test: str
+    reference: str
+    method: str
+    analysis: str
+    confidence_level: float
+    n_readers: int
+    n_cases: int
+    n_positive: int
+    modalities: list[str]
+    auc: dict[str, dict[str, Any]]
+    readers: list[dict[str, Any]]
+    difference: MrmcDifference
+    variance_components: dict[str, Any]
+    roc: dict[str, Any]
+    p_value: float | None = None
+
+
 class RunProtocol(Record):
     """Protocol identity in ``run.json``."""
 
@@ -420,6 +470,7 @@ class BundleData:
     attributes: tuple[str, ...]
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
+    mrmc: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -630,6 +681,28 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         criteria=read_record(folder, CRITERIA_NAME, CriteriaDocument),
         cases=cases,
         attributes=attributes,
-        files=_evidence_files(folder, EVIDENCE_FILES),
+        files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
+        mrmc=_mrmc(folder),
     )
+
+
+def _mrmc(folder: Path) -> dict[str, Any] | None:
+    """``mrmc.json`` when the bundle has one, checked against :class:`MrmcRecord`.
+
+    The report reads it by key (it shows every figure the analysis wrote), so
+    the checked document itself is returned.
+    """
+    if not (folder / MRMC_NAME).is_file():
+        return None
+    document = read_json_object(folder / MRMC_NAME)
+    as_record(MrmcRecord, document, where=folder / MRMC_NAME)
+    return document
+
+
+def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
+    """The evidence files, with ``mrmc.json`` after ``criteria.json`` when the bundle has one."""
+    if not (folder / MRMC_NAME).is_file():
+        return tuple(names)
+    position = names.index(CRITERIA_NAME) + 1
+    return (*names[:position], MRMC_NAME, *names[position:])

@@ -93,6 +93,11 @@ def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[Pinne
             pinned = model.reference_input_sha256
             update = PinUpdate(location, "input_sha256", "input", pinned, actual)
             items.append(_pinned(update, what="model reference input", path=path))
+    if plan.reader_study is not None:  # issue 15: pinned like the predictions file
+        path = plan.reader_study.resolved
+        actual = file_pin(path, what="reader study reads file")
+        update = PinUpdate(("reader_study",), "sha256", "reads", plan.reader_study.sha256, actual)
+        items.append(_pinned(update, what="reader study reads file", path=path))
     return items
 
 
@@ -154,4 +159,7 @@ def lock_record(
         "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
         "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
         "runner": None if model_run is None else model_run.runner,
+        "reader_study": None
+        if plan.reader_study is None
+        else {"reads": plan.reader_study.reads, "sha256": by_field["reader_study.sha256"]},
     }

@@ -6,7 +6,8 @@ packages take: pins and test-set sources (:mod:`dxval.data`), the truth rule,
 the model configuration (:class:`~dxval.inference.ModelConfig`), the
 preprocessing steps (plain mappings, validated again by the case loader),
 statistics settings, population and requirement specs
-(:mod:`dxval.analysis`). No stage package sees the protocol itself.
+(:mod:`dxval.analysis`) and the reader study's reads file and options
+(:mod:`dxval.analysis.reader_study`). No stage package sees the protocol itself.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from dxval.analysis import (
     RequirementSpec,
     StatisticsSettings,
 )
+from dxval.analysis.reader_study import (
+    FACTOR_NAMES,
+    AnalysisMethod,
+    ReaderStudyOptions,
+    StudyPlan,
+)
+from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
@@ -36,11 +44,14 @@ from dxval.protocol import (
     load_protocol,
 )
 from dxval.protocol.preprocessing import plain_steps
+from dxval.stats.mrmc import CovarianceMethod
+from dxval.stats.vocabulary import READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
     "ModelPlan",
     "PredictionsPlan",
+    "ReaderStudyPlan",
     "RunPlan",
     "TestSetPlan",
     "plan_from_loaded",
@@ -98,6 +109,24 @@ class PredictionsPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ReaderStudyPlan:
+    """The protocol's reader study (``reader_study:``): reads file, pin, modalities, analysis.
+
+    The difference analysed is ``test`` − ``reference``; criteria on the
+    ``mrmc_*`` metrics compare its estimates (issue 15).
+    """
+
+    reads: str
+    resolved: Path
+    sha256: str | None
+    columns: ReadColumns
+    positive: str | None
+    test: str
+    reference: str
+    options: ReaderStudyOptions
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """Everything a run of one protocol needs, as plain frozen values.
 
@@ -129,6 +158,7 @@ class RunPlan:
     phi_retained: tuple[str, ...]
     max_test_set_uses: int | None
     templates: Path | None
+    reader_study: ReaderStudyPlan | None = None
 
     @property
     def folder(self) -> Path:
@@ -228,6 +258,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         else tuple(protocol.qc.phi_retained.attributes),
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
+        reader_study=_reader_study_plan(loaded),
     )
 
 
@@ -260,6 +291,30 @@ def _predictions_plan(loaded: LoadedProtocol) -> PredictionsPlan | None:
     )
 
 
+def _reader_study_plan(loaded: LoadedProtocol) -> ReaderStudyPlan | None:
+    study = loaded.protocol.reader_study
+    if study is None:
+        return None
+    plan = study.plan
+    return ReaderStudyPlan(
+        reads=study.reads,
+        resolved=loaded.resolve(study.reads),
+        sha256=study.sha256,
+        columns=ReadColumns(**study.columns.model_dump()),
+        positive=study.positive,
+        test=study.test,
+        reference=study.reference,
+        options=ReaderStudyOptions(
+            method=AnalysisMethod(study.method),
+            covariance=CovarianceMethod(study.covariance),
+            factors=FACTOR_NAMES[study.factors],
+            confidence_level=loaded.protocol.statistics.confidence_level,
+            threshold=study.threshold,
+            plan=None if plan is None else StudyPlan(**plan.model_dump()),
+        ),
+    )
+
+
 def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
     protocol = loaded.protocol
     statistics = protocol.statistics
@@ -281,6 +336,8 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
 
 
 def _population_spec(criterion: Criterion) -> PopulationSpec:
+    if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
+        return PopulationSpec("reader_study")
     population = criterion.population
     if isinstance(population, EachPopulation):
         return PopulationSpec("each", family=population.each, site=population.site)

@@ -11,7 +11,7 @@ exit code says which way the run went (0 all criteria met, 1 not met,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from dxval.analysis import (
     build_populations,
 )
 from dxval.analysis.populations import MISSING_LEVEL
+from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
 from dxval.data import (
     Case,
     DicomAttributeReader,
@@ -49,11 +50,13 @@ from dxval.evidence.format import (
     ENVIRONMENT_NAME,
     LOCK_NAME,
     METRICS_NAME,
+    MRMC_NAME,
     PHI_NAME,
     PROTOCOL_NAME,
     RUN_NAME,
     CriteriaDocument,
     MetricsDocument,
+    MrmcRecord,
     RunRecord,
     check_record,
 )
@@ -188,6 +191,32 @@ def _levels(plan: RunPlan, case: Case) -> dict[str, str]:
         else:
             levels[name] = value or MISSING_LEVEL
     return levels
+
+
+# --- reader study hook (issue 15) ---------------------------------------------------------
+# The plan holds the reader study as plain values (RunPlan.reader_study; criteria on its
+# metrics get the ``reader_study`` population in plan_run); lock pins the reads file.
+
+
+def _reader_study(plan: RunPlan, pins: Sequence[PinnedItem]) -> ProtocolReaderStudy | None:
+    """Run the protocol's reader study, if it has one (the reads file is already pin-checked)."""
+    study = plan.reader_study
+    if study is None:
+        return None
+    digest = next(item.pin.actual for item in pins if item.pin.field == "reader_study.sha256")
+    return run_protocol_reader_study(
+        study.resolved,
+        label=study.reads,
+        sha256=digest,
+        columns=study.columns,
+        positive=study.positive,
+        test=study.test,
+        reference=study.reference,
+        options=study.options,
+    )
+
+
+# --- end of the reader study hook ---------------------------------------------------------
 
 
 def _table(
@@ -361,7 +390,9 @@ def _record_uses(
     )
 
 
-def _analyse(plan: RunPlan, table: CaseTable) -> AnalysisResult:
+def _analyse(
+    plan: RunPlan, table: CaseTable, external: Mapping[str, Any] | None = None
+) -> AnalysisResult:
     """Populations, metrics, criteria and failure modes of the protocol."""
     populations = build_populations(
         table.sites,
@@ -374,7 +405,12 @@ def _analyse(plan: RunPlan, table: CaseTable) -> AnalysisResult:
     )
     header = {"id": plan.protocol_id, "version": plan.version, "sha256": plan.digest}
     return analyse(
-        table, populations, list(plan.requirements), settings=plan.statistics, header=header
+        table,
+        populations,
+        list(plan.requirements),
+        settings=plan.statistics,
+        header=header,
+        external=external,
     )
 
 
@@ -525,7 +561,14 @@ def _run_and_seal(
         out=out,
         ledger=ledger,
     )
-    result = _analyse(plan, gathered.table)
+    study = _reader_study(plan, gathered.pins)  # reader study hook (issue 15)
+    if study is not None:
+        audit.record(
+            "reader_study.analysed",
+            {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
+            "reader study read and analysed",
+        )
+    result = _analyse(plan, gathered.table, None if study is None else study.estimates)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
@@ -544,6 +587,9 @@ def _run_and_seal(
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
         writer.write_json(CRITERIA_NAME, result.criteria_document)
+        if study is not None:  # reader study hook (issue 15)
+            check_record(MrmcRecord, study.document, name=MRMC_NAME)
+            writer.write_json(MRMC_NAME, study.document)
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,

@@ -26,6 +26,7 @@ from dxval.protocol.criteria import (
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
+from dxval.stats.vocabulary import READER_STUDY_METRICS
 
 Location = tuple[str | int, ...]
 
@@ -71,6 +72,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_truth(protocol),
         *_check_attributes(protocol),
         *_check_requirements(protocol),
+        *_check_reader_study(protocol),
     ]
 
 
@@ -195,6 +197,9 @@ def _check_requirements(protocol: Protocol) -> Iterator[Issue]:
     for requirement_index, requirement in enumerate(protocol.requirements):
         for criterion_index, criterion in enumerate(requirement.criteria):
             location: Location = ("requirements", requirement_index, "criteria", criterion_index)
+            if criterion.metric in READER_STUDY_METRICS:
+                yield from _check_reader_study_criterion(protocol, criterion, location)
+                continue
             yield from _check_population(protocol, criterion, location)
             yield from _check_criterion_form(protocol, criterion, location)
 
@@ -252,3 +257,45 @@ def _check_criterion_form(
             show_value(criterion.metric),
             "statistics.calibration to be set for this metric",
         )
+
+
+def _check_reader_study(protocol: Protocol) -> Iterator[Issue]:
+    study = protocol.reader_study
+    if study is not None and study.test == study.reference:
+        yield Issue(
+            ("reader_study", "test"), show_value(study.test), "a modality other than reference"
+        )
+    if study is not None and study.method == "u-statistic" and study.factors != "rrrc":
+        yield Issue(
+            ("reader_study", "factors"),
+            show_value(study.factors),
+            "'rrrc' for the u-statistic method (random readers and cases)",
+        )
+
+
+def _check_reader_study_criterion(
+    protocol: Protocol, criterion: Criterion, location: Location
+) -> Iterator[Issue]:
+    """A reader-study criterion: one number over all readers and cases, from reader_study."""
+    if protocol.reader_study is None:
+        yield Issue(
+            (*location, "metric"),
+            show_value(criterion.metric),
+            "a reader_study section for this metric",
+        )
+    elif criterion.metric != "mrmc_auc_difference" and protocol.reader_study.threshold is None:
+        yield Issue(
+            (*location, "metric"),
+            show_value(criterion.metric),
+            "reader_study.threshold to be set for this metric (binary reads)",
+        )
+    if criterion.population != "all":
+        yield Issue(
+            (*location, "population"),
+            show_value(criterion.population),
+            "'all' (a reader-study metric is over all readers and cases)",
+        )
+    if criterion.spread is not None:
+        yield Issue((*location, "spread"), show_value(criterion.spread), "no spread")
+    if criterion.non_evaluable != "exclude":
+        yield Issue((*location, "non_evaluable"), show_value(criterion.non_evaluable), "'exclude'")

@@ -15,13 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 from pydantic import Discriminator, Field, Tag
 
 from dxval.protocol.sections import Identifier, Section
-from dxval.stats.vocabulary import ALL_METRICS
+from dxval.stats.vocabulary import CRITERION_METRICS
 
 if TYPE_CHECKING:  # mypy cannot read a Literal built from a tuple
     MetricName = str
 else:
-    MetricName = Literal[ALL_METRICS]
-"""Metrics a criterion may name: :data:`dxval.stats.vocabulary.ALL_METRICS`, defined once."""
+    MetricName = Literal[CRITERION_METRICS]
+"""Metrics a criterion may name: :data:`dxval.stats.vocabulary.CRITERION_METRICS`, defined once.
+
+The ``mrmc_*`` metrics are the reader-averaged differences (test − reference
+modality) of the protocol's ``reader_study`` (:mod:`dxval.analysis.reader_study`).
+"""
 
 Operator = Literal[">=", "<=", ">", "<"]
 Bound = Literal["point", "lower", "upper"]

@@ -24,6 +24,7 @@ from dxval.protocol.sections import (
     ModelSection,
     Predictions,
     Qc,
+    ReaderStudy,
     Report,
     Section,
     Statistics,
@@ -67,6 +68,11 @@ class Protocol(Section):
     )
     qc: Qc = Field(default_factory=Qc, description="Quality-control tolerances.")
     analysis: Analysis = Field(default_factory=Analysis, description="Optional extra analyses.")
+    reader_study: ReaderStudy | None = Field(
+        default=None,
+        description="A multi-reader multi-case study of the device (aided vs unaided reading), "
+        "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(
         min_length=1, description="Requirements with acceptance criteria."

@@ -306,6 +306,73 @@ class Analysis(Section):
     )
 
 
+class ReaderStudyColumns(Section):
+    """Column names of a reader study's reads file."""
+
+    reader: str = Field(default="reader", description="Reader ID column.")
+    case: str = Field(default="case", description="Case ID column.")
+    modality: str = Field(default="modality", description="Modality (reading condition) column.")
+    truth: str = Field(
+        default="truth",
+        description="Truth column (absent: iMRMC layout, truth rows with reader = modality = "
+        "'truth').",
+    )
+    score: str = Field(default="score", description="Reader score column (higher = positive).")
+
+
+class ReaderStudyPlan(Section):
+    """Size a planned reader study with this one as the pilot (sample-size justification)."""
+
+    readers: int = Field(ge=2, description="Readers of the planned study.")
+    effect: float = Field(description="AUC difference (test − reference) to detect.")
+    power: float = Field(default=0.8, gt=0, lt=1, description="Target power.")
+    cases: int | None = Field(default=None, ge=2, description="Also report power at this size.")
+
+
+class ReaderStudy(Section):
+    """A multi-reader multi-case study: readers read the cases unaided and aided by the device.
+
+    The difference analysed is ``test`` minus ``reference`` (e.g. aided − unaided),
+    reader-averaged, by Obuchowski–Rockette with Hillis's degrees of freedom or by
+    Gallas's U-statistics (iMRMC).
+    """
+
+    reads: str = Field(
+        description="Path (relative to the protocol) of the long-format reads CSV: one row per "
+        "reader, case and modality."
+    )
+    sha256: Sha256Hex | None = Field(default=None, description="Written by `dxval lock`.")
+    columns: ReaderStudyColumns = Field(
+        default_factory=ReaderStudyColumns, description="Column names of the reads file."
+    )
+    positive: str | None = Field(
+        default=None, description="Truth value of a positive case (default '1' for 0/1 truth)."
+    )
+    reference: str = Field(description="The reference reading condition, e.g. 'unaided'.")
+    test: str = Field(description="The reading condition with the device, e.g. 'aided'.")
+    method: Literal["or", "u-statistic"] = Field(
+        default="or",
+        description="Obuchowski-Rockette with Hillis ddf (or) or Gallas U-statistics (iMRMC).",
+    )
+    covariance: Literal["jackknife", "delong", "unbiased"] = Field(
+        default="jackknife", description="Covariance of the reader x modality AUCs (method or)."
+    )
+    factors: Literal["rrrc", "frrc", "rrfc"] = Field(
+        default="rrrc",
+        description="Random readers and cases (rrrc), fixed readers (frrc) or fixed cases (rrfc).",
+    )
+    threshold: float | None = Field(
+        default=None,
+        description="Binary reads: a read is positive when score >= threshold; needed for "
+        "mrmc_sensitivity_difference and mrmc_specificity_difference.",
+    )
+    plan: ReaderStudyPlan | None = Field(
+        default=None,
+        description="Sample size of a planned study from this study's variance components "
+        "(Hillis, Obuchowski & Berbaum 2011), reported as the sample-size justification.",
+    )
+
+
 class Report(Section):
     """How the report is rendered (never what it says)."""
 

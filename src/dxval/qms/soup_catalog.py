@@ -136,10 +136,26 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "Round-trip tests of NIfTI masks with known spacing; shape and spacing mismatches "
         "reported as reason codes (tests/commands/test_segmentation.py).",
     ),
+    "pynetdicom": SoupPurpose(
+        "Optional (extra pacs): C-FIND and C-GET of test sets from a PACS over DIMSE.",
+        "medium",
+        "Pulls from a live Orthanc: data sets byte-identical to the stored files, SHA-256 of "
+        "every file recorded and re-verified on resume; AE and connection errors stop the "
+        "pull (tests/interop/test_pull.py).",
+    ),
     "highdicom": SoupPurpose(
-        "Reading DICOM SEG masks as label maps with their geometry (dxval segmentation).",
+        "Reading DICOM SEG masks as label maps with their geometry (extra segmentation: "
+        "dxval segmentation) and building the Comprehensive SR (TID 1500) result documents "
+        "(extra pacs: dxval export sr).",
         "high",
         "Reader tests on DICOM SEG written by highdicom with known segments and spacing "
-        "(tests/data/test_masks.py).",
+        "(tests/data/test_masks.py); every exported SR passes dciodvfy without errors and its "
+        "score equals cases.csv bit for bit (tests/interop/test_export.py).",
+    ),
+    "fhir.resources": SoupPurpose(
+        "Optional (extra pacs): validating the exported FHIR R4 Bundle (R4B models).",
+        "medium",
+        "The exported Bundle is re-validated and its scores equal cases.csv "
+        "(tests/interop/test_export.py).",
     ),
 }

@@ -236,6 +236,7 @@ def render_reports(bundle: BundleData, templates: Path | None = None) -> Rendere
             *report.results.forest,
             report.results.calibration.figure,
             report.failure_modes.figure,
+            *(() if report.reader_study is None else report.reader_study.figures),
         )
         if figure is not None
     ]

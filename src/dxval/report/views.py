@@ -26,6 +26,7 @@ from dxval.report import formatting as fmt
 from dxval.report.elements import Field, anchor, population_anchor
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
+from dxval.report.views_reader_study import ReaderStudyView, build_reader_study
 from dxval.report.views_results import (
     FailureModesView,
     ResultsView,
@@ -43,6 +44,15 @@ FILE_DESCRIPTIONS = {
     "criteria.json": "every criterion: observed, required, verdict",
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
+    "mrmc.json": "the reader study (MRMC) analysis",
+}
+
+
+#: Where each reader-study metric lives in ``mrmc.json``.
+MRMC_POINTERS = {
+    "mrmc_auc_difference": "/difference",
+    "mrmc_sensitivity_difference": "/sensitivity/difference",
+    "mrmc_specificity_difference": "/specificity/difference",
 }
 
 
@@ -205,6 +215,7 @@ class ReportView:
     failure_modes: FailureModesView
     methods: MethodsView
     appendix: AppendixView
+    reader_study: ReaderStudyView | None = None
     templates: TemplatesView | None = None
 
 
@@ -425,12 +436,19 @@ def _trace_rows(
         links = [
             EvidenceLink("criteria.json", f"{pointer}/populations/{index}", short["criteria.json"])
         ]
-        location = _metric_location(bundle, outcome.population, criterion)
-        if location is not None:
-            links.append(EvidenceLink("metrics.json", location, short["metrics.json"]))
-        links.append(
-            EvidenceLink("cases.csv", _case_rows(bundle, outcome.population), short["cases.csv"])
-        )
+        if outcome.population == "reader_study" and "mrmc.json" in short:
+            links.append(
+                EvidenceLink("mrmc.json", MRMC_POINTERS[criterion.metric], short["mrmc.json"])
+            )
+        else:
+            location = _metric_location(bundle, outcome.population, criterion)
+            if location is not None:
+                links.append(EvidenceLink("metrics.json", location, short["metrics.json"]))
+            links.append(
+                EvidenceLink(
+                    "cases.csv", _case_rows(bundle, outcome.population), short["cases.csv"]
+                )
+            )
         verdict, css_class = _population_verdict(outcome, criterion)
         rows.append(
             TraceRow(
@@ -498,6 +516,12 @@ def build_report_view(bundle: BundleData) -> ReportView:
     summary = bundle.criteria.summary
     results = build_results(bundle)
     last = results.calibration.figure or results.forest[-1]
+    reader_study = (  # issue 15: the reader study's figures follow the results'
+        None
+        if bundle.mrmc is None
+        else build_reader_study(bundle.mrmc, figure_number=last.number + 1)
+    )
+    last_number = last.number if reader_study is None else reader_study.last_number
     return ReportView(
         document=build_document(bundle),
         cover=build_cover(bundle),
@@ -510,7 +534,8 @@ def build_report_view(bundle: BundleData) -> ReportView:
         files=build_files(bundle),
         test_data=build_test_data(bundle),
         results=results,
-        failure_modes=build_failure_modes(bundle, figure_number=last.number + 1),
+        failure_modes=build_failure_modes(bundle, figure_number=last_number + 1),
         methods=build_methods(bundle),
         appendix=build_appendix(bundle),
+        reader_study=reader_study,
     )

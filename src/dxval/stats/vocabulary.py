@@ -11,8 +11,10 @@ from __future__ import annotations
 __all__ = [
     "ALL_METRICS",
     "CALIBRATION_METRICS",
+    "CRITERION_METRICS",
     "DECISION_METRICS",
     "RANKING_METRICS",
+    "READER_STUDY_METRICS",
     "RESAMPLED_DECISION_METRICS",
     "RUN_METRICS",
 ]
@@ -41,5 +43,14 @@ RANKING_METRICS = ("auc", "average_precision")
 CALIBRATION_METRICS = ("brier", "log_loss", "ece", "calibration_slope", "calibration_intercept")
 #: Properties of the run rather than of the scores.
 RUN_METRICS = ("failed_fraction",)
-#: Every metric a protocol criterion may name, in report order.
+#: Every metric computed for a population of the standalone cases, in report order.
 ALL_METRICS = (*DECISION_METRICS, *RANKING_METRICS, *CALIBRATION_METRICS, *RUN_METRICS)
+#: Metrics of the protocol's reader study (``reader_study:``), each the reader-averaged
+#: test − reference difference over readers and cases (:mod:`dxval.stats.mrmc`).
+READER_STUDY_METRICS = (
+    "mrmc_auc_difference",
+    "mrmc_sensitivity_difference",
+    "mrmc_specificity_difference",
+)
+#: Every metric a protocol criterion may name: the standalone ones, then the reader study's.
+CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS)
