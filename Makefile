@@ -20,7 +20,7 @@ SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", 
 # Debian's python3 cannot create a venv without python3-venv (ensurepip).
 HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
 
-.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate clean
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-monitor clean
 
 $(BIN)/python: | deps-runtime
 	$(HAVE_VENV)
@@ -89,6 +89,21 @@ demo-gate: $(VENV)/.dxval-installed
 	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo-release-gate.yaml --out evidence --no-report; \
 	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
+	test $$code -eq 1
+
+# Post-market monitoring: 12 simulated production weeks of the demo model with a
+# scanner change at Site A in week 8, against the newest demo bundle (validated
+# here first when there is none); exit 1 = alerts raised, as expected.
+demo-monitor: deps-runtime $(VENV)/.dxval-installed
+	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
+	@bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ 2>/dev/null | sort | tail -n 1); \
+	if [ -z "$$bundle" ]; then \
+	  $(BIN)/validate protocols/demo.yaml --out evidence --no-report || exit 1; \
+	  bundle=$$(ls -1d $(DEMO_EVIDENCE)/*/ | sort | tail -n 1); \
+	fi; \
+	$(BIN)/dxval demo production --out $(DEMO_DATA)/production.csv && \
+	$(BIN)/dxval monitor $$bundle $(DEMO_DATA)/production.csv --out evidence; \
+	code=$$?; echo "monitor exit code $$code (1: alerts raised, the week-8 scanner change is caught)"; \
 	test $$code -eq 1
 
 bench: $(DEV)/.dxval-installed

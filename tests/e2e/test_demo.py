@@ -72,3 +72,30 @@ def test_demo_protocol_passes_and_the_release_gate_blocks_at_the_shifted_site(
     (gate,) = (out / "DEMO-NODULE-GATE").iterdir()
     assert _failed_sites(gate) == {"GATE-001": ["Site C"], "GATE-002": ["Site C"]}
     capsys.readouterr()
+
+
+@pytest.mark.req("DXV-MON-007")
+def test_demo_scanner_change_in_week_8_alerts_and_weeks_1_to_7_stay_quiet(
+    demo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = demo_root / "evidence-monitoring"
+    assert _run(demo_root / "protocols" / "demo.yaml", out / "baseline") == 0
+    (bundle,) = (out / "baseline" / "DEMO-NODULE-001").iterdir()
+    production = demo_root / "prod.csv"
+    assert main(["demo", "production", "--out", str(production)]) == 0
+    capsys.readouterr()
+    arguments = ["monitor", str(bundle), str(production), "--out", str(out), "--json"]
+    assert main([*arguments, "--no-report"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    windows = {window["label"]: window for window in document["windows"]}
+    assert list(windows) == [f"2027-W{week:02d}" for week in range(1, 13)]
+    for week in range(1, 8):  # before the change: no false alarm
+        assert windows[f"2027-W{week:02d}"]["alerts"] == [], week
+    for week in range(8, 13):
+        window = windows[f"2027-W{week:02d}"]
+        found = {(alert["kind"], alert["subject"]) for alert in window["alerts"]}
+        assert ("new_level", "manufacturer") in found, week
+        assert window["attributes"]["manufacturer"]["new_levels"] == ["Zenith Synthetic Imaging"]
+        assert any(kind == "score_drift" for kind, _ in found), week
+    # the three malformed rows of week 3 are counted, below the 1% data-quality limit
+    assert document["production"]["excluded_total"] == 3

@@ -113,9 +113,14 @@ def _point_only(value: float | None, reason: str, *, level: float, method: str, 
 class MetricEngine:
     """Computes and caches metrics per (population, non-evaluable handling, confidence level)."""
 
-    def __init__(self, table: CaseTable, settings: StatisticsSettings) -> None:
+    def __init__(
+        self, table: CaseTable, settings: StatisticsSettings, *, average_precision: bool = True
+    ) -> None:
         self.table = table
         self.settings = settings
+        # False skips the average-precision bootstrap (reported undefined, "not computed"):
+        # for callers that never show it, such as a monitoring window's criteria
+        self.average_precision = average_precision
         self._cache: dict[tuple[str, str, float], dict[str, Estimate]] = {}
         self._calibration: dict[str, dict[str, object] | None] = {}
 
@@ -166,8 +171,15 @@ class MetricEngine:
             truth, scores = table.truth[selected], table.scores[selected]
             results.update(self._decision(truth, scores, settings.operating_point, level))
             results["auc"] = self._auc(truth, scores, table.sites[selected], level)
-            results["average_precision"] = self._average_precision(
-                truth, scores, table.sites[selected], level
+            results["average_precision"] = (
+                self._average_precision(truth, scores, table.sites[selected], level)
+                if self.average_precision
+                else Estimate.undefined(
+                    "not computed: not needed by this analysis",
+                    confidence_level=level,
+                    method="average precision (step-wise)",
+                    n=int(truth.shape[0]),
+                )
             )
             results.update(self._calibration_metrics(population.key, truth, scores, level))
         else:

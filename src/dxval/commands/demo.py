@@ -4,6 +4,8 @@
 synthetic multi-site DICOM test sets that ``protocols/demo.yaml`` validates;
 with ``--if-needed`` it first checks whether ``--out`` already holds exactly
 what ``--protocol`` pins, and then writes nothing.
+``dxval demo production --out prod.csv`` a simulated 12-week production log
+with a scanner change in week 8, for ``dxval monitor``.
 """
 
 from __future__ import annotations
@@ -52,8 +54,21 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _production(args: argparse.Namespace) -> int:
+    from dxval.demo.production import simulate_production
+
+    result = simulate_production(
+        args.out, weeks=args.weeks, change_week=args.change_week, seed=args.seed
+    )
+    print(
+        f"wrote {result.path}: {result.rows} rows over {result.weeks} weeks, scanner change "
+        f"at Site A in week {result.change_week} (seed {result.seed})"
+    )
+    return 0
+
+
 def _missing_subcommand(args: argparse.Namespace) -> int:
-    raise UsageError("demo: missing subcommand; expected one of: generate")
+    raise UsageError("demo: missing subcommand; expected one of: generate, production")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -96,3 +111,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the protocol whose pins --if-needed checks (default: %(default)s)",
     )
     generate.set_defaults(handler=_generate)
+    production = commands.add_parser(
+        "production",
+        help="write a simulated production log for dxval monitor",
+        description="Simulate weeks of the demo model in production at the three demo sites "
+        "(scores drawn from the validated per-site score distributions), with a scanner change "
+        "at Site A that lowers sensitivity. Synthetic; the same seed gives the same bytes.",
+    )
+    production.add_argument("--out", default="prod.csv", help="CSV to write (default: %(default)s)")
+    production.add_argument("--weeks", type=int, default=12, help="weeks (default: %(default)s)")
+    production.add_argument(
+        "--change-week",
+        type=int,
+        default=8,
+        help="week of the scanner change (default: %(default)s)",
+    )
+    production.add_argument(
+        "--seed", type=int, default=20270104, metavar="S", help="seed (default: %(default)s)"
+    )
+    production.set_defaults(handler=_production)

@@ -30,19 +30,20 @@ from typing import Any
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
 from dxval.evidence.audit import AuditLog
-from dxval.evidence.format import AUDIT_NAME, RUN_NAME
+from dxval.evidence.format import AUDIT_NAME, CONTENT_FILES, REQUIRED_FILES, RUN_NAME
 from dxval.evidence.manifest import MANIFEST_NAME, digest_files, render_manifest
 
-CONTENT_FILES = (
-    "protocol.yaml",
-    "lock.json",
-    "environment.json",
-    "cases.csv",
-    "metrics.json",
-    "criteria.json",
-)
-#: Files every sealed bundle has; ``verify`` reports a bundle lacking one as incomplete evidence.
-REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, "MANIFEST.sha256")
+__all__ = [
+    "AUDIT_NAME",
+    "CONTENT_FILES",
+    "MANIFEST_NAME",
+    "REQUIRED_FILES",
+    "RUN_NAME",
+    "BundleWriter",
+    "check_writable",
+    "json_bytes",
+    "new_run_id",
+]
 
 
 def new_run_id() -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import InputError
@@ -57,6 +57,49 @@ EVIDENCE_FILES = (
     "run.json",
 )
 SIGNATURES_FOLDER = "signatures"
+#: Content files of a validation bundle (written before the sealing event).
+CONTENT_FILES = (
+    PROTOCOL_NAME,
+    LOCK_NAME,
+    ENVIRONMENT_NAME,
+    CASES_NAME,
+    METRICS_NAME,
+    CRITERIA_NAME,
+)
+#: Files every sealed validation bundle has; ``verify`` reports a bundle lacking one.
+REQUIRED_FILES = (*CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
+
+#: ``run.json`` schema of a post-market monitoring bundle (``dxval monitor``).
+MONITORING_RUN_SCHEMA = "dxval-monitoring-run/1"
+#: Files of a monitoring bundle: the baseline record, the production log's record, the
+#: excluded rows, the monitoring document and (when one was given) ``monitor.yaml``.
+BASELINE_NAME = "baseline.json"
+PRODUCTION_NAME = "production.json"
+EXCLUDED_NAME = "excluded.csv"
+MONITORING_NAME = "monitoring.json"
+MONITOR_CONFIG_NAME = "monitor.yaml"
+#: Content files every monitoring bundle has (``monitor.yaml`` only when one was given).
+MONITORING_CONTENT_FILES = (
+    BASELINE_NAME,
+    PRODUCTION_NAME,
+    EXCLUDED_NAME,
+    ENVIRONMENT_NAME,
+    MONITORING_NAME,
+)
+#: Files every sealed monitoring bundle has.
+MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
+
+
+def required_files(run: object) -> tuple[str, ...]:
+    """The files a bundle must have, by the kind its ``run.json`` record names.
+
+    A monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`) has its own
+    set; every other bundle, an unreadable ``run.json`` included, the validation
+    set (:data:`REQUIRED_FILES`).
+    """
+    if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
+        return MONITORING_REQUIRED_FILES
+    return REQUIRED_FILES
 
 
 class Record(BaseModel):
@@ -340,6 +383,24 @@ class RunRecord(Record):
     message: str | None = None
     cases: dict[str, int]
     criteria: dict[str, Any]
+    templates: dict[str, Any] | None = None
+
+
+class MonitoringRunRecord(Record):
+    """``run.json`` of a monitoring bundle (``schema`` :data:`MONITORING_RUN_SCHEMA`)."""
+
+    schema_: str = Field(alias="schema")
+    run_id: str
+    kind: str
+    baseline: dict[str, str]
+    protocol: dict[str, str]
+    started_utc: str
+    finished_utc: str
+    user: str | None = None
+    host: str | None = None
+    dxval_version: str
+    exit_code: int
+    alerts: int
     templates: dict[str, Any] | None = None
 
 

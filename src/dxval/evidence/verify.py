@@ -6,7 +6,8 @@ event, the sealed part of ``audit.jsonl`` against ``run.json``'s
 ``audit_sha256``, and ``run.json``'s status against the sealed event. A
 changed file is told apart from a changed manifest entry, and a manifest
 regenerated after a file was edited is still caught. The files every bundle
-must have (:data:`~dxval.evidence.bundle.REQUIRED_FILES`) are required, and
+must have (:data:`~dxval.evidence.bundle.REQUIRED_FILES`; for a monitoring
+bundle :data:`~dxval.evidence.format.MONITORING_REQUIRED_FILES`) are required, and
 anything that is not a regular file (symlink, FIFO, socket, device) is a
 problem. Evidence files that are not in the sealed event are extra even
 when the manifest lists them.
@@ -28,7 +29,8 @@ from typing import Any
 from dxval.data.hashing import sha256_bytes, sha256_file
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence.audit import check_chain, read_events
-from dxval.evidence.bundle import AUDIT_NAME, REQUIRED_FILES, RUN_NAME
+from dxval.evidence.bundle import AUDIT_NAME, RUN_NAME
+from dxval.evidence.format import required_files
 from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, irregular_files, parse_manifest
 
 #: Largest JSON record (run.json, a signature) verify parses; larger is reported as malformed.
@@ -159,9 +161,11 @@ def _file_problems(bundle: Path, present: set[str]) -> tuple[int, list[Problem]]
         Problem("irregular", name, "not a regular file (symlink, FIFO, socket or device)")
         for name in irregular_files(bundle)
     ]
+    run = load_record(bundle / RUN_NAME) if RUN_NAME in present else None
+    required = required_files(run)
     problems += [
         Problem("missing", name, "required in every bundle")
-        for name in REQUIRED_FILES
+        for name in required
         if name not in present and not (bundle / name).is_file()
     ]
     manifest_path = bundle / MANIFEST_NAME
@@ -176,12 +180,11 @@ def _file_problems(bundle: Path, present: set[str]) -> tuple[int, list[Problem]]
     sealed_files = _sealed_digests(sealed_event(bundle, present))
     sealed_files.pop(AUDIT_NAME, None)
     sealed = dict(sealed_files)
-    run = load_record(bundle / RUN_NAME) if RUN_NAME in present else None
     if isinstance(run, dict) and isinstance(run.get("audit_sha256"), str):
         sealed[AUDIT_NAME] = run["audit_sha256"]  # exact until signatures append events
     for name in sorted(entries.keys() | sealed.keys()):
         if name not in present:
-            if name not in REQUIRED_FILES:
+            if name not in required:
                 where = MANIFEST_NAME if name in entries else f"the {SEALED_ACTION} event"
                 problems.append(Problem("missing", name, f"listed in {where}"))
             continue

@@ -73,7 +73,7 @@ def read_yaml_document(path: Path, raw_bytes: bytes) -> Any:
         raise ProtocolError(f"{where}: YAML syntax error: {error.problem}{context}") from error
 
 
-def _plain(node: Any, path: Path | None = None) -> Any:
+def plain_yaml(node: Any, path: Path | None = None) -> Any:
     """Round-trip YAML nodes → plain dict/list/str/int/float/bool (pydantic's strict input).
 
     At most :data:`~dxval.data.limits.MAX_YAML_NODES` values are produced (an
@@ -210,7 +210,7 @@ def load_protocol(path: str | Path) -> LoadedProtocol:
         raise ProtocolError(
             f"{path}:1:1 (top level): got {got} expected a mapping starting with 'dxval: 1'"
         )
-    plain = _plain(document, path)
+    plain = plain_yaml(document, path)
     try:
         protocol = Protocol.model_validate(plain)
     except ValidationError as error:

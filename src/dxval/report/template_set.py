@@ -33,6 +33,7 @@ import jinja2.meta
 from dxval.errors import UsageError
 
 __all__ = [
+    "MONITORING_ROOTS",
     "REPORT_ROOTS",
     "SHIPPED",
     "TemplateError",
@@ -49,6 +50,8 @@ __all__ = [
 SHIPPED = Path(__file__).parent / "templates"
 #: The template the report renditions start from.
 REPORT_ROOTS = ("report.html",)
+#: The template the monitoring report starts from (``dxval monitor``).
+MONITORING_ROOTS = ("monitoring.html",)
 _TEXT_SUFFIXES = (".html", ".md", ".css")
 #: Relative references to assets in templates and CSS: ``url(...)``, ``src=``, ``href=``.
 _ASSET = re.compile(r"""url\(\s*["']?([^"')\s]+)["']?\s*\)|(?:src|href)\s*=\s*["']([^"'{}]+)["']""")
