@@ -239,3 +239,11 @@ def test_another_model_or_a_bad_config_is_exit_2_and_writes_nothing(
     assert "score_drift.psi_max" in capsys.readouterr().err
     assert main([*arguments, "--window", "year"]) == 2
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_command_window_choices_equal_the_enum() -> None:
+    """The --window choices spelled in the command (import-free for start-up) match Window."""
+    from dxval.commands import monitor
+    from dxval.monitor import Window
+
+    assert tuple(window.value for window in Window) == monitor.WINDOW_CHOICES
