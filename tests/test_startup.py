@@ -8,6 +8,7 @@ parser needs no library, are checked against the libraries' own values.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -83,6 +84,7 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
 
 @pytest.mark.req("DXV-SPEED-003")
 def test_parser_constants_match_the_libraries() -> None:
+    from dxval import commands
     from dxval.commands import demo, keygen, metrics, self_validate, sign, trace
     from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
     from dxval.demo import DEFAULT_CASES_PER_SITE, DEFAULT_SEED
@@ -95,7 +97,10 @@ def test_parser_constants_match_the_libraries() -> None:
     assert tuple(method.value for method in ProportionMethod) == metrics.PROPORTION_METHODS
     assert tuple(kind.value for kind in BootstrapInterval) == metrics.BOOTSTRAP_INTERVALS
     assert metrics.DEFAULT_SEED == METRICS_SEED
-    assert metrics.MAX_BOOTSTRAP_REPLICATES == MAX_BOOTSTRAP_REPLICATES
+    # The replicate limit is the library's own constant, checked through the argument type.
+    assert commands.bootstrap_replicates(str(MAX_BOOTSTRAP_REPLICATES)) == MAX_BOOTSTRAP_REPLICATES
+    with pytest.raises(argparse.ArgumentTypeError):
+        commands.bootstrap_replicates(str(MAX_BOOTSTRAP_REPLICATES + 1))
     assert (demo.DEFAULT_CASES_PER_SITE, demo.DEFAULT_SEED) == (
         DEFAULT_CASES_PER_SITE,
         DEFAULT_SEED,

@@ -4,28 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-
-def _confidence_level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a number in (0, 1)")
-    return value
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a finite number")
-    return value
+from dxval.commands import confidence_level, finite_number
 
 
 def _agreement(args: argparse.Namespace) -> int:
@@ -63,14 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--score", required=True, metavar="COL", help="score column")
     parser.add_argument(
         "--confidence-level",
-        type=_confidence_level,
+        type=confidence_level,
         default=0.95,
         metavar="L",
         help="two-sided confidence level (default 0.95)",
     )
     parser.add_argument(
         "--threshold",
-        type=_threshold,
+        type=finite_number,
         default=None,
         metavar="T",
         help="operating point for decision agreement (positive when score >= T)",

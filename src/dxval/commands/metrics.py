@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
+from dxval.commands import bootstrap_replicates, confidence_level, finite_number, seed
 from dxval.errors import UsageError
 
 # Choices and defaults the parser shows, spelt out here so that building the
@@ -16,41 +15,6 @@ from dxval.errors import UsageError
 PROPORTION_METHODS = ("wilson", "wilson_cc", "clopper_pearson", "agresti_coull", "jeffreys")
 BOOTSTRAP_INTERVALS = ("percentile", "bca")
 DEFAULT_SEED = 20261126
-
-
-def _confidence_level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a number in (0, 1)")
-    return value
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a finite number")
-    return value
-
-
-def _replicates(text: str) -> int:
-    if not text.isdigit() or not (int(text) == 0 or 2 <= int(text) <= MAX_BOOTSTRAP_REPLICATES):
-        raise argparse.ArgumentTypeError(
-            f"got {text!r}, expected 0 (no bootstrap) or an integer from 2 to "
-            f"{MAX_BOOTSTRAP_REPLICATES}"
-        )
-    return int(text)
-
-
-def _seed(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a non-negative integer")
-    return int(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,11 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--score2", metavar="COL", help="second score: paired DeLong comparison with --score"
     )
     parser.add_argument(
-        "--threshold", type=_threshold, metavar="T", help="operating point (score >= T)"
+        "--threshold", type=finite_number, metavar="T", help="operating point (score >= T)"
     )
     parser.add_argument(
         "--confidence-level",
-        type=_confidence_level,
+        type=confidence_level,
         default=0.95,
         metavar="L",
         help="two-sided confidence level (default 0.95)",
@@ -107,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--bootstrap-replicates",
-        type=_replicates,
+        type=bootstrap_replicates,
         default=2000,
         metavar="N",
         help="bootstrap replicates for --auc-ci bootstrap and --ap-ci bootstrap (default "
@@ -115,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=_seed,
+        type=seed,
         default=DEFAULT_SEED,
         metavar="N",
         help=f"bootstrap seed (default {DEFAULT_SEED})",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
+from dxval.commands import confidence_level, finite_number
 from dxval.errors import UsageError
 
 # The choices are spelled here so that registering the command imports no numerical library
@@ -14,26 +14,6 @@ from dxval.errors import UsageError
 METHOD_CHOICES = ("or", "u-statistic")
 COVARIANCE_CHOICES = ("jackknife", "delong", "unbiased")
 FACTOR_CHOICES = ("frrc", "rrfc", "rrrc")
-
-
-def _confidence_level(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a number in (0, 1)")
-    return value
-
-
-def _threshold(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"got {text!r}, expected a finite number")
-    return value
 
 
 def _count(text: str) -> int:
@@ -85,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--confidence-level",
-        type=_confidence_level,
+        type=confidence_level,
         default=0.95,
         metavar="L",
         help="two-sided confidence level (default 0.95)",
@@ -95,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threshold",
-        type=_threshold,
+        type=finite_number,
         metavar="T",
         help="also analyse binary reads: a read is positive when score >= T "
         "(reader-averaged sensitivity and specificity)",
@@ -105,11 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     plan.add_argument("--plan-readers", type=_count, metavar="R", help="readers of the plan")
     plan.add_argument(
-        "--plan-effect", type=_threshold, metavar="D", help="AUC difference to detect"
+        "--plan-effect", type=finite_number, metavar="D", help="AUC difference to detect"
     )
     plan.add_argument(
         "--plan-power",
-        type=_confidence_level,
+        type=confidence_level,
         default=0.8,
         metavar="P",
         help="target power (default 0.8)",

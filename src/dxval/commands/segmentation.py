@@ -30,7 +30,7 @@ def _label(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``segmentation`` subcommand."""
-    from dxval.commands.metrics import _confidence_level, _replicates, _seed
+    from dxval.commands import bootstrap_replicates, confidence_level, seed
 
     parser = subparsers.add_parser(
         "segmentation",
@@ -53,14 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="normalised surface Dice tolerance in mm (default 1.0)",
     )
     parser.add_argument(
-        "--confidence-level", type=_confidence_level, default=0.95, metavar="L",
+        "--confidence-level", type=confidence_level, default=0.95, metavar="L",
         help="two-sided confidence level (default 0.95)",
     )  # fmt: skip
     parser.add_argument(
-        "--bootstrap-replicates", type=_replicates, default=2000, metavar="N",
+        "--bootstrap-replicates", type=bootstrap_replicates, default=2000, metavar="N",
         help="bootstrap replicates over cases (default 2000)",
     )  # fmt: skip
-    parser.add_argument("--seed", type=_seed, default=20261126, metavar="N", help="bootstrap seed")
+    parser.add_argument("--seed", type=seed, default=20261126, metavar="N", help="bootstrap seed")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 
