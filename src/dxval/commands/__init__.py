@@ -53,3 +53,16 @@ def seed(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"got {text!r}, expected a non-negative integer")
     return int(text)
+
+
+def add_case_bootstrap_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--confidence-level``, ``--bootstrap-replicates`` and ``--seed`` (case bootstrap)."""
+    parser.add_argument(
+        "--confidence-level", type=confidence_level, default=0.95, metavar="L",
+        help="two-sided confidence level (default 0.95)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--bootstrap-replicates", type=bootstrap_replicates, default=2000, metavar="N",
+        help="bootstrap replicates over cases (default 2000)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=seed, default=20261126, metavar="N", help="bootstrap seed")

@@ -25,7 +25,7 @@ def _positive(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``detection`` subcommand."""
-    from dxval.commands import bootstrap_replicates, confidence_level, finite_number, seed
+    from dxval.commands import add_case_bootstrap_arguments, finite_number
 
     parser = subparsers.add_parser(
         "detection",
@@ -54,15 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold", type=finite_number, metavar="T",
         help="operating point: marks with score >= T are the output (default: every mark)",
     )  # fmt: skip
-    parser.add_argument(
-        "--confidence-level", type=confidence_level, default=0.95, metavar="L",
-        help="two-sided confidence level (default 0.95)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--bootstrap-replicates", type=bootstrap_replicates, default=2000, metavar="N",
-        help="bootstrap replicates over cases (default 2000)",
-    )  # fmt: skip
-    parser.add_argument("--seed", type=seed, default=20261126, metavar="N", help="bootstrap seed")
+    add_case_bootstrap_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 

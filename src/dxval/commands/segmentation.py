@@ -30,7 +30,7 @@ def _label(text: str) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``segmentation`` subcommand."""
-    from dxval.commands import bootstrap_replicates, confidence_level, seed
+    from dxval.commands import add_case_bootstrap_arguments
 
     parser = subparsers.add_parser(
         "segmentation",
@@ -52,15 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="MM",
         help="normalised surface Dice tolerance in mm (default 1.0)",
     )
-    parser.add_argument(
-        "--confidence-level", type=confidence_level, default=0.95, metavar="L",
-        help="two-sided confidence level (default 0.95)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--bootstrap-replicates", type=bootstrap_replicates, default=2000, metavar="N",
-        help="bootstrap replicates over cases (default 2000)",
-    )  # fmt: skip
-    parser.add_argument("--seed", type=seed, default=20261126, metavar="N", help="bootstrap seed")
+    add_case_bootstrap_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.set_defaults(handler=run)
 
