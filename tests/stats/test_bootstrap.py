@@ -37,9 +37,7 @@ def test_histogram_replicates_equal_auc_of_explicit_resamples() -> None:
     truth = rng.random(60) < 0.4
     scores = rng.integers(0, 12, 60).astype(float)
     binned = bin_cases(truth, scores, None)
-    (positive, negative), *_ = list(
-        resampled_histograms(binned, replicates=5, rng=np.random.default_rng(1))
-    )
+    (positive, negative), *_ = list(resampled_histograms(binned, replicates=5, seed=1))
     for row in range(5):
         resampled_truth = np.repeat([True, False], [positive[row].sum(), negative[row].sum()])
         resampled_scores = np.concatenate(
@@ -56,11 +54,9 @@ def test_strata_keep_their_sizes_in_every_replicate() -> None:
     site = np.array(["a"] * 15 + ["b"] * 9)
     scores = np.where(site == "a", 0.0, 10.0) + np.arange(24) / 100  # site b scores above site a
     binned = bin_cases(truth, scores, site)
-    assert len(binned.groups) == 4
+    assert len(binned.group_codes) == 4
     site_b_bins = binned.values >= 10.0
-    for positive, negative in resampled_histograms(
-        binned, replicates=50, rng=np.random.default_rng(2)
-    ):
+    for positive, negative in resampled_histograms(binned, replicates=50, seed=2):
         assert (positive[:, site_b_bins].sum(axis=1) == 4).all()
         assert (negative[:, site_b_bins].sum(axis=1) == 5).all()
         assert (positive.sum(axis=1) == 10).all()
@@ -69,10 +65,7 @@ def test_strata_keep_their_sizes_in_every_replicate() -> None:
 def test_chunks_do_not_depend_on_anything_but_data_size(asah: Asah) -> None:
     binned = bin_cases(asah.truth, asah.scores["ndka"], None)
     rows = sum(
-        positive.shape[0]
-        for positive, _ in resampled_histograms(
-            binned, replicates=123, rng=np.random.default_rng(0)
-        )
+        positive.shape[0] for positive, _ in resampled_histograms(binned, replicates=123, seed=0)
     )
     assert rows == 123
 

@@ -258,7 +258,7 @@ def bootstrap_auc(
         )
     binned = bin_cases(truth_array, score_array, strata)
     estimate = float(auc_from_histograms(*observed_histograms(binned))[0])
-    values = resampled_auc(binned, replicates=count, rng=np.random.default_rng(seed))
+    values = resampled_auc(binned, replicates=count, seed=seed)
     jackknife = auc_jackknife(truth_array, score_array) if chosen is BootstrapInterval.BCA else None
     return bootstrap_interval(
         values,

@@ -235,12 +235,11 @@ def average_precision(
     binned = bin_cases(truth_array, score_array, strata)
     positive, negative = observed_histograms(binned)
     estimate = float(average_precision_from_histograms(positive, negative)[0])
-    rng = np.random.default_rng(seed)
     values = np.concatenate(
         [
             average_precision_from_histograms(resampled_positive, resampled_negative)
             for resampled_positive, resampled_negative in resampled_histograms(
-                binned, replicates=int(replicates), rng=rng
+                binned, replicates=int(replicates), seed=seed
             )
         ]
     )

@@ -158,11 +158,10 @@ def _bootstrap_rows(
     replicates: int,
     seed: int,
 ) -> FloatArray:
-    rng = np.random.default_rng(seed)
     return np.concatenate(
         [
             statistic(positive, negative)
-            for positive, negative in resampled_histograms(binned, replicates=replicates, rng=rng)
+            for positive, negative in resampled_histograms(binned, replicates=replicates, seed=seed)
         ]
     )
 
