@@ -17,11 +17,30 @@ report) take the plain values of the plan, never the pydantic protocol.
 
 from __future__ import annotations
 
-from dxval.inference.options import InferenceOptions
-from dxval.pipeline.lock import LockResult, lock_protocol
-from dxval.pipeline.plan import RunPlan, plan_run
-from dxval.pipeline.score import ModelScores
-from dxval.pipeline.validate import CaseOutcome, RunResult, run_validation
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dxval.inference.options import InferenceOptions
+    from dxval.pipeline.lock import LockResult, lock_protocol
+    from dxval.pipeline.plan import RunPlan, plan_run
+    from dxval.pipeline.score import ModelScores
+    from dxval.pipeline.validate import CaseOutcome, RunResult, run_validation
+
+#: Where each name of the package lives. Imported on first use (PEP 562), so that
+#: ``dxval metrics``, which needs only :mod:`~dxval.pipeline.metrics`, does not
+#: import the validation pipeline (report, plots, pydantic protocol) with it.
+_HOMES = {
+    "CaseOutcome": "dxval.pipeline.validate",
+    "InferenceOptions": "dxval.inference.options",
+    "LockResult": "dxval.pipeline.lock",
+    "ModelScores": "dxval.pipeline.score",
+    "RunPlan": "dxval.pipeline.plan",
+    "RunResult": "dxval.pipeline.validate",
+    "lock_protocol": "dxval.pipeline.lock",
+    "plan_run": "dxval.pipeline.plan",
+    "run_validation": "dxval.pipeline.validate",
+}
 
 __all__ = [
     "CaseOutcome",
@@ -34,3 +53,13 @@ __all__ = [
     "plan_run",
     "run_validation",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a package-level name from its module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
