@@ -8,11 +8,12 @@ CLI, the protocol runner) validate user data first and turn problems into
 
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import ndtri
 
 BoolArray = NDArray[np.bool_]
 FloatArray = NDArray[np.float64]
@@ -106,4 +107,15 @@ def parse_choice(enum_type: Any, value: object, *, name: str) -> Any:
 
 def two_sided_z(confidence_level: float) -> float:
     """The standard normal quantile z with P(|Z| <= z) = ``confidence_level``."""
-    return float(ndtri(0.5 + check_confidence_level(confidence_level) / 2.0))
+    # Wichura's AS 241 (statistics.NormalDist), accurate to about 1e-16 like scipy's ndtri,
+    # without importing scipy.special (~0.2 s) for one quantile.
+    return NormalDist().inv_cdf(0.5 + check_confidence_level(confidence_level) / 2.0)
+
+
+def normal_cdf(z: float) -> float:
+    """Standard normal P(Z <= z), as ``0.5·erfc(−z/√2)``: accurate far into the lower tail.
+
+    Equal to scipy's ``ndtr`` within 1e-12 relative for z ≥ −37, without importing
+    scipy.special.
+    """
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))

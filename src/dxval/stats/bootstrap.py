@@ -24,7 +24,6 @@ from enum import Enum
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr, ndtri
 
 from dxval.stats._arrays import (
     FloatArray,
@@ -147,6 +146,8 @@ def bootstrap_interval(
     alpha = 1.0 - confidence_level
     probabilities = np.array([alpha / 2.0, 1.0 - alpha / 2.0])
     if interval is BootstrapInterval.BCA:
+        from scipy.special import ndtr, ndtri  # BCa only: the percentile path needs no scipy
+
         if jackknife is None:
             raise ValueError("BCa needs the jackknife values of the statistic")
         below = float(np.mean(replicate_values < estimate))

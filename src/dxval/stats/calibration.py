@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit, logit, xlogy
 
 from dxval.stats._arrays import (
     BoolArray,
@@ -121,6 +120,8 @@ def _logistic_fit(
     Returns (coefficients, covariance) or, when no finite maximum exists
     (separation) or the information is singular, the reason as a string.
     """
+    from scipy.special import expit  # scipy.special only when calibration is computed
+
     coefficients = np.zeros(design.shape[1])
     for _ in range(NEWTON_ITERATIONS):
         fitted = expit(design @ coefficients + offset)
@@ -261,6 +262,8 @@ def calibration(
         raise ValueError("probabilities: expected values in [0, 1]")
     if int(bins) < 1 or truth_array.size == 0:
         raise ValueError(f"expected bins >= 1 and at least one case, got bins={bins}")
+    from scipy.special import logit, xlogy  # scipy.special only when calibration is computed
+
     outcome = truth_array.astype(np.float64)
     terms = xlogy(outcome, values) + xlogy(1.0 - outcome, 1.0 - values)
     log_loss = float(-np.mean(terms))

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from dxval.stats._arrays import (
     BoolArray,
@@ -32,9 +31,11 @@ from dxval.stats._arrays import (
     as_scores,
     as_truth,
     check_confidence_level,
+    normal_cdf,
     parse_choice,
     two_sided_z,
 )
+from dxval.stats._resampling import sorted_classes
 from dxval.stats.results import (
     Estimate,
     MarginHypothesis,
@@ -202,14 +203,34 @@ def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float =
     reason = _class_sizes_reason(truth_array)
     if reason is not None:
         return Estimate.undefined(reason, confidence_level=level, method=DELONG_METHOD, n=size)
-    components = structural_components(truth_array, score_array, case_order=False)
+    auc, positive, negative = _placements(truth_array, score_array)
     reason = _variance_reason(truth_array)
     if reason is not None:
         return Estimate.undefined(
-            reason, confidence_level=level, method=DELONG_METHOD, n=size, estimate=components.auc
+            reason, confidence_level=level, method=DELONG_METHOD, n=size, estimate=auc
         )
-    variance = float(delong_covariance([components])[0, 0])
-    return _wald_auc(components.auc, variance, confidence_level=level, n=size)
+    variance = float(
+        np.var(positive, ddof=1) / positive.shape[0] + np.var(negative, ddof=1) / negative.shape[0]
+    )
+    return _wald_auc(auc, variance, confidence_level=level, n=size)
+
+
+def _placements(truth: BoolArray, scores: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+    """AUC and the structural components V10, V01 (score order) from two sorts.
+
+    V10ᵢ = (negatives below + ½ negatives tied)/n for positive i, V01ⱼ =
+    (positives above + ½ positives tied)/m for negative j: the same vectors as
+    :func:`structural_components` (Sun & Xu's midranks), counted by binary
+    search in the other class's sorted scores; the AUC from integer counts.
+    """
+    positive_scores, negative_scores = sorted_classes(truth, scores)
+    m, n = positive_scores.shape[0], negative_scores.shape[0]
+    twice_below = np.searchsorted(negative_scores, positive_scores, side="left")
+    twice_below += np.searchsorted(negative_scores, positive_scores, side="right")
+    twice_above = np.searchsorted(positive_scores, negative_scores, side="left")
+    twice_above += np.searchsorted(positive_scores, negative_scores, side="right")
+    auc = float(twice_below.sum()) / (2.0 * m * n)  # integer sum: exact below 2^53
+    return auc, twice_below / (2.0 * n), (2 * m - twice_above) / (2.0 * m)
 
 
 def _wald_auc(auc: float, variance: float, *, confidence_level: float, n: int) -> Estimate:
@@ -293,7 +314,7 @@ def _compare(
         bounds=(-1.0, 1.0),
         variance=variance,
     )
-    p_value = float(2.0 * ndtr(-abs(z)))
+    p_value = 2.0 * normal_cdf(-abs(z))
     return AucComparison(auc1, auc2, estimate, z, p_value, method, Status.OK)
 
 
@@ -476,5 +497,5 @@ def auc_margin_test(
         method,
         Status.OK,
         statistic=statistic,
-        p_value=float(ndtr(-statistic)),
+        p_value=normal_cdf(-statistic),
     )

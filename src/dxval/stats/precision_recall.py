@@ -36,6 +36,7 @@ from dxval.stats._resampling import (
     bin_cases,
     observed_histograms,
     resampled_histograms,
+    sorted_classes,
 )
 from dxval.stats.bootstrap import (
     BootstrapInterval,
@@ -314,12 +315,7 @@ def average_precision_logit(
             method=method,
             n=size,
         )
-    # One sort (np.unique); no per-class ordering is needed without resampling.
-    values, inverse = np.unique(score_array, return_inverse=True)
-    codes = inverse.reshape(-1)
-    positive = np.bincount(codes[truth_array], minlength=values.shape[0])[np.newaxis, :]
-    negative = np.bincount(codes[~truth_array], minlength=values.shape[0])[np.newaxis, :]
-    estimate = float(average_precision_from_histograms(positive, negative)[0])
+    estimate = _average_precision_sorted(*sorted_classes(truth_array, score_array))
     if not 0.0 < estimate < 1.0:
         return Estimate.undefined(
             f"average precision is {estimate:g}: its logit interval is not defined at 0 or 1",
@@ -338,6 +334,24 @@ def average_precision_logit(
         method=method,
         n=size,
     )
+
+
+def _average_precision_sorted(positive_scores: FloatArray, negative_scores: FloatArray) -> float:
+    """Step-wise AP from each class's ascending scores (no histogram over all scores).
+
+    AP = (1/m) Σ over distinct positive scores v of (positives at v) ·
+    TP(≥ v) / (TP(≥ v) + FP(≥ v)): :func:`average_precision_from_histograms`
+    restricted to the bins that hold a positive (the others weigh zero).
+    """
+    m = positive_scores.shape[0]
+    starts = np.flatnonzero(np.diff(positive_scores, prepend=-np.inf))
+    at_value = np.diff(np.append(starts, m))
+    true_positives = m - starts
+    false_positives = negative_scores.shape[0] - np.searchsorted(
+        negative_scores, positive_scores[starts], side="left"
+    )
+    precision = true_positives / (true_positives + false_positives)
+    return float(np.dot(at_value, precision) / m)
 
 
 def _logistic(value: float) -> float:
