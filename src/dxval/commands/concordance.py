@@ -17,6 +17,7 @@ from pathlib import Path
 def _concordance(args: argparse.Namespace) -> int:
     # Imported here: the protocol, DICOM and stats layers are not needed for `dxval --help`.
     from dxval.inference import InferenceOptions
+    from dxval.inference.options import default_batch_size
     from dxval.pipeline.concordance import parse_against, run_concordance
     from dxval.pipeline.concordance_plan import plan_inference
 
@@ -43,7 +44,9 @@ def _concordance(args: argparse.Namespace) -> int:
         options=InferenceOptions(
             device=args.device,
             workers=args.workers,
-            batch_size=args.batch_size,
+            batch_size=(
+                default_batch_size(args.device) if args.batch_size is None else args.batch_size
+            ),
             threads=args.threads,
             use_cache=not args.no_cache,
             cache_dir=cache_dir,
@@ -111,7 +114,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="decode worker processes (default: all cores)",
     )
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=16, help="cases per model call (default: 16)"
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="cases per model call (default: 16 on cpu, 64 on a GPU)",
     )
     parser.add_argument(
         "--threads", type=_positive_int, default=None, help="runtime threads (default: all cores)"

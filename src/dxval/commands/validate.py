@@ -30,6 +30,7 @@ def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) 
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from dxval.inference.options import default_batch_size
     from dxval.pipeline import InferenceOptions, run_validation
     from dxval.report.run_summaries import (
         RunSummary,
@@ -39,14 +40,15 @@ def _validate(args: argparse.Namespace) -> int:
         requirements_table,
     )
 
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size: got {args.batch_size}, expected a positive integer")
+    batch_size = default_batch_size(args.device) if args.batch_size is None else args.batch_size
+    if batch_size < 1:
+        raise UsageError(f"--batch-size: got {batch_size}, expected a positive integer")
     if args.workers is not None and args.workers < 0:
         raise UsageError(f"--workers: got {args.workers}, expected 0 or more (0: no workers)")
     inference = InferenceOptions(
         device=args.device,
         workers=args.workers,
-        batch_size=args.batch_size,
+        batch_size=batch_size,
         use_cache=not args.no_cache,
         cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
     )
@@ -139,9 +141,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--batch-size",
         type=int,
-        default=16,
+        default=None,
         metavar="N",
-        help="cases per model call; never changes a score (default: %(default)s)",
+        help="cases per model call; never changes a score (default: 16 on cpu, 64 on a GPU)",
     )
     model.add_argument(
         "--no-cache",

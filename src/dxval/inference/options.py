@@ -14,7 +14,20 @@ from pathlib import Path
 
 from dxval.errors import UsageError
 
-__all__ = ["InferenceOptions"]
+__all__ = ["CPU_BATCH_SIZE", "GPU_BATCH_SIZE", "InferenceOptions", "default_batch_size"]
+
+#: Rows per model call on CPU when ``--batch-size`` is not given.
+CPU_BATCH_SIZE = 16
+#: Rows per model call on a GPU (cuda, tensorrt) when ``--batch-size`` is not given:
+#: a batch of 16 leaves a data-centre GPU mostly idle on a ResNet-sized model
+#: (issue 18); ``benchmarks/gpu_check.py`` prints the runner's rate for 16-256 rows
+#: so that one run on a lent GPU confirms or corrects this value.
+GPU_BATCH_SIZE = 64
+
+
+def default_batch_size(device: str) -> int:
+    """The batch size used when ``--batch-size`` is not given, by device."""
+    return CPU_BATCH_SIZE if device == "cpu" else GPU_BATCH_SIZE
 
 
 @dataclass(frozen=True, slots=True)
