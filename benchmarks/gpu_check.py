@@ -13,9 +13,21 @@ decode workers. Prints to stdout:
 - GPU reproducibility: a second CUDA run with the cases in another order
   (bitwise equality expected), and one with another batch size (|Δ| shown).
 
+- issue 18's GPU figures, each a ratio of two rates measured in this run at
+  the same batch size: harness end to end vs raw torch (the same TorchScript
+  module, same determinism settings, on pre-generated host tensors; goal ≥
+  0.85); the runner alone vs raw torch in non-deterministic fp32 (cuDNN
+  benchmark on, deterministic algorithms off, TF32 off; goal ≥ 0.5); the cost
+  of determinism itself (raw deterministic vs raw non-deterministic); whether
+  ``channels_last`` changes the output; and the runner's rate for batches of
+  16 to 256 rows (for the default GPU batch, dxval.inference.options).
+
+Machine, load average, driver and library versions are printed first.
+
 Usage on the GPU machine: ``python benchmarks/gpu_check.py`` (about 500 cases
-of 1×256×256; the CPU leg is the slow one). Quick CPU-only smoke test:
-``python benchmarks/gpu_check.py --cases 20 --size 64 --cpu-only``.
+of 1×256×256; the CPU leg is the slow one; about two minutes in all). Quick
+smoke test without a GPU (every leg on the CPU):
+``python benchmarks/gpu_check.py --cases 24 --size 32 --batch-size 8 --device cpu``.
 """
 
 from __future__ import annotations
@@ -206,6 +218,119 @@ def runner_alone(config: ModelConfig, device: str, args: argparse.Namespace) -> 
     print(f"{'runner alone (' + device + ')':<22}: {rate:8.1f} cases/s on pre-generated tensors")
 
 
+def _rate(torch: Any, call: Any, batch_rows: int, device: str, seconds: float = 2.0) -> float:
+    """Cases/s of ``call()`` (one batch per call): warm-up, then repeat for about ``seconds``."""
+    for _ in range(3):
+        call()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    calls, start = 0, time.perf_counter()
+    while True:
+        call()
+        calls += 1
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and calls >= 5:
+            return calls * batch_rows / elapsed
+
+
+def _set_determinism(torch: Any, deterministic: bool) -> None:
+    """dxval's settings (apply_torch_determinism) or torch's fast non-deterministic fp32 ones."""
+    from dxval.inference.torch_runner import apply_torch_determinism
+
+    if deterministic:
+        apply_torch_determinism(torch, threads=torch.get_num_threads())
+        return
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.deterministic = False
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = False  # still fp32: TF32 would change the arithmetic
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def issue_figures(config: ModelConfig, harness_rate: float, args: argparse.Namespace) -> None:
+    """Issue 18's GPU ratios, every rate measured here at batch ``args.batch_size``."""
+    import numpy as np
+    import torch
+
+    from dxval.inference import load_runner
+
+    device = args.device
+    loader = SyntheticLoader(args.size)
+    host = np.stack([loader((Path(f"synthetic/{i}"),)) for i in range(args.batch_size)])
+
+    def raw_rate(*, deterministic: bool, channels_last: bool = False) -> tuple[float, Any]:
+        _set_determinism(torch, deterministic)
+        module = torch.jit.load(str(config.path), map_location=device).eval()
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+        def call() -> Any:
+            tensor = torch.from_numpy(host).to(device).contiguous(memory_format=memory_format)
+            with torch.inference_mode():
+                return module(tensor).cpu()
+
+        output = call()
+        return _rate(torch, call, len(host), device), output
+
+    deterministic, reference = raw_rate(deterministic=True)
+    fast, fast_output = raw_rate(deterministic=False)
+    last, last_output = raw_rate(deterministic=False, channels_last=True)
+    _set_determinism(torch, True)  # the runner applies dxval's settings itself; be explicit
+    runner = load_runner(config, device=device, threads=args.threads or torch.get_num_threads())
+    runner_rate = _rate(torch, lambda: runner.predict(host), len(host), device)
+    batch = args.batch_size
+    print(f"issue 18 figures, batch {batch}, 1x{args.size}x{args.size}, device {device}:")
+    print(f"  raw torch, dxval's determinism settings : {deterministic:9.1f} cases/s")
+    print(f"  raw torch, non-deterministic fp32       : {fast:9.1f} cases/s")
+    print(f"  runner alone (dxval, deterministic)     : {runner_rate:9.1f} cases/s")
+    label = f"harness end to end ({args.figure_cases} cases)"
+    print(f"  {label:<40}: {harness_rate:9.1f} cases/s")
+    ratios = (
+        ("harness / raw torch, same settings", harness_rate / deterministic, "≥ 0.85"),
+        ("runner / raw non-deterministic fp32", runner_rate / fast, "≥ 0.5"),
+        ("cost of determinism: raw det / raw non-det", deterministic / fast, "(figure)"),
+    )
+    for label, value, goal in ratios:
+        print(f"  {label:<44}: {value:6.3f}  goal {goal}")
+    same = bool(torch.equal(fast_output, last_output))
+    largest = float((fast_output - last_output).abs().max())
+    print(
+        f"  channels_last (non-det): {last:9.1f} cases/s; output bitwise equal to contiguous: "
+        f"{same} (max |Δlogit| {largest:.3g})"
+    )
+    largest = float((reference - fast_output).abs().max())
+    print(f"  deterministic vs non-deterministic output: max |Δlogit| {largest:.3g}")
+    sweep = []
+    for rows in (16, 32, 64, 128, 256):
+        stacked = np.concatenate([host] * (rows // len(host) + 1))[:rows]
+        sweep.append(
+            f"{rows}: {_rate(torch, lambda b=stacked: runner.predict(b), rows, device, 1.0):.0f}"
+        )
+    print(f"  runner cases/s by batch rows            : {', '.join(sweep)}")
+
+
+def machine_line(torch: Any) -> None:
+    """Host, load average and library versions (printed with the figures)."""
+    import os
+    import platform
+
+    import numpy as np
+
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(
+        f"host {platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs), load average "
+        f"{load}; python {platform.python_version()}, numpy {np.__version__}, torch "
+        f"{torch.__version__}, CUDA build {torch.version.cuda}"
+    )
+    if torch.cuda.is_available():
+        properties = torch.cuda.get_device_properties(0)
+        print(
+            f"GPU: {properties.name}, {properties.total_memory / 2**30:.0f} GiB, "
+            f"cuDNN {torch.backends.cudnn.version()}"
+        )
+
+
 def report_concordance(result: ConcordanceResult) -> None:
     auc = result.auc
     difference = auc.difference
@@ -273,6 +398,12 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=32, help="cases per model call")
     parser.add_argument("--workers", type=int, default=4, help="decode worker processes")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all)")
+    parser.add_argument(
+        "--figure-cases",
+        type=int,
+        default=2000,
+        help="cases of the harness leg of issue 18's ratios (default 2000: start-up amortised)",
+    )
     parser.add_argument("--cpu-only", action="store_true", help="skip the CUDA legs")
     parser.add_argument(
         "--device",
@@ -289,19 +420,13 @@ def main() -> int:
 
     from dxval.inference import CaseInput
 
-    print(f"torch {torch.__version__}, CUDA build {torch.version.cuda}")
+    machine_line(torch)
     if not args.cpu_only and args.device == "cuda" and not torch.cuda.is_available():
         print(
             "gpu_check: torch sees no CUDA device (torch.cuda.is_available() is False); "
             "run on a GPU machine with a CUDA build of torch, or pass --cpu-only"
         )
         return 2
-    if torch.cuda.is_available():
-        properties = torch.cuda.get_device_properties(0)
-        print(
-            f"GPU: {properties.name}, {properties.total_memory / 2**30:.0f} GiB, "
-            f"cuDNN {torch.backends.cudnn.version()}"
-        )
     cases = [
         CaseInput(
             f"case{i:05d}", (Path(f"synthetic/{i}"),), (hashlib.sha256(b"%d" % i).hexdigest(),)
@@ -344,6 +469,12 @@ def main() -> int:
             f"  {device} batch {args.batch_size} vs {other_batch}: max |Δ| {largest!r}, "
             f"bitwise identical: {identical}"
         )
+        many = [
+            CaseInput(f"fig{i:06d}", (Path(f"synthetic/{i}"),), (f"{i:064x}",))
+            for i in range(args.figure_cases)
+        ]
+        harness = run_leg(config, many, folder, f"{device}, figures", device=device, args=args)
+        issue_figures(config, harness.total / harness.elapsed_seconds, args)
     return 0
 
 
