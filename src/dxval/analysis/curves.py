@@ -19,7 +19,7 @@ import numpy as np
 from dxval.analysis.metrics import StatisticsSettings
 from dxval.analysis.populations import Population
 from dxval.analysis.table import CaseTable
-from dxval.stats import roc_curve, sensitivity_at_specificity
+from dxval.stats import roc_curve, sensitivity_band
 
 BAND_SPECIFICITIES = tuple(round(0.1 * step, 1) for step in range(11))
 
@@ -28,18 +28,15 @@ def _band(table: CaseTable, population: Population, settings: StatisticsSettings
     """Pointwise bootstrap interval of the sensitivity at each of ``BAND_SPECIFICITIES``."""
     selected = population.mask & table.evaluable
     truth, scores, sites = table.truth[selected], table.scores[selected], table.sites[selected]
-    estimates = [
-        sensitivity_at_specificity(
-            truth,
-            scores,
-            specificity,
-            seed=settings.bootstrap_seed,
-            replicates=settings.bootstrap_replicates,
-            strata=sites,
-            confidence_level=settings.confidence_level,
-        )
-        for specificity in BAND_SPECIFICITIES
-    ]
+    estimates = sensitivity_band(  # one bootstrap for all points (issue 18)
+        truth,
+        scores,
+        BAND_SPECIFICITIES,
+        seed=settings.bootstrap_seed,
+        replicates=settings.bootstrap_replicates,
+        strata=sites,
+        confidence_level=settings.confidence_level,
+    )
     return {
         "method": "pointwise sensitivity at fixed specificity (pROC ci.se), stratified bootstrap "
         f"percentile, {settings.bootstrap_replicates} replicates, seed {settings.bootstrap_seed}",

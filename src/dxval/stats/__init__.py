@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         partial_auc,
         roc_curve,
         sensitivity_at_specificity,
+        sensitivity_band,
         specificity_at_sensitivity,
     )
     from dxval.stats.sample_size import (
@@ -152,6 +153,7 @@ _HOMES = {
     "roc_curve": "dxval.stats.roc",
     "select_operating_point": "dxval.stats.operating_point",
     "sensitivity_at_specificity": "dxval.stats.roc",
+    "sensitivity_band": "dxval.stats.roc",
     "sensitivity_sample_size": "dxval.stats.sample_size",
     "specificity_at_sensitivity": "dxval.stats.roc",
     "structural_components": "dxval.stats.delong",
@@ -220,6 +222,7 @@ __all__ = [
     "roc_curve",
     "select_operating_point",
     "sensitivity_at_specificity",
+    "sensitivity_band",
     "sensitivity_sample_size",
     "specificity_at_sensitivity",
     "structural_components",
