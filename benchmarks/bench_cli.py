@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -71,13 +72,19 @@ def r_script(path: Path, ci: str) -> list[str]:
     return ["Rscript", "-e", code]
 
 
+def load_average() -> str:
+    """The 1-minute load average now (the machine may be shared: it inflates both sides)."""
+    return f"load {os.getloadavg()[0]:.2f}"
+
+
 def row(label: str, seconds: float) -> None:
-    print(f"    {label:<64} {seconds:8.3f} s")
+    print(f"    {label:<64} {seconds:8.3f} s   ({load_average()})")
 
 
 def ratio(label: str, value: float, goal: float) -> bool:
     met = value <= goal
-    print(f"    {label:<64} {value:8.3f}×  goal ≤ {goal}×  {'MET' if met else 'NOT MET'}")
+    verdict = "MET" if met else "NOT MET"
+    print(f"    {label:<64} {value:8.3f}×  goal ≤ {goal}×  {verdict}  ({load_average()})")
     return met
 
 
