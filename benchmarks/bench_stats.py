@@ -10,8 +10,8 @@
 Each timing is reported as wall-clock time and as CPU time of this process
 (``time.process_time``): on a machine shared with other work the wall-clock
 ratios swing with the load, the CPU-time ratios much less. Memory: the
-vectorised bootstrap draws its replicates in chunks of about 8 MB per array
-(``dxval.stats._resampling.CHUNK_ELEMENTS``).
+vectorised bootstrap draws its replicates in chunks whose working arrays fit
+``dxval.stats._resampling.MEMORY_BUDGET`` (64 MiB).
 """
 
 from __future__ import annotations
