@@ -37,7 +37,8 @@ requirements:
   - id: SEG-001
     text: Mean liver Dice at each site.
     criteria:
-      - {metric: dice, statistic: mean, structure: liver, population: {each: site}, op: ">=", value: 0.5}
+      - {metric: dice, statistic: mean, structure: liver, population: {each: site},
+         op: ">=", value: 0.5}
   - id: SEG-002
     text: Median lesion HD95 upper bound.
     criteria:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from dxval.cli import main
 from dxval.errors import ProtocolError
 from dxval.protocol import load_protocol
 from dxval.protocol.tasks import TASK_METRICS
-from tests.protocol.conftest import WriteProtocol
+
+WriteProtocol = Callable[[str], Path]
 
 SEGMENTATION = """\
 dxval: 1
@@ -155,9 +157,7 @@ def test_detection_sections_and_criteria_are_checked(
 def test_a_classification_protocol_needs_its_truth(
     write_protocol: WriteProtocol, valid_protocol: str
 ) -> None:
-    text = "\n".join(
-        line for line in valid_protocol.splitlines() if not line.startswith("truth:")
-    )
+    text = "\n".join(line for line in valid_protocol.splitlines() if not line.startswith("truth:"))
     with pytest.raises(ProtocolError, match="got no truth section expected a truth section"):
         load_protocol(write_protocol(text + "\n"))
     with pytest.raises(ProtocolError, match=r"got 'dice' in a classification protocol"):

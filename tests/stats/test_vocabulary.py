@@ -19,11 +19,15 @@ from dxval.stats.vocabulary import (
 
 
 def test_every_list_is_the_vocabulary() -> None:
-    assert get_args(MetricName) == CRITERION_METRICS == (
-        *ALL_METRICS,
-        *READER_STUDY_METRICS,
-        *DETECTION_METRICS,
-        *SEGMENTATION_METRICS,
+    assert (
+        get_args(MetricName)
+        == CRITERION_METRICS
+        == (
+            *ALL_METRICS,
+            *READER_STUDY_METRICS,
+            *DETECTION_METRICS,
+            *SEGMENTATION_METRICS,
+        )
     )
     assert ANALYSED == ALL_METRICS
     assert len(set(CRITERION_METRICS)) == len(CRITERION_METRICS)
