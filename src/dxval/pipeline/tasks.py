@@ -67,6 +67,7 @@ from dxval.stats.detection import (
     FROC_RATES,
     CaseMatch,
     FrocData,
+    froc_band,
     froc_curve,
     match_case,
     sensitivity_at_rates,
@@ -202,10 +203,27 @@ def _detection_matches(plan: RunPlan, cases: Sequence[TaskCase]) -> list[CaseMat
     return matches
 
 
-def _curve(matches: Sequence[CaseMatch]) -> dict[str, Any]:
+#: FP-per-image rates at which the FROC band is estimated (1/16 … 8, log-spaced).
+BAND_RATES = tuple(float(rate) for rate in np.geomspace(1 / 16, 8, 22))
+
+
+def _curve(matches: Sequence[CaseMatch], plan: RunPlan) -> dict[str, Any]:
     data = FrocData.from_cases(list(matches))
     thresholds, nlf, llf = froc_curve(data)
+    low, high = froc_band(
+        data,
+        BAND_RATES,
+        confidence_level=plan.statistics.confidence_level,
+        replicates=plan.statistics.bootstrap_replicates,
+        seed=plan.statistics.bootstrap_seed,
+    )
     return {
+        "band": {
+            "rates": list(BAND_RATES),
+            "low": [finite_or_none(value) for value in low],
+            "high": [finite_or_none(value) for value in high],
+            "method": "pointwise percentile bootstrap over cases stratified by truth",
+        },
         "thresholds": [None if math.isinf(t) else float(t) for t in thresholds],
         "fp_per_image": nlf.tolist(),
         "sensitivity": [finite_or_none(value) for value in llf],
@@ -237,7 +255,7 @@ def _detection_document(
                 "abnormal_cases": sum(1 for match in chosen if match.abnormal),
                 "lesions": sum(int(match.lesion_ratings.size) for match in chosen),
                 "statistics": {name: statistics[name].to_dict() for name in DETECTION_METRICS},
-                "froc": _curve(chosen),
+                "froc": _curve(chosen, plan),
             }
         )
     return {
@@ -519,6 +537,13 @@ def _run_record(plan: RunPlan, audit: AuditLog, *, run_id: str, started: str) ->
     }
 
 
+def _render(folder: Path) -> list[Path]:
+    """Render the task report into the unsealed bundle (WeasyPrint is imported only here)."""
+    from dxval.report.task_report import render_task_reports
+
+    return render_task_reports(folder)
+
+
 def run_task(
     plan: RunPlan,
     *,
@@ -528,8 +553,13 @@ def run_task(
     started: str,
     out: Path,
     ledger: LedgerSession,
+    reports: bool = True,
 ) -> TaskOutcome:
-    """Run a detection or segmentation protocol and seal its bundle (no reports rendered)."""
+    """Run a detection or segmentation protocol and seal its bundle.
+
+    With ``reports`` the bundle gets ``report.pdf``, ``report.html`` and its
+    figures (:mod:`dxval.report.task_report`) before it is sealed.
+    """
     progress(f"protocol {plan.protocol_id} ({_kind(plan)}) loaded; checking locks")
     sources = read_sources(plan)
     total = sum(len(source.manifest.rows) for source in sources)
@@ -593,7 +623,7 @@ def run_task(
             "test_set_usage": [item.to_dict() for item in usage],
         }
         check_record(RunRecord, run, name=RUN_NAME)
-        bundle = writer.seal(audit, run)
+        bundle = writer.seal(audit, run, render=_render if reports else None)
     ledger.record(
         uses,
         protocol_id=plan.protocol_id,
