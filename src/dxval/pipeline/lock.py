@@ -94,7 +94,7 @@ def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[Pinne
             update = PinUpdate(location, "input_sha256", "input", pinned, actual)
             items.append(_pinned(update, what="model reference input", path=path))
     detection = None if plan.task is None else plan.task.detection
-    if detection is not None:  # issue 16: the lesion truth file, pinned like the predictions
+    if detection is not None and detection.format == "csv":  # issue 16: lesion truth CSV
         actual = file_pin(detection.resolved, what="detection truth file")
         update = PinUpdate(("detection",), "sha256", "truth", detection.sha256, actual)
         items.append(_pinned(update, what="detection truth file", path=detection.resolved))

@@ -37,6 +37,7 @@ class DetectionPlan:
     resolved: Path
     sha256: str | None
     localisation: Localisation
+    format: str = "csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,11 @@ def task_plan(
     if protocol.detection is not None:
         section = protocol.detection
         detection = DetectionPlan(
-            section.truth, loaded.resolve(section.truth), section.sha256, _localisation(loaded)
+            section.truth,
+            loaded.resolve(section.truth),
+            section.sha256,
+            _localisation(loaded),
+            section.format,
         )
     if protocol.segmentation is not None:
         masks = protocol.segmentation

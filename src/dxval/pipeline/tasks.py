@@ -37,6 +37,7 @@ from dxval.analysis.tasks import (
     score_segmentation_case,
 )
 from dxval.data import TestSetSource, check_pins
+from dxval.data.detection_sr import image_geometry, read_sr_lesions
 from dxval.data.limits import check_run_size
 from dxval.data.locks import case_input_digest
 from dxval.data.manifest import ManifestRow
@@ -170,27 +171,64 @@ def _bootstrap(plan: RunPlan) -> Bootstrap:
 # --- detection ------------------------------------------------------------------------------
 
 
+def _csv_truth(path: Path, cases: Sequence[TaskCase]) -> dict[str, TruthCase]:
+    truth = read_truth(path)
+    listed = {case.case_id for case in cases}
+    for case_id in truth:
+        if case_id not in listed:
+            raise InputError(
+                f"{path}: case {case_id!r} is in the lesion truth but in no "
+                "test-set manifest; expected the manifests to list every truth case"
+            )
+    return {case.case_id: truth.get(case.case_id, TruthCase()) for case in cases}
+
+
+def _sr_truth(column: str, cases: Sequence[TaskCase]) -> dict[str, TruthCase]:
+    """Each case's lesions from its TID 1500 SR file (no file: a normal case)."""
+    every = {}
+    for case in cases:
+        path = _row_file(case, column, field="detection.truth", required=False)
+        lesion_truth = TruthCase()
+        if path is not None:
+            regions, _ = read_sr_lesions(path)
+            lesion_truth.lesions.extend(regions)
+            lesion_truth.weights.extend([None] * len(regions))
+        every[case.case_id] = lesion_truth
+    return every
+
+
+def _detection_truth(plan: RunPlan, cases: Sequence[TaskCase]) -> dict[str, TruthCase]:
+    """Lesions per manifest case; spacing and image size from the case's DICOM image if unset."""
+    assert plan.task is not None
+    detection = plan.task.detection
+    assert detection is not None
+    if detection.format == "csv":
+        every = _csv_truth(detection.resolved, cases)
+    else:
+        every = _sr_truth(detection.truth, cases)
+    for case in cases:
+        lesion_truth = every[case.case_id]
+        if case.row.files and (lesion_truth.spacing is None or lesion_truth.size is None):
+            spacing, size = image_geometry(case.row.files)
+            lesion_truth.spacing = lesion_truth.spacing or spacing
+            lesion_truth.size = lesion_truth.size or size
+    return every
+
+
 def _detection_matches(plan: RunPlan, cases: Sequence[TaskCase]) -> list[CaseMatch]:
     """Each case's marks matched to its lesions (cases without marks: every lesion missed)."""
     assert plan.task is not None
     assert plan.task.detection is not None
     assert plan.predictions is not None  # checked at load (dxval.protocol.tasks)
     detection = plan.task.detection
-    truth = read_truth(detection.resolved)
-    listed = {case.case_id for case in cases}
-    for case_id in truth:
-        if case_id not in listed:
-            raise InputError(
-                f"{detection.resolved}: case {case_id!r} is in the lesion truth but in no "
-                "test-set manifest; expected the manifests to list every truth case"
-            )
-    every = {case.case_id: truth.get(case.case_id, TruthCase()) for case in cases}
+    every = _detection_truth(plan, cases)
     marks = read_marks(plan.predictions.resolved, every)
     matches = []
     for case in cases:
         lesion_truth = every[case.case_id]
         regions, scores = marks.get(case.case_id, ([], []))
-        where = f"{detection.resolved}: case {case.case_id!r}"
+        source = detection.resolved if detection.format == "csv" else "detection.truth (SR)"
+        where = f"{source}: case {case.case_id!r}"
         try:
             matches.append(
                 match_case(
@@ -260,7 +298,7 @@ def _detection_document(
         )
     return {
         "schema": "dxval-detection/1",
-        "truth": {"path": detection.truth, "format": "csv"},
+        "truth": {"path": detection.truth, "format": detection.format},
         "localisation": {
             "criterion": detection.localisation.criterion.value,
             "threshold": detection.localisation.threshold,
@@ -311,16 +349,16 @@ def _detection_rows(
 # --- segmentation ---------------------------------------------------------------------------
 
 
-def _mask_path(plan: RunPlan, case: TaskCase, column: str, *, required: bool) -> Path | None:
-    """The label map a manifest cell names; it must be one of the files the row's pin covers."""
+def _row_file(case: TaskCase, column: str, *, field: str, required: bool) -> Path | None:
+    """The file a manifest cell names; it must be one of the files the row's pin covers."""
     manifest = case.source.manifest
     where = manifest.location(case.row)
     if column not in case.row.values:
-        raise InputError(f"{where}: no column {column!r} (segmentation.{_role(plan, column)})")
+        raise InputError(f"{where}: no column {column!r} ({field})")
     text = case.row.values[column]
     if not text:
         if required:
-            raise InputError(f"{where}: {column}: empty; expected the truth label map's path")
+            raise InputError(f"{where}: {column}: empty; expected a file path ({field})")
         return None
     path = (manifest.path.parent / text).resolve()
     covered = {file.resolve() for file in case.row.files}
@@ -332,12 +370,6 @@ def _mask_path(plan: RunPlan, case: TaskCase, column: str, *, required: bool) ->
     return path
 
 
-def _role(plan: RunPlan, column: str) -> str:
-    assert plan.task is not None
-    assert plan.task.segmentation is not None
-    return "truth" if column == plan.task.segmentation.truth_column else "prediction"
-
-
 def _segmentation_outcomes(
     plan: RunPlan, cases: Sequence[TaskCase], progress: Progress
 ) -> tuple[dict[str, list[StructureOutcome]], list[bool]]:
@@ -347,8 +379,10 @@ def _segmentation_outcomes(
     section = plan.task.segmentation
     paths = [
         (
-            _mask_path(plan, case, section.truth_column, required=True),
-            _mask_path(plan, case, section.prediction_column, required=False),
+            _row_file(case, section.truth_column, field="segmentation.truth", required=True),
+            _row_file(
+                case, section.prediction_column, field="segmentation.prediction", required=False
+            ),
         )
         for case in cases
     ]

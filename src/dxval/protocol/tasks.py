@@ -76,16 +76,18 @@ class DetectionSection(Section):
     """Lesion truth and localisation rule of a ``task: detection`` protocol."""
 
     truth: str = Field(
-        description="Lesion truth file, relative to the protocol: a CSV with columns "
-        "case_id, lesion_id, a box x0,y0,x1,y1 or a point x,y, optional z, width, height, "
-        "spacing_x, spacing_y, weight. A case of the manifests absent from it, or with an "
-        "empty lesion_id, is a normal case."
+        description="format csv: the lesion truth file, relative to the protocol, with "
+        "columns case_id, lesion_id, a box x0,y0,x1,y1 or a point x,y, optional z, width, "
+        "height, spacing_x, spacing_y, weight (a case absent from it, or with an empty "
+        "lesion_id, is normal). format sr: the manifest column naming each case's DICOM SR "
+        "(TID 1500) file, under the row's path so the test-set pin covers it (empty: normal)."
     )
     sha256: Sha256Hex | None = Field(
-        default=None, description="SHA-256 of the truth file; written by `dxval lock`."
+        default=None, description="SHA-256 of the CSV truth file; written by `dxval lock`."
     )
-    format: Literal["csv"] = Field(
-        default="csv", description="Truth file format (CSV; DICOM SR TID 1500 is not yet read)."
+    format: Literal["csv", "sr"] = Field(
+        default="csv",
+        description="csv, or sr: DICOM SR TID 1500 Measurement Reports (planar ROI groups).",
     )
     localisation: Localisation = Field(description="The localisation criterion.")
 
@@ -149,6 +151,12 @@ def _localisation_problems(protocol: Protocol) -> Iterator[Problem]:
     section = protocol.detection
     if protocol.task != "detection" or section is None:
         return
+    if section.format == "sr" and section.sha256 is not None:
+        yield (
+            ("detection", "sha256"),
+            "a sha256 for SR truth",
+            "none: each case's SR file is pinned with its test set (under the row's path)",
+        )
     chosen = [
         name for name in ("iou", "distance_mm", "inside") if getattr(section.localisation, name)
     ]
