@@ -67,8 +67,13 @@ def read_sr_lesions(path: Path) -> tuple[list[Region], list[str]]:
         Not a readable DICOM SR, a 3D region, an unsupported graphic type, or
         a degenerate box; the message names the file and the group.
     """
-    import highdicom as hd
-
+    try:
+        import highdicom as hd
+    except ImportError:
+        raise InputError(
+            f"{path}: reading DICOM SR truth needs highdicom; expected it installed "
+            "(pip install 'dxval[segmentation]')"
+        ) from None
     try:
         document = hd.sr.srread(path)
     except Exception as error:
