@@ -34,11 +34,13 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.task_plan import TaskPlan, task_plan
 from dxval.protocol import (
     CellPopulation,
     Criterion,
     EachPopulation,
     LoadedProtocol,
+    Protocol,
     SitePopulation,
     TestSetPopulation,
     load_protocol,
@@ -159,6 +161,7 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    task: TaskPlan | None = None  # detection or segmentation (issue 16)
 
     @property
     def folder(self) -> Path:
@@ -228,11 +231,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for test_set in protocol.test_sets
         ),
-        truth=TruthRule(
-            protocol.truth.column,
-            frozenset(protocol.truth.positive),
-            frozenset(protocol.truth.negative),
-        ),
+        truth=_truth_rule(protocol),
         attributes=tuple(
             AttributePlan(
                 name,
@@ -259,7 +258,16 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        task=task_plan(loaded, population=_population_spec),
     )
+
+
+def _truth_rule(protocol: Protocol) -> TruthRule:
+    """The label rule; detection and segmentation protocols have none (empty rule)."""
+    truth = protocol.truth
+    if truth is None:
+        return TruthRule("", frozenset(), frozenset())
+    return TruthRule(truth.column, frozenset(truth.positive), frozenset(truth.negative))
 
 
 def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:

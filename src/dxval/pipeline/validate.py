@@ -73,6 +73,7 @@ from dxval.pipeline.lock import (
 )
 from dxval.pipeline.plan import RunPlan, plan_run
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
+from dxval.pipeline.tasks import run_task
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
@@ -498,6 +499,16 @@ def run_validation(
         progress("waiting for another run into this evidence root to release the ledger")
 
     with ledger_session(out, hold=capped, waiting=waiting) as ledger:
+        if plan.task is not None:  # detection / segmentation (issue 16)
+            task = run_task(
+                plan, audit=audit, progress=progress, run_id=run_id, started=started,
+                out=out, ledger=ledger, reports=reports,
+            )  # fmt: skip
+            evidence = _anchor(out, task.bundle, plan.protocol_id, run_id)
+            return RunResult(
+                task.exit_code, task.status, run_id, plan.protocol_id, task.bundle,
+                task.requirements, task.summary, task.counts, task.message, evidence,
+            )  # fmt: skip
         code, status, message, result, gathered, bundle = _run_and_seal(
             plan,
             audit=audit,

@@ -25,6 +25,7 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
+from dxval.protocol.tasks import task_problems
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
 from dxval.stats.vocabulary import READER_STUDY_METRICS
 
@@ -73,13 +74,16 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_attributes(protocol),
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
+        *(Issue(*problem) for problem in task_problems(protocol)),
     ]
 
 
 def _check_source(protocol: Protocol) -> Iterator[Issue]:
     if protocol.model is not None and protocol.predictions is not None:
         yield Issue(("predictions",), "both model and predictions", "exactly one of them")
-    elif protocol.model is None and protocol.predictions is None:
+    elif (
+        protocol.model is None and protocol.predictions is None and protocol.task != "segmentation"
+    ):
         yield Issue((), "neither model nor predictions", "exactly one of them")
     if protocol.predictions is not None and protocol.preprocessing:
         yield Issue(
@@ -120,6 +124,8 @@ def _check_unique_ids(protocol: Protocol) -> Iterator[Issue]:
 
 
 def _check_truth(protocol: Protocol) -> Iterator[Issue]:
+    if protocol.truth is None:  # required for classification only: dxval.protocol.tasks
+        return
     both = sorted(set(protocol.truth.positive) & set(protocol.truth.negative))
     if both:
         yield Issue(

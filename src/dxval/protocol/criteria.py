@@ -119,6 +119,10 @@ class Criterion(Section):
     )
     op: Operator = Field(description="Comparison of the observed value with `value`.")
     value: float = Field(description="Required value.")
+    statistic: Literal["mean", "median"] | None = Field(
+        default=None, description="Segmentation: summary of the per-case values (default mean)."
+    )
+    structure: str | None = Field(default=None, description="Segmentation: structure name.")
     non_evaluable: NonEvaluableHandling = Field(
         default="exclude",
         description="Non-evaluable cases: excluded, counted as test-negative or as test-positive "

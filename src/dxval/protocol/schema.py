@@ -10,6 +10,7 @@ criteria naming declared sites and attributes) live in
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import Field
@@ -31,6 +32,7 @@ from dxval.protocol.sections import (
     TestSet,
     Truth,
 )
+from dxval.protocol.tasks import DetectionSection, SegmentationSection, Task
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +45,11 @@ class Protocol(Section):
     title: str = Field(description="Title shown in the report.")
     version: str = Field(description="Protocol document version, e.g. '1.0' (quoted).")
     device: Device = Field(description="The device under validation.")
+    task: Task = Field(default="classification", description="What the device outputs per case.")
+    detection: DetectionSection | None = Field(default=None, description="task: detection only.")
+    segmentation: SegmentationSection | None = Field(
+        default=None, description="task: segmentation."
+    )
     model: ModelSection | None = Field(
         default=None, description="The model dxval runs (exactly one of model/predictions)."
     )
@@ -59,7 +66,7 @@ class Protocol(Section):
         "the model (other sites, patients, time period, sequestration); stated in the report "
         "as FDA's guidance on CADe performance testing expects.",
     )
-    truth: Truth = Field(description="Reference-standard labels.")
+    truth: Truth | None = Field(default=None, description="Labels (task: classification only).")
     attributes: dict[Identifier, Attribute] = Field(
         default_factory=dict, description="Subgroup attributes by name."
     )
@@ -87,8 +94,8 @@ class Protocol(Section):
     def operating_point(self) -> float:
         """The frozen decision threshold of the model or of the predictions."""
         source = self.model if self.model is not None else self.predictions
-        if source is None:  # excluded by dxval.protocol.checks
-            raise ValueError("protocol has neither model nor predictions")
+        if source is None:  # a segmentation protocol: predicted masks, no scores
+            return math.inf
         return source.operating_point
 
 

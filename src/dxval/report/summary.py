@@ -329,7 +329,7 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
         sites=test_data.sites,
         total=test_data.total,
         demographics=_demographics(bundle),
-        reference_standard=protocol.truth.reference_standard,
+        reference_standard="" if protocol.truth is None else protocol.truth.reference_standard,
         independence=protocol.independence or INDEPENDENCE_MISSING,
         level=fmt.level_text(bundle.metrics.settings["confidence_level"]),
         methods=_methods(bundle),
