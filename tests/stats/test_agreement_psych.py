@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
+from tests.reference.shrout_fleiss_psych import PSYCH_ICC, SHROUT_FLEISS_TABLE_2
 
 from dxval.stats.agreement import anova_mean_squares, icc
 from dxval.stats.results import Status
-from tests.reference.shrout_fleiss_psych import PSYCH_ICC, SHROUT_FLEISS_TABLE_2
 
 pytestmark = pytest.mark.req("DXV-PREC-001")
 

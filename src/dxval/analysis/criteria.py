@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -28,6 +28,7 @@ from dxval.analysis.populations import (
     site_key,
     test_set_key,
 )
+from dxval.analysis.robustness import LevelAnalysis, level_population
 from dxval.stats import Estimate, adjusted_confidence_level
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -69,6 +70,7 @@ class PopulationSpec:
             "test_set": f"test set {self.test_set}",
             "cell": f"{self.attribute} = {self.value}{where}",
             "reader_study": "all readers and cases of the reader study",
+            "perturbation": f"perturbation {self.value}",
         }
         return texts[self.form]
 
@@ -84,6 +86,7 @@ class CriterionSpec:
     bound: str = "point"
     spread: str | None = None
     non_evaluable: str = "exclude"
+    against: str | None = None
 
     def describe(self, confidence_level: float) -> str:
         """Human text of what is compared, e.g. ``sensitivity, lower 95% bound, all cases``."""
@@ -93,7 +96,8 @@ class CriterionSpec:
         if self.spread is not None:
             what = "spread (max - min)"
         extra = "" if self.non_evaluable == "exclude" else f", non-evaluable {self.non_evaluable}"
-        return f"{self.metric}, {what}, {self.population.describe()}{extra}"
+        against = "" if self.against is None else f" against {self.against}"
+        return f"{self.metric}, {what}, {self.population.describe()}{against}{extra}"
 
     @property
     def required(self) -> str:
@@ -176,6 +180,7 @@ class CriterionResult:
             "op": spec.op,
             "value": spec.value,
             "non_evaluable": spec.non_evaluable,
+            "against": spec.against,
             "required": spec.required,
             "observed": self.observed,
             "verdict": self.verdict.value,
@@ -250,6 +255,7 @@ class _Context:
     confidence_level: float
     multiplicity: str
     external: Mapping[str, Estimate] = field(default_factory=dict)
+    levels: Mapping[str, LevelAnalysis] = field(default_factory=dict)
 
 
 #: The one "population" of a reader-study criterion (form ``reader_study``): its
@@ -294,6 +300,42 @@ def _reader_study_criterion(
             "adjusted_confidence_level": level,
             "note": None,
         },
+        outcomes=(outcome,),
+    )
+
+
+def _perturbation_criterion(
+    context: _Context, requirement_id: str, index: int, spec: CriterionSpec
+) -> CriterionResult:
+    """A criterion on one robustness level: its metric, or its paired difference (``against``)."""
+    level = context.levels.get(spec.population.value or "")
+    level_context = context
+    if level is None:
+        population = level_population(spec.population.value or "", 0)
+        outcome = PopulationOutcome(population, None, None, Verdict.UNDEFINED, "not scored", ())
+    elif spec.against is None:
+        level_context = replace(context, engine=level.engine)
+        outcome = _outcome(level_context, spec, level.population, context.confidence_level)
+    else:
+        estimate = level.differences[spec.metric]
+        observed, reason = _compared(estimate, spec.bound)
+        verdict = Verdict.UNDEFINED
+        if observed is not None:
+            verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
+        outcome = PopulationOutcome(level.population, estimate, observed, verdict, reason, ())
+    _, multiplicity = _multiplicity(context, spec, 1)
+    return CriterionResult(
+        requirement_id=requirement_id,
+        index=index,
+        spec=spec,
+        verdict=outcome.verdict or Verdict.UNDEFINED,
+        observed=outcome.observed,
+        reason=outcome.reason
+        if outcome.reason is None
+        else f"{spec.population.describe()}: {outcome.reason}",
+        description=spec.describe(context.confidence_level),
+        confidence_level=context.confidence_level,
+        multiplicity=multiplicity,
         outcomes=(outcome,),
     )
 
@@ -378,6 +420,8 @@ def evaluate_criterion(
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
     if spec.population.form == "reader_study":
         return _reader_study_criterion(context, requirement_id, index, spec)
+    if spec.population.form == "perturbation":  # a robustness level (issue 19)
+        return _perturbation_criterion(context, requirement_id, index, spec)
     populations = resolve_populations(spec.population, context.index)
     level, multiplicity = _multiplicity(context, spec, len(populations))
     outcomes = tuple(_outcome(context, spec, population, level) for population in populations)
@@ -410,11 +454,13 @@ def evaluate_requirements(
     index: PopulationIndex,
     *,
     external: Mapping[str, Estimate] | None = None,
+    levels: Mapping[str, LevelAnalysis] | None = None,
 ) -> tuple[RequirementResult, ...]:
     """Evaluate every criterion of every requirement, in protocol order.
 
     ``external`` holds the estimates of criteria on the ``reader_study``
-    population (the reader-study metrics), by metric name.
+    population (the reader-study metrics), by metric name; ``levels`` the
+    analysed robustness levels by ID (criteria on ``{perturbation: ID}``).
     """
     context = _Context(
         engine=engine,
@@ -422,6 +468,7 @@ def evaluate_requirements(
         confidence_level=engine.settings.confidence_level,
         multiplicity=engine.settings.multiplicity,
         external=dict(external or {}),
+        levels=dict(levels or {}),
     )
     results = []
     for requirement in requirements:

@@ -42,6 +42,9 @@ CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
 #: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
 MRMC_NAME = "mrmc.json"
+#: Scores of every case at every robustness level, present when the protocol has a
+#: ``robustness`` section (issue 19).
+ROBUSTNESS_CASES_NAME = "robustness.csv"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -244,6 +247,9 @@ class MetricsDocument(Record):
     populations: list[PopulationRecord]
     failure_modes: FailureModes
     roc_curves: list[RocCurveRecord] | None = None
+    #: Robustness levels (issue 19): ``against`` and ``levels`` (each a population entry
+    #: plus ``perturbation``, ``differences``, ``auc_test`` and ``flips``).
+    robustness: dict[str, Any] | None = None
 
     def population(self, key: str) -> PopulationRecord | None:
         """The population with ``key``, or None."""
@@ -284,6 +290,7 @@ class CriterionRecord(Record):
     op: str
     value: float
     non_evaluable: str
+    against: str | None = None
     required: str
     observed: float | None
     verdict: str

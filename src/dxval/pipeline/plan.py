@@ -43,7 +43,9 @@ from dxval.protocol import (
     TestSetPopulation,
     load_protocol,
 )
+from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
+from dxval.protocol.studies import PerturbationLevel, robustness_levels
 from dxval.stats.mrmc import CovarianceMethod
 from dxval.stats.vocabulary import READER_STUDY_METRICS
 
@@ -159,6 +161,7 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    robustness: tuple[PerturbationLevel, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -259,6 +262,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        robustness=robustness_levels(protocol.robustness),
     )
 
 
@@ -336,10 +340,12 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
     )
 
 
-def _population_spec(criterion: Criterion) -> PopulationSpec:
+def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  (one per form)
     if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
         return PopulationSpec("reader_study")
     population = criterion.population
+    if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
+        return PopulationSpec("perturbation", value=population.perturbation)
     if isinstance(population, EachPopulation):
         return PopulationSpec("each", family=population.each, site=population.site)
     if isinstance(population, SitePopulation):
@@ -369,6 +375,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
                     bound=criterion.bound,
                     spread=criterion.spread,
                     non_evaluable=criterion.non_evaluable,
+                    against=criterion.against,
                 )
                 for criterion in requirement.criteria
             ),

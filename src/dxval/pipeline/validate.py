@@ -29,6 +29,7 @@ from dxval.analysis import (
 )
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
+from dxval.analysis.robustness import LevelScores
 from dxval.data import (
     Case,
     DicomAttributeReader,
@@ -53,6 +54,7 @@ from dxval.evidence.format import (
     MRMC_NAME,
     PHI_NAME,
     PROTOCOL_NAME,
+    ROBUSTNESS_CASES_NAME,
     RUN_NAME,
     CriteriaDocument,
     MetricsDocument,
@@ -72,6 +74,7 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.robustness import render_level_cases, score_levels
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
@@ -169,6 +172,11 @@ def _model_scores(
 ) -> tuple[dict[str, CaseOutcome], ModelScores]:
     """Scores from the frozen model through the locked harness (:mod:`dxval.pipeline.score`)."""
     run = score_with_model(plan, cases, options=options, default_cache_dir=cache_dir)
+    return _outcomes(cases, run), run
+
+
+def _outcomes(cases: Sequence[Case], run: ModelScores) -> dict[str, CaseOutcome]:
+    """Each case's score from a harness run, or its reason code and text."""
     outcomes = {}
     for case in cases:
         score = run.scores.get(case.case_id)
@@ -177,7 +185,7 @@ def _model_scores(
         else:
             code, reason = run.failures.get(case.case_id, ("failed", "no result from the harness"))
             outcomes[case.case_id] = CaseOutcome(None, code, reason)
-    return outcomes, run
+    return outcomes
 
 
 def _levels(plan: RunPlan, case: Case) -> dict[str, str]:
@@ -277,6 +285,8 @@ class _Gathered:
     model_run: ModelScores | None
     uses: list[TestSetUse]
     usage: tuple[TestSetUsage, ...]
+    levels: tuple[LevelScores, ...] = ()
+    level_cases: bytes | None = None
 
 
 def _gather(
@@ -330,7 +340,34 @@ def _gather(
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
-    return _Gathered(sources, pins, table, rows, counts, model_run, uses, usage)
+    levels, level_cases = _robustness(plan, cases, audit, progress, options=options, out=out)
+    return _Gathered(
+        sources, pins, table, rows, counts, model_run, uses, usage, levels, level_cases
+    )
+
+
+def _robustness(
+    plan: RunPlan,
+    cases: Sequence[Case],
+    audit: AuditLog,
+    progress: Progress,
+    *,
+    options: InferenceOptions,
+    out: Path,
+) -> tuple[tuple[LevelScores, ...], bytes | None]:
+    """Score the robustness levels (issue 19); their case tables and ``robustness.csv``."""
+    if not plan.robustness or plan.model is None:
+        return (), None
+    progress(f"robustness: scoring {len(plan.robustness)} perturbation level(s)")
+    runs = score_levels(plan, cases, options=options, default_cache_dir=out / ".dxval-cache")
+    levels = []
+    for level_run in runs:
+        outcomes = _outcomes(cases, level_run.run)
+        table, _ = _table(plan, cases, outcomes)
+        levels.append(LevelScores(level_run.level.id, level_run.record(), table))
+        audit.record("robustness.scored", level_run.audit(), f"level {level_run.level.id}")
+    rendered = render_level_cases(runs, cases, operating_point=plan.operating_point)
+    return tuple(levels), rendered
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -391,7 +428,10 @@ def _record_uses(
 
 
 def _analyse(
-    plan: RunPlan, table: CaseTable, external: Mapping[str, Any] | None = None
+    plan: RunPlan,
+    table: CaseTable,
+    external: Mapping[str, Any] | None = None,
+    levels: Sequence[LevelScores] = (),
 ) -> AnalysisResult:
     """Populations, metrics, criteria and failure modes of the protocol."""
     populations = build_populations(
@@ -411,6 +451,7 @@ def _analyse(
         settings=plan.statistics,
         header=header,
         external=external,
+        levels=levels,
     )
 
 
@@ -568,7 +609,8 @@ def _run_and_seal(
             {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
             "reader study read and analysed",
         )
-    result = _analyse(plan, gathered.table, None if study is None else study.estimates)
+    external = None if study is None else study.estimates
+    result = _analyse(plan, gathered.table, external, gathered.levels)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
@@ -590,6 +632,8 @@ def _run_and_seal(
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
+        if gathered.level_cases is not None:  # robustness levels (issue 19)
+            writer.write_bytes(ROBUSTNESS_CASES_NAME, gathered.level_cases)
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,

@@ -25,6 +25,7 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
+from dxval.protocol.studies import criterion_issues, robustness_issues
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
 from dxval.stats.vocabulary import READER_STUDY_METRICS
 
@@ -73,7 +74,13 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_attributes(protocol),
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
+        *_check_robustness(protocol),  # issue 19
     ]
+
+
+def _check_robustness(protocol: Protocol) -> Iterator[Issue]:
+    issues = robustness_issues(protocol.robustness, has_model=protocol.model is not None)
+    yield from (Issue(*issue) for issue in issues)
 
 
 def _check_source(protocol: Protocol) -> Iterator[Issue]:
@@ -197,6 +204,8 @@ def _check_requirements(protocol: Protocol) -> Iterator[Issue]:
     for requirement_index, requirement in enumerate(protocol.requirements):
         for criterion_index, criterion in enumerate(requirement.criteria):
             location: Location = ("requirements", requirement_index, "criteria", criterion_index)
+            robustness = criterion_issues(protocol.robustness, criterion, location)  # issue 19
+            yield from (Issue(*issue) for issue in robustness)
             if criterion.metric in READER_STUDY_METRICS:
                 yield from _check_reader_study_criterion(protocol, criterion, location)
                 continue

@@ -31,6 +31,7 @@ from dxval.protocol.sections import (
     TestSet,
     Truth,
 )
+from dxval.protocol.studies import Robustness
 
 SCHEMA_VERSION = 1
 
@@ -72,6 +73,11 @@ class Protocol(Section):
         default=None,
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
+    robustness: Robustness | None = Field(
+        default=None,
+        description="Robustness study: perturbation levels scored by the same harness and "
+        "paired with the unperturbed run (model protocols only).",
     )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(
