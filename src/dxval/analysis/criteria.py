@@ -9,6 +9,12 @@ multiplicity (Bonferroni 1 − (1 − CL)/K; Holm uses the Bonferroni level for
 intervals) and the adjustment is recorded. A criterion that cannot be
 evaluated (no positives in a subgroup, an undefined interval) is
 ``undefined`` with its reason and counts as not met.
+
+A criterion with ``against: <reference id>`` compares a paired difference
+(candidate − reference, :data:`~dxval.stats.vocabulary.DIFFERENCE_METRICS`)
+instead; its estimates come from the :class:`~dxval.analysis.paired.PairedReference`
+registered under that id (a comparator model, or any other reference kind
+that provides paired scores per population).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from enum import Enum
 import numpy as np
 
 from dxval.analysis.metrics import MetricEngine, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import (
     Population,
     PopulationIndex,
@@ -84,6 +91,7 @@ class CriterionSpec:
     bound: str = "point"
     spread: str | None = None
     non_evaluable: str = "exclude"
+    against: str | None = None
 
     def describe(self, confidence_level: float) -> str:
         """Human text of what is compared, e.g. ``sensitivity, lower 95% bound, all cases``."""
@@ -93,7 +101,8 @@ class CriterionSpec:
         if self.spread is not None:
             what = "spread (max - min)"
         extra = "" if self.non_evaluable == "exclude" else f", non-evaluable {self.non_evaluable}"
-        return f"{self.metric}, {what}, {self.population.describe()}{extra}"
+        metric = self.metric if self.against is None else f"{self.metric} vs {self.against}"
+        return f"{metric}, {what}, {self.population.describe()}{extra}"
 
     @property
     def required(self) -> str:
@@ -176,6 +185,7 @@ class CriterionResult:
             "op": spec.op,
             "value": spec.value,
             "non_evaluable": spec.non_evaluable,
+            "against": spec.against,
             "required": spec.required,
             "observed": self.observed,
             "verdict": self.verdict.value,
@@ -250,6 +260,7 @@ class _Context:
     confidence_level: float
     multiplicity: str
     external: Mapping[str, Estimate] = field(default_factory=dict)
+    references: Mapping[str, PairedReference] = field(default_factory=dict)
 
 
 #: The one "population" of a reader-study criterion (form ``reader_study``): its
@@ -302,11 +313,11 @@ def _outcome(
     context: _Context, spec: CriterionSpec, population: Population, level: float
 ) -> PopulationOutcome:
     engine = context.engine
-    estimate = engine.estimate(
-        population, spec.metric, handling=spec.non_evaluable, confidence_level=level
-    )
+    estimate = _estimate(context, spec, population, level)
     counts = population_counts(engine.table, population)
-    insufficient = counts.insufficient(engine.settings, metric=spec.metric)
+    # a paired difference of sensitivity needs positives only, as sensitivity does
+    base = {"sensitivity_difference": "sensitivity", "specificity_difference": "specificity"}
+    insufficient = counts.insufficient(engine.settings, metric=base.get(spec.metric, spec.metric))
     bound = "point" if spec.spread is not None else spec.bound
     observed, reason = _compared(estimate, bound)
     verdict: Verdict | None
@@ -317,6 +328,25 @@ def _outcome(
     else:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     return PopulationOutcome(population, estimate, observed, verdict, reason, insufficient)
+
+
+def _estimate(
+    context: _Context, spec: CriterionSpec, population: Population, level: float
+) -> Estimate:
+    """The compared estimate: a metric, or a paired difference ``against`` a reference."""
+    if spec.against is None:
+        return context.engine.estimate(
+            population, spec.metric, handling=spec.non_evaluable, confidence_level=level
+        )
+    reference = context.references.get(spec.against)
+    if reference is None:  # the protocol checks exclude it; never a silent pass
+        return Estimate.undefined(
+            f"no paired reference {spec.against!r} in this run",
+            confidence_level=level,
+            method="paired difference",
+            n=0,
+        )
+    return reference.difference(population, spec.metric, confidence_level=level)
 
 
 def _multiplicity(
@@ -410,11 +440,14 @@ def evaluate_requirements(
     index: PopulationIndex,
     *,
     external: Mapping[str, Estimate] | None = None,
+    references: Mapping[str, PairedReference] | None = None,
 ) -> tuple[RequirementResult, ...]:
     """Evaluate every criterion of every requirement, in protocol order.
 
     ``external`` holds the estimates of criteria on the ``reader_study``
-    population (the reader-study metrics), by metric name.
+    population (the reader-study metrics), by metric name. ``references``
+    holds the paired references that criteria with ``against: <id>`` name,
+    by id (:class:`~dxval.analysis.paired.PairedScores` for a comparator).
     """
     context = _Context(
         engine=engine,
@@ -422,6 +455,7 @@ def evaluate_requirements(
         confidence_level=engine.settings.confidence_level,
         multiplicity=engine.settings.multiplicity,
         external=dict(external or {}),
+        references=dict(references or {}),
     )
     results = []
     for requirement in requirements:

@@ -20,6 +20,7 @@ from dxval.analysis.criteria import (
 from dxval.analysis.curves import roc_curves
 from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import Population, PopulationIndex
 from dxval.analysis.table import CaseTable
 from dxval.stats import Estimate
@@ -104,6 +105,7 @@ def analyse(
     settings: StatisticsSettings,
     header: Mapping[str, Any],
     external: Mapping[str, Estimate] | None = None,
+    references: Mapping[str, PairedReference] | None = None,
 ) -> AnalysisResult:
     """Compute every metric for every population, evaluate the criteria, run failure modes.
 
@@ -122,9 +124,13 @@ def analyse(
     external:
         Estimates of the reader-study metrics (criteria on the ``reader_study``
         population), by metric name.
+    references:
+        Paired references of difference criteria (``against: <id>``), by id.
     """
     engine = MetricEngine(table, settings)
-    results = evaluate_requirements(requirements, engine, populations, external=external)
+    results = evaluate_requirements(
+        requirements, engine, populations, external=external, references=references
+    )
     summary = summarise(results)
     groups = [p for p in populations.populations if p.kind in ("site", "attribute")]
     sites = populations.family("site")

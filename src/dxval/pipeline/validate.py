@@ -22,11 +22,13 @@ from dxval.analysis import (
     CaseRecord,
     CaseTable,
     CriteriaSummary,
+    PopulationIndex,
     RequirementResult,
     analyse,
     band_of,
     build_populations,
 )
+from dxval.analysis.paired import PairedScores
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
 from dxval.data import (
@@ -46,6 +48,7 @@ from dxval.evidence.audit import utc_now
 from dxval.evidence.format import (
     AUDIT_NAME,
     CASES_NAME,
+    COMPARISON_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
     LOCK_NAME,
@@ -54,6 +57,7 @@ from dxval.evidence.format import (
     PHI_NAME,
     PROTOCOL_NAME,
     RUN_NAME,
+    ComparisonRecord,
     CriteriaDocument,
     MetricsDocument,
     MrmcRecord,
@@ -63,6 +67,14 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.comparison import (
+    NOT_IMPLEMENTED,
+    ComparatorScores,
+    comparison_document,
+    paired_references,
+    pccp_record,
+    score_comparators,
+)
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -277,6 +289,7 @@ class _Gathered:
     model_run: ModelScores | None
     uses: list[TestSetUse]
     usage: tuple[TestSetUsage, ...]
+    comparators: tuple[ComparatorScores, ...] = ()
 
 
 def _gather(
@@ -329,8 +342,14 @@ def _gather(
         "failed": int((~table.evaluable).sum()),
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
+    comparators: tuple[ComparatorScores, ...] = ()
+    if plan.comparators:  # comparison stage (issue 13)
+        progress(f"scoring {len(plan.comparators)} comparator(s) on the same cases")
+        comparators = score_comparators(
+            plan, cases, table, options=options, cache_dir=out / ".dxval-cache", audit=audit
+        )
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
-    return _Gathered(sources, pins, table, rows, counts, model_run, uses, usage)
+    return _Gathered(sources, pins, table, rows, counts, model_run, uses, usage, comparators)
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -390,11 +409,8 @@ def _record_uses(
     )
 
 
-def _analyse(
-    plan: RunPlan, table: CaseTable, external: Mapping[str, Any] | None = None
-) -> AnalysisResult:
-    """Populations, metrics, criteria and failure modes of the protocol."""
-    populations = build_populations(
+def _populations(plan: RunPlan, table: CaseTable) -> PopulationIndex:
+    return build_populations(
         table.sites,
         table.test_sets,
         table.levels,
@@ -403,6 +419,16 @@ def _analyse(
         attributes=plan.attribute_specs,
         site_by=list(plan.site_by),
     )
+
+
+def _analyse(
+    plan: RunPlan,
+    table: CaseTable,
+    external: Mapping[str, Any] | None = None,
+    references: Mapping[str, PairedScores] | None = None,
+) -> AnalysisResult:
+    """Populations, metrics, criteria and failure modes of the protocol."""
+    populations = _populations(plan, table)
     header = {"id": plan.protocol_id, "version": plan.version, "sha256": plan.digest}
     return analyse(
         table,
@@ -411,6 +437,7 @@ def _analyse(
         settings=plan.statistics,
         header=header,
         external=external,
+        references=references,
     )
 
 
@@ -568,7 +595,8 @@ def _run_and_seal(
             {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
             "reader study read and analysed",
         )
-    result = _analyse(plan, gathered.table, None if study is None else study.estimates)
+    references = paired_references(gathered.table, gathered.comparators)
+    result = _analyse(plan, gathered.table, None if study is None else study.estimates, references)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
@@ -576,7 +604,10 @@ def _run_and_seal(
     with BundleWriter(out, plan.protocol_id, run_id) as writer:
         writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
         model_run = gathered.model_run
-        lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
+        comparator_runs = {
+            item.comparator.id: item.run for item in gathered.comparators if item.run is not None
+        }
+        lock = lock_record(plan, gathered.pins, gathered.sources, model_run, comparator_runs)
         writer.write_json(LOCK_NAME, lock)
         runtime = capture_runtime() if model_run is None else model_run.environment
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
@@ -587,6 +618,15 @@ def _run_and_seal(
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
         writer.write_json(CRITERIA_NAME, result.criteria_document)
+        if gathered.comparators:  # comparison stage (issue 13)
+            populations = _populations(plan, gathered.table)
+            document = comparison_document(plan, populations, gathered.comparators, references)
+            check_record(ComparisonRecord, document, name=COMPARISON_NAME)
+            writer.write_json(COMPARISON_NAME, document)
+        pccp = pccp_record(plan, all_met=result.summary.all_met)
+        if pccp is not None and not pccp["implement"]:
+            message = message or f"{pccp['id']}: {NOT_IMPLEMENTED}"
+            audit.record("pccp.decided", pccp, "a criterion is not met")
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
@@ -599,6 +639,7 @@ def _run_and_seal(
             "criteria": result.summary.to_dict(),
             "test_set_usage": [item.to_dict() for item in gathered.usage],
             "templates": None if report_templates is None else report_templates.to_dict(),
+            "pccp": pccp,
         }
         check_record(RunRecord, run, name=RUN_NAME)
         render = None if report_templates is None else _renderer(report_templates)

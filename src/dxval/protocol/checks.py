@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dxval.dicom.phi_table import identifying_row_name
 from dxval.dicom.steps import check_pipeline
+from dxval.protocol.comparators import check_comparators
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,
@@ -73,6 +74,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_attributes(protocol),
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
+        *(Issue(*found) for found in check_comparators(protocol)),
     ]
 
 

@@ -124,6 +124,12 @@ class Criterion(Section):
         description="Non-evaluable cases: excluded, counted as test-negative or as test-positive "
         "(FDA 2007 guidance on equivocal results).",
     )
+    against: Identifier | None = Field(
+        default=None,
+        description="For a difference metric (auc_difference, sensitivity_difference, "
+        "specificity_difference, flip_fraction): the id of the comparator the candidate is "
+        "compared with; the value compared is candidate − comparator.",
+    )
 
 
 class Requirement(Section):

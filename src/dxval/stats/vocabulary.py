@@ -13,6 +13,7 @@ __all__ = [
     "CALIBRATION_METRICS",
     "CRITERION_METRICS",
     "DECISION_METRICS",
+    "DIFFERENCE_METRICS",
     "RANKING_METRICS",
     "READER_STUDY_METRICS",
     "RESAMPLED_DECISION_METRICS",
@@ -52,5 +53,15 @@ READER_STUDY_METRICS = (
     "mrmc_sensitivity_difference",
     "mrmc_specificity_difference",
 )
-#: Every metric a protocol criterion may name: the standalone ones, then the reader study's.
-CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS)
+#: Paired differences candidate − reference on the same cases; a criterion on one names
+#: its reference with ``against:`` (a comparator model, issue 13). ``flip_fraction`` is
+#: the share of cases whose call differs between the two.
+DIFFERENCE_METRICS = (
+    "auc_difference",
+    "sensitivity_difference",
+    "specificity_difference",
+    "flip_fraction",
+)
+#: Every metric a protocol criterion may name: the standalone ones, the reader study's,
+#: then the paired differences.
+CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS, *DIFFERENCE_METRICS)
