@@ -137,12 +137,11 @@ def test_identity_level_has_zero_differences_and_noise_changes_scores(
     for name in ("auc_difference", "sensitivity_difference", "specificity_difference"):
         assert identity["differences"][name]["estimate"] == 0.0, name
     assert identity["differences"]["flip_fraction"]["estimate"] == 0.0
-    assert identity["flips"] == {
-        "paired_cases": CASES,
-        "to_positive": 0,
-        "to_negative": 0,
-        "total": 0,
-    }
+    flips = identity["comparison"]["flips"]
+    assert (flips["to_positive"], flips["to_negative"], flips["total"]) == (0, 0, 0)
+    assert flips["n"] == CASES
+    for name in ("sensitivity", "specificity"):  # Tango's interval and McNemar beside Newcombe
+        assert identity["comparison"][name]["tango"]["estimate"] == 0.0
     # zero variance: the point estimate is kept, the interval is undefined with a reason
     assert identity["differences"]["auc_difference"]["status"] == "undefined"
     assert "zero variance" in identity["differences"]["auc_difference"]["reason"]
@@ -151,7 +150,7 @@ def test_identity_level_has_zero_differences_and_noise_changes_scores(
     noisy = levels["noise_0.2"]
     assert noisy["metrics"]["auc"]["low"] is not None
     assert noisy["differences"]["auc_difference"]["method"].endswith("paired")
-    assert noisy["auc_test"]["p_value"] is not None
+    assert noisy["comparison"]["auc"]["p_value"] is not None
 
     with (bundle / "robustness.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))

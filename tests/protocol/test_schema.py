@@ -67,7 +67,8 @@ def test_metric_vocabulary_matches_the_analysis() -> None:
     from dxval.protocol.checks import READER_STUDY_METRICS as CHECKED
     from dxval.stats.vocabulary import DIFFERENCE_METRICS, READER_STUDY_METRICS
 
-    assert typing.get_args(MetricName) == ALL_METRICS + READER_STUDY_METRICS + DIFFERENCE_METRICS
+    expected = ALL_METRICS + READER_STUDY_METRICS + DIFFERENCE_METRICS
+    assert typing.get_args(MetricName) == expected
     assert CHECKED is READER_STUDY_METRICS
 
 
@@ -99,5 +100,5 @@ def test_protocol_metric_names_are_exactly_the_analysed_metrics() -> None:
     from dxval.protocol.criteria import MetricName
     from dxval.stats.vocabulary import DIFFERENCE_METRICS, READER_STUDY_METRICS
 
-    expected = set(ALL_METRICS) | set(READER_STUDY_METRICS) | set(DIFFERENCE_METRICS)
-    assert set(get_args(MetricName)) == expected
+    analysed = set(ALL_METRICS) | set(READER_STUDY_METRICS) | set(DIFFERENCE_METRICS)
+    assert set(get_args(MetricName)) == analysed

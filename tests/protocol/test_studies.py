@@ -58,13 +58,14 @@ def test_levels_and_difference_criteria_are_planned(
     [
         (
             '{metric: auc_difference, population: {perturbation: noise_0.02}, op: ">", value: 0}',
-            r"criteria\[0\]\.metric: got 'auc_difference' without against expected against: "
-            "unperturbed",
+            r"criteria\[0\]\.against: got no against for auc_difference expected against: "
+            "<comparator id>",
         ),
         (
             "{metric: flip_fraction, against: released, population: {perturbation: noise_0.02}, "
             'op: "<", value: 0.1}',
-            r"criteria\[0\]\.against: got 'released' expected 'unperturbed'",
+            r"criteria\[0\]\.against: got 'released' expected 'unperturbed' on a "
+            r"\{perturbation: ID\} population \(comparators are not scored on perturbed inputs\)",
         ),
         (
             '{metric: sensitivity_difference, against: unperturbed, op: ">", value: -0.1}',
@@ -72,7 +73,7 @@ def test_levels_and_difference_criteria_are_planned(
         ),
         (
             '{metric: auc, against: unperturbed, op: ">", value: 0.5}',
-            r"criteria\[0\]\.against: got 'unperturbed' expected no against for 'auc'",
+            r"criteria\[0\]\.against: got against on 'auc' expected a difference metric",
         ),
         (
             '{metric: auc, population: {perturbation: blur_1}, op: ">", value: 0.5}',

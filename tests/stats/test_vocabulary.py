@@ -11,13 +11,22 @@ from dxval.stats.vocabulary import (
     ALL_METRICS,
     CRITERION_METRICS,
     DECISION_METRICS,
+    DIFFERENCE_METRICS,
     READER_STUDY_METRICS,
     RESAMPLED_DECISION_METRICS,
 )
 
 
 def test_every_list_is_the_vocabulary() -> None:
-    assert get_args(MetricName) == CRITERION_METRICS == (*ALL_METRICS, *READER_STUDY_METRICS)
+    assert (
+        get_args(MetricName)
+        == CRITERION_METRICS
+        == (
+            *ALL_METRICS,
+            *READER_STUDY_METRICS,
+            *DIFFERENCE_METRICS,
+        )
+    )
     assert ANALYSED == ALL_METRICS
     assert len(set(CRITERION_METRICS)) == len(CRITERION_METRICS)
 

@@ -9,6 +9,12 @@ multiplicity (Bonferroni 1 − (1 − CL)/K; Holm uses the Bonferroni level for
 intervals) and the adjustment is recorded. A criterion that cannot be
 evaluated (no positives in a subgroup, an undefined interval) is
 ``undefined`` with its reason and counts as not met.
+
+A criterion with ``against: <reference id>`` compares a paired difference
+(candidate − reference, :data:`~dxval.stats.vocabulary.DIFFERENCE_METRICS`)
+instead; its estimates come from the :class:`~dxval.analysis.paired.PairedReference`
+registered under that id (a comparator model, or any other reference kind
+that provides paired scores per population).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from enum import Enum
 import numpy as np
 
 from dxval.analysis.metrics import MetricEngine, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import (
     Population,
     PopulationIndex,
@@ -96,8 +103,8 @@ class CriterionSpec:
         if self.spread is not None:
             what = "spread (max - min)"
         extra = "" if self.non_evaluable == "exclude" else f", non-evaluable {self.non_evaluable}"
-        against = "" if self.against is None else f" against {self.against}"
-        return f"{self.metric}, {what}, {self.population.describe()}{against}{extra}"
+        metric = self.metric if self.against is None else f"{self.metric} vs {self.against}"
+        return f"{metric}, {what}, {self.population.describe()}{extra}"
 
     @property
     def required(self) -> str:
@@ -256,6 +263,7 @@ class _Context:
     multiplicity: str
     external: Mapping[str, Estimate] = field(default_factory=dict)
     levels: Mapping[str, LevelAnalysis] = field(default_factory=dict)
+    references: Mapping[str, PairedReference] = field(default_factory=dict)
 
 
 #: The one "population" of a reader-study criterion (form ``reader_study``): its
@@ -309,20 +317,12 @@ def _perturbation_criterion(
 ) -> CriterionResult:
     """A criterion on one robustness level: its metric, or its paired difference (``against``)."""
     level = context.levels.get(spec.population.value or "")
-    level_context = context
     if level is None:
         population = level_population(spec.population.value or "", 0)
         outcome = PopulationOutcome(population, None, None, Verdict.UNDEFINED, "not scored", ())
-    elif spec.against is None:
+    else:  # the level's own metrics; a difference goes through references[against]
         level_context = replace(context, engine=level.engine)
         outcome = _outcome(level_context, spec, level.population, context.confidence_level)
-    else:
-        estimate = level.differences[spec.metric]
-        observed, reason = _compared(estimate, spec.bound)
-        verdict = Verdict.UNDEFINED
-        if observed is not None:
-            verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
-        outcome = PopulationOutcome(level.population, estimate, observed, verdict, reason, ())
     _, multiplicity = _multiplicity(context, spec, 1)
     return CriterionResult(
         requirement_id=requirement_id,
@@ -344,11 +344,11 @@ def _outcome(
     context: _Context, spec: CriterionSpec, population: Population, level: float
 ) -> PopulationOutcome:
     engine = context.engine
-    estimate = engine.estimate(
-        population, spec.metric, handling=spec.non_evaluable, confidence_level=level
-    )
+    estimate = _estimate(context, spec, population, level)
     counts = population_counts(engine.table, population)
-    insufficient = counts.insufficient(engine.settings, metric=spec.metric)
+    # a paired difference of sensitivity needs positives only, as sensitivity does
+    base = {"sensitivity_difference": "sensitivity", "specificity_difference": "specificity"}
+    insufficient = counts.insufficient(engine.settings, metric=base.get(spec.metric, spec.metric))
     bound = "point" if spec.spread is not None else spec.bound
     observed, reason = _compared(estimate, bound)
     verdict: Verdict | None
@@ -359,6 +359,25 @@ def _outcome(
     else:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     return PopulationOutcome(population, estimate, observed, verdict, reason, insufficient)
+
+
+def _estimate(
+    context: _Context, spec: CriterionSpec, population: Population, level: float
+) -> Estimate:
+    """The compared estimate: a metric, or a paired difference ``against`` a reference."""
+    if spec.against is None:
+        return context.engine.estimate(
+            population, spec.metric, handling=spec.non_evaluable, confidence_level=level
+        )
+    reference = context.references.get(spec.against)
+    if reference is None:  # the protocol checks exclude it; never a silent pass
+        return Estimate.undefined(
+            f"no paired reference {spec.against!r} in this run",
+            confidence_level=level,
+            method="paired difference",
+            n=0,
+        )
+    return reference.difference(population, spec.metric, confidence_level=level)
 
 
 def _multiplicity(
@@ -455,12 +474,16 @@ def evaluate_requirements(
     *,
     external: Mapping[str, Estimate] | None = None,
     levels: Mapping[str, LevelAnalysis] | None = None,
+    references: Mapping[str, PairedReference] | None = None,
 ) -> tuple[RequirementResult, ...]:
     """Evaluate every criterion of every requirement, in protocol order.
 
     ``external`` holds the estimates of criteria on the ``reader_study``
     population (the reader-study metrics), by metric name; ``levels`` the
     analysed robustness levels by ID (criteria on ``{perturbation: ID}``).
+    population (the reader-study metrics), by metric name. ``references``
+    holds the paired references that criteria with ``against: <id>`` name,
+    by id (:class:`~dxval.analysis.paired.PairedScores` for a comparator).
     """
     context = _Context(
         engine=engine,
@@ -469,6 +492,7 @@ def evaluate_requirements(
         multiplicity=engine.settings.multiplicity,
         external=dict(external or {}),
         levels=dict(levels or {}),
+        references=dict(references or {}),
     )
     results = []
     for requirement in requirements:

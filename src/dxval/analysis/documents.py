@@ -20,8 +20,9 @@ from dxval.analysis.criteria import (
 from dxval.analysis.curves import roc_curves
 from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import Population, PopulationIndex
-from dxval.analysis.robustness import AGAINST, LevelScores, analyse_level
+from dxval.analysis.robustness import AGAINST, LevelScores, UnperturbedReference, analyse_level
 from dxval.analysis.table import CaseTable
 from dxval.stats import Estimate
 
@@ -106,6 +107,7 @@ def analyse(
     header: Mapping[str, Any],
     external: Mapping[str, Estimate] | None = None,
     levels: Sequence[LevelScores] = (),
+    references: Mapping[str, PairedReference] | None = None,
 ) -> AnalysisResult:
     """Compute every metric for every population, evaluate the criteria, run failure modes.
 
@@ -127,12 +129,22 @@ def analyse(
     levels:
         Case tables of the robustness levels (issue 19), each analysed against
         ``table`` (:mod:`dxval.analysis.robustness`); they go to
-        ``metrics.json`` under ``robustness``.
+        ``metrics.json`` under ``robustness`` and criteria reach their
+        differences as ``against: unperturbed``.
+    references:
+        Paired references of difference criteria (``against: <id>``), by id.
     """
     engine = MetricEngine(table, settings)
     analysed = {level.id: analyse_level(table, level, settings) for level in levels}
+    if analysed:
+        references = {**(references or {}), AGAINST: UnperturbedReference(analysed)}
     results = evaluate_requirements(
-        requirements, engine, populations, external=external, levels=analysed
+        requirements,
+        engine,
+        populations,
+        external=external,
+        references=references,
+        levels=analysed,
     )
     summary = summarise(results)
     groups = [p for p in populations.populations if p.kind in ("site", "attribute")]

@@ -4,45 +4,46 @@ Each level of the protocol's ``robustness:`` study (issue 19) scored the same
 cases again with their pixels perturbed. The level is a population of its own
 (every metric with its interval, as for the unperturbed cases), and the
 **paired** differences, level − unperturbed, on the cases evaluable in both
-runs:
+runs come from the one paired implementation of model comparison
+(:func:`dxval.analysis.paired.compare_paired`, issue 13): ΔAUC by DeLong's
+paired test (as ``pROC::roc.test(paired = TRUE)``), Δsensitivity and
+Δspecificity with Newcombe's (1998, method 10) and Tango's score intervals and
+McNemar's tests, and the decision flips (positive ⇔ score ≥ the operating
+point, the same threshold in both runs) to positive and to negative.
 
-* ``auc_difference``: paired DeLong test of the two AUCs (DeLong et al. 1988;
-  as ``pROC::roc.test(paired = TRUE)``), :func:`dxval.stats.delong_paired_test`;
-* ``sensitivity_difference`` / ``specificity_difference``: paired difference
-  of the proportions correct among the truly positive / negative cases with
-  Newcombe's (1998, method 10) hybrid score interval,
-  :func:`dxval.stats.paired_difference`;
-* ``flip_fraction``: the fraction of cases whose decision (score ≥ operating
-  point) changed, with the protocol's proportion interval, and the counts of
-  flips to positive and to negative.
-
-An identical scoring (the identity level, e.g. noise 0) gives differences of
-exactly 0 and no flip; its ΔAUC has zero variance and is reported with its
-point estimate 0 and an undefined interval, never a NaN.
+Criteria reach the differences through the paired-reference mechanism of
+:mod:`dxval.analysis.criteria`: :class:`UnperturbedReference` is registered
+under ``against: unperturbed`` and answers for ``{perturbation: ID}``
+populations. An identical scoring (the identity level, e.g. noise 0) gives
+differences of exactly 0 and no flip; its ΔAUC has zero variance and is
+reported with its point estimate 0 and an undefined interval, never a NaN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from dxval.analysis.metrics import MetricEngine, StatisticsSettings
+from dxval.analysis.paired import PairedComparison, PairedScores
 from dxval.analysis.populations import Population
 from dxval.analysis.table import CaseTable
-from dxval.stats import (
-    AucComparison,
-    Estimate,
-    delong_paired_test,
-    paired_difference,
-    proportion_ci,
-)
+from dxval.stats import Estimate
+from dxval.stats.vocabulary import DIFFERENCE_METRICS
 
-__all__ = ["AGAINST", "LevelAnalysis", "LevelScores", "analyse_level", "level_population"]
+__all__ = [
+    "AGAINST",
+    "LevelAnalysis",
+    "LevelScores",
+    "UnperturbedReference",
+    "analyse_level",
+    "level_population",
+]
 
-#: What every robustness difference is taken against.
+#: What every robustness difference is taken against (the ``against:`` id of a criterion).
 AGAINST = "unperturbed"
 
 
@@ -60,35 +61,55 @@ class LevelScores:
 
 @dataclass(frozen=True, slots=True)
 class LevelAnalysis:
-    """A level's metric engine, its population, and its paired differences to the original."""
+    """A level's metric engine and population, and its pairing with the unperturbed run."""
 
     id: str
     perturbation: Mapping[str, Any]
     engine: MetricEngine
     population: Population
-    differences: Mapping[str, Estimate]
-    comparison: AucComparison | None
-    flips: Mapping[str, int] = field(default_factory=dict)
+    paired: PairedScores
+    comparison: PairedComparison
 
     def record(self) -> dict[str, Any]:
         """JSON-safe paired part of the level's ``metrics.json`` entry."""
-        comparison = self.comparison
         return {
             "level": self.id,
             "perturbation": dict(self.perturbation),
             "against": AGAINST,
-            "differences": {name: value.to_dict() for name, value in self.differences.items()},
-            "auc_test": None
-            if comparison is None
-            else {
-                "z": comparison.z,
-                "p_value": comparison.p_value,
-                "method": comparison.method,
-                "status": comparison.status.value,
-                "reason": comparison.reason,
+            "differences": {
+                name: self.comparison.estimate(name).to_dict() for name in DIFFERENCE_METRICS
             },
-            "flips": dict(self.flips),
+            "comparison": self.comparison.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class UnperturbedReference:
+    """The paired reference ``unperturbed`` of difference criteria on robustness levels.
+
+    Implements :class:`dxval.analysis.paired.PairedReference`: the difference
+    on a ``{perturbation: ID}`` population is that level − the unperturbed
+    run; any other population has no perturbed scores (undefined, with why).
+    """
+
+    levels: Mapping[str, LevelAnalysis]
+
+    def difference(
+        self, population: Population, metric: str, *, confidence_level: float
+    ) -> Estimate:
+        """Level − unperturbed of ``metric`` (one of DIFFERENCE_METRICS) on a level's population."""
+        level = (
+            self.levels.get(population.level or "") if population.kind == "perturbation" else None
+        )
+        if level is None:
+            return Estimate.undefined(
+                f"{population.label}: no perturbed scores; against: {AGAINST} compares a "
+                "{perturbation: ID} population",
+                confidence_level=confidence_level,
+                method="paired difference",
+                n=0,
+            )
+        return level.paired.difference(population, metric, confidence_level=confidence_level)
 
 
 def level_population(level_id: str, size: int) -> Population:
@@ -110,7 +131,7 @@ def _check_same_cases(base: CaseTable, level: CaseTable, level_id: str) -> None:
 def analyse_level(
     base: CaseTable, level: LevelScores, settings: StatisticsSettings
 ) -> LevelAnalysis:
-    """Metrics of one level and its paired differences (level − unperturbed).
+    """Metrics of one level and its paired comparison (level − unperturbed).
 
     Parameters
     ----------
@@ -119,7 +140,7 @@ def analyse_level(
     level:
         The level's case table (same cases, same order) and identity.
     settings:
-        The protocol's statistical methods (level, proportion interval, operating point).
+        The protocol's statistical methods (confidence level, operating point).
 
     Raises
     ------
@@ -127,43 +148,18 @@ def analyse_level(
         The level's cases are not the unperturbed run's cases in the same order.
     """
     _check_same_cases(base, level.table, level.id)
-    confidence_level = settings.confidence_level
-    both = base.evaluable & level.table.evaluable
-    truth = base.truth[both]
-    original, perturbed = base.scores[both], level.table.scores[both]
-    threshold = settings.operating_point
-    called_original, called_perturbed = original >= threshold, perturbed >= threshold
-    correct_original = called_original == truth
-    correct_perturbed = called_perturbed == truth
-    comparison = delong_paired_test(truth, perturbed, original, confidence_level=confidence_level)
-    to_positive = int(np.count_nonzero(called_perturbed & ~called_original))
-    to_negative = int(np.count_nonzero(~called_perturbed & called_original))
-    differences = {
-        "auc_difference": comparison.difference,
-        "sensitivity_difference": paired_difference(
-            correct_perturbed[truth], correct_original[truth], confidence_level=confidence_level
-        ),
-        "specificity_difference": paired_difference(
-            correct_perturbed[~truth], correct_original[~truth], confidence_level=confidence_level
-        ),
-        "flip_fraction": proportion_ci(
-            to_positive + to_negative,
-            int(truth.shape[0]),
-            confidence_level=confidence_level,
-            method=settings.proportion_method,
-        ),
-    }
+    population = level_population(level.id, level.table.size)
+    paired = PairedScores.from_table(
+        level.table,
+        base.scores,
+        reference_threshold=base.operating_point,
+        label=f"robustness level {level.id}",
+    )
     return LevelAnalysis(
         id=level.id,
         perturbation=level.perturbation,
         engine=MetricEngine(level.table, settings),
-        population=level_population(level.id, level.table.size),
-        differences=differences,
-        comparison=comparison,
-        flips={
-            "paired_cases": int(truth.shape[0]),
-            "to_positive": to_positive,
-            "to_negative": to_negative,
-            "total": to_positive + to_negative,
-        },
+        population=population,
+        paired=paired,
+        comparison=paired.compare(population, confidence_level=settings.confidence_level),
     )

@@ -39,6 +39,8 @@ from dxval.protocol import (
     Criterion,
     EachPopulation,
     LoadedProtocol,
+    ModelSection,
+    Predictions,
     SitePopulation,
     TestSetPopulation,
     load_protocol,
@@ -51,6 +53,7 @@ from dxval.stats.vocabulary import READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
+    "ComparatorPlan",
     "ModelPlan",
     "PredictionsPlan",
     "ReaderStudyPlan",
@@ -129,6 +132,24 @@ class ReaderStudyPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ComparatorPlan:
+    """A reference model (protocol ``comparators:``): its scores' source and threshold (issue 13).
+
+    Exactly one of ``model`` / ``predictions``; ``preprocessing`` is its own
+    or, when it declares none, the candidate's.
+    """
+
+    id: str
+    role: str
+    description: str | None
+    operating_point: float
+    model: ModelPlan | None
+    predictions: PredictionsPlan | None
+    preprocessing: tuple[Step, ...]
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """Everything a run of one protocol needs, as plain frozen values.
 
@@ -162,6 +183,8 @@ class RunPlan:
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
     robustness: tuple[PerturbationLevel, ...] = ()
+    comparators: tuple[ComparatorPlan, ...] = ()
+    pccp: Mapping[str, Any] | None = None
 
     @property
     def folder(self) -> Path:
@@ -246,8 +269,8 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for name, attribute in protocol.attributes.items()
         ),
-        model=_model_plan(loaded),
-        predictions=_predictions_plan(loaded),
+        model=_model_plan(loaded, protocol.model),
+        predictions=_predictions_plan(loaded, protocol.predictions),
         preprocessing=plain_steps(protocol.preprocessing),
         operating_point=protocol.operating_point,
         statistics=_settings(loaded),
@@ -263,11 +286,33 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
         robustness=robustness_levels(protocol.robustness),
+        comparators=tuple(_comparator_plans(loaded)),
+        pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
     )
 
 
-def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
-    section = loaded.protocol.model
+def _comparator_plans(loaded: LoadedProtocol) -> list[ComparatorPlan]:
+    plans = []
+    for index, comparator in enumerate(loaded.protocol.comparators):
+        steps = comparator.preprocessing
+        plans.append(
+            ComparatorPlan(
+                id=comparator.id,
+                role=comparator.role,
+                description=comparator.description,
+                operating_point=comparator.operating_point,
+                model=_model_plan(loaded, comparator.model),
+                predictions=_predictions_plan(loaded, comparator.predictions),
+                preprocessing=plain_steps(
+                    loaded.protocol.preprocessing if steps is None else steps
+                ),
+                index=index,
+            )
+        )
+    return plans
+
+
+def _model_plan(loaded: LoadedProtocol, section: ModelSection | None) -> ModelPlan | None:
     if section is None:
         return None
     reference = section.reference
@@ -281,8 +326,9 @@ def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
     )
 
 
-def _predictions_plan(loaded: LoadedProtocol) -> PredictionsPlan | None:
-    section = loaded.protocol.predictions
+def _predictions_plan(
+    loaded: LoadedProtocol, section: Predictions | None
+) -> PredictionsPlan | None:
     if section is None:
         return None
     return PredictionsPlan(

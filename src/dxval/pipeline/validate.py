@@ -22,11 +22,13 @@ from dxval.analysis import (
     CaseRecord,
     CaseTable,
     CriteriaSummary,
+    PopulationIndex,
     RequirementResult,
     analyse,
     band_of,
     build_populations,
 )
+from dxval.analysis.paired import PairedScores
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
 from dxval.analysis.robustness import LevelScores
@@ -47,6 +49,7 @@ from dxval.evidence.audit import utc_now
 from dxval.evidence.format import (
     AUDIT_NAME,
     CASES_NAME,
+    COMPARISON_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
     LOCK_NAME,
@@ -56,6 +59,7 @@ from dxval.evidence.format import (
     PROTOCOL_NAME,
     ROBUSTNESS_CASES_NAME,
     RUN_NAME,
+    ComparisonRecord,
     CriteriaDocument,
     MetricsDocument,
     MrmcRecord,
@@ -65,6 +69,14 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.comparison import (
+    NOT_IMPLEMENTED,
+    ComparatorScores,
+    comparison_document,
+    paired_references,
+    pccp_record,
+    score_comparators,
+)
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -285,6 +297,7 @@ class _Gathered:
     model_run: ModelScores | None
     uses: list[TestSetUse]
     usage: tuple[TestSetUsage, ...]
+    comparators: tuple[ComparatorScores, ...] = ()
     levels: tuple[LevelScores, ...] = ()
     level_cases: bytes | None = None
 
@@ -339,10 +352,26 @@ def _gather(
         "failed": int((~table.evaluable).sum()),
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
+    comparators: tuple[ComparatorScores, ...] = ()
+    if plan.comparators:  # comparison stage (issue 13)
+        progress(f"scoring {len(plan.comparators)} comparator(s) on the same cases")
+        comparators = score_comparators(
+            plan, cases, table, options=options, cache_dir=out / ".dxval-cache", audit=audit
+        )
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
     levels, level_cases = _robustness(plan, cases, audit, progress, options=options, out=out)
     return _Gathered(
-        sources, pins, table, rows, counts, model_run, uses, usage, levels, level_cases
+        sources,
+        pins,
+        table,
+        rows,
+        counts,
+        model_run,
+        uses,
+        usage,
+        comparators,
+        levels,
+        level_cases,
     )
 
 
@@ -427,14 +456,8 @@ def _record_uses(
     )
 
 
-def _analyse(
-    plan: RunPlan,
-    table: CaseTable,
-    external: Mapping[str, Any] | None = None,
-    levels: Sequence[LevelScores] = (),
-) -> AnalysisResult:
-    """Populations, metrics, criteria and failure modes of the protocol."""
-    populations = build_populations(
+def _populations(plan: RunPlan, table: CaseTable) -> PopulationIndex:
+    return build_populations(
         table.sites,
         table.test_sets,
         table.levels,
@@ -443,6 +466,17 @@ def _analyse(
         attributes=plan.attribute_specs,
         site_by=list(plan.site_by),
     )
+
+
+def _analyse(
+    plan: RunPlan,
+    table: CaseTable,
+    external: Mapping[str, Any] | None = None,
+    references: Mapping[str, PairedScores] | None = None,
+    levels: Sequence[LevelScores] = (),
+) -> AnalysisResult:
+    """Populations, metrics, criteria and failure modes of the protocol."""
+    populations = _populations(plan, table)
     header = {"id": plan.protocol_id, "version": plan.version, "sha256": plan.digest}
     return analyse(
         table,
@@ -451,6 +485,7 @@ def _analyse(
         settings=plan.statistics,
         header=header,
         external=external,
+        references=references,
         levels=levels,
     )
 
@@ -609,8 +644,9 @@ def _run_and_seal(
             {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
             "reader study read and analysed",
         )
+    references = paired_references(gathered.table, gathered.comparators)
     external = None if study is None else study.estimates
-    result = _analyse(plan, gathered.table, external, gathered.levels)
+    result = _analyse(plan, gathered.table, external, references, gathered.levels)
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
@@ -618,7 +654,10 @@ def _run_and_seal(
     with BundleWriter(out, plan.protocol_id, run_id) as writer:
         writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
         model_run = gathered.model_run
-        lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
+        comparator_runs = {
+            item.comparator.id: item.run for item in gathered.comparators if item.run is not None
+        }
+        lock = lock_record(plan, gathered.pins, gathered.sources, model_run, comparator_runs)
         writer.write_json(LOCK_NAME, lock)
         runtime = capture_runtime() if model_run is None else model_run.environment
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
@@ -629,6 +668,15 @@ def _run_and_seal(
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
         writer.write_json(CRITERIA_NAME, result.criteria_document)
+        if gathered.comparators:  # comparison stage (issue 13)
+            populations = _populations(plan, gathered.table)
+            document = comparison_document(plan, populations, gathered.comparators, references)
+            check_record(ComparisonRecord, document, name=COMPARISON_NAME)
+            writer.write_json(COMPARISON_NAME, document)
+        pccp = pccp_record(plan, all_met=result.summary.all_met)
+        if pccp is not None and not pccp["implement"]:
+            message = message or f"{pccp['id']}: {NOT_IMPLEMENTED}"
+            audit.record("pccp.decided", pccp, "a criterion is not met")
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
@@ -643,6 +691,7 @@ def _run_and_seal(
             "criteria": result.summary.to_dict(),
             "test_set_usage": [item.to_dict() for item in gathered.usage],
             "templates": None if report_templates is None else report_templates.to_dict(),
+            "pccp": pccp,
         }
         check_record(RunRecord, run, name=RUN_NAME)
         render = None if report_templates is None else _renderer(report_templates)

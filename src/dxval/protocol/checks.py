@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dxval.dicom.phi_table import identifying_row_name
 from dxval.dicom.steps import check_pipeline
+from dxval.protocol.comparators import check_comparators
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,
@@ -75,6 +76,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
         *_check_robustness(protocol),  # issue 19
+        *(Issue(*found) for found in check_comparators(protocol)),
     ]
 
 

@@ -132,18 +132,19 @@ class Criterion(Section):
         default=None,
         description="Compare the range of point estimates across an {each: ...} family.",
     )
-    against: str | None = Field(
-        default=None,
-        description="For a difference metric (auc_difference, sensitivity_difference, "
-        "specificity_difference, flip_fraction): what the population is compared with, "
-        "population − against; 'unperturbed' for a robustness level.",
-    )
     op: Operator = Field(description="Comparison of the observed value with `value`.")
     value: float = Field(description="Required value.")
     non_evaluable: NonEvaluableHandling = Field(
         default="exclude",
         description="Non-evaluable cases: excluded, counted as test-negative or as test-positive "
         "(FDA 2007 guidance on equivocal results).",
+    )
+    against: Identifier | None = Field(
+        default=None,
+        description="For a difference metric (auc_difference, sensitivity_difference, "
+        "specificity_difference, flip_fraction): the id of the comparator the candidate is "
+        "compared with; the value compared is candidate − comparator ('unperturbed' with a "
+        "{perturbation: ID} population: that robustness level − the unperturbed run).",
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from dxval.protocol.comparators import Comparator, Pccp
 from dxval.protocol.criteria import Requirement
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
@@ -78,6 +79,14 @@ class Protocol(Section):
         default=None,
         description="Robustness study: perturbation levels scored by the same harness and "
         "paired with the unperturbed run (model protocols only).",
+    )
+    comparators: list[Comparator] = Field(
+        default_factory=list,
+        description="Reference models scored on the same cases; difference criteria name "
+        "them with `against` (issue 13).",
+    )
+    pccp: Pccp | None = Field(
+        default=None, description="The PCCP modification this run gates (shown on the cover)."
     )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(

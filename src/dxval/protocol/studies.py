@@ -38,7 +38,6 @@ from dxval.dicom.perturbations import (
 from dxval.errors import ProtocolError
 from dxval.protocol.criteria import Criterion, PerturbationPopulation
 from dxval.protocol.sections import Identifier, Section
-from dxval.stats.vocabulary import DIFFERENCE_METRICS
 
 __all__ = [
     "DIFFERENCE_AGAINST",
@@ -208,52 +207,47 @@ def robustness_issues(section: Robustness | None, *, has_model: bool) -> Iterato
 def criterion_issues(
     section: Robustness | None, criterion: Criterion, location: tuple[str | int, ...]
 ) -> Iterator[IssueTuple]:
-    """(location, got, expected) of a criterion's ``against`` and ``{perturbation: ID}`` problems.
+    """(location, got, expected) of a criterion's ``{perturbation: ID}`` / ``unperturbed`` problems.
 
-    A difference metric needs ``against: unperturbed`` and a ``{perturbation:
-    ID}`` population naming a declared level; ``against`` on any other metric
-    is refused.
+    ``against`` itself (missing on a difference metric, set on another
+    metric, an unknown id) is checked with the comparators
+    (:func:`dxval.protocol.comparators.check_comparators`, where
+    ``unperturbed`` is a known id when the protocol has a robustness study).
+    Here: ``against: unperturbed`` needs a ``{perturbation: ID}`` population,
+    such a population names a declared level, and a comparator model is not
+    scored on perturbed inputs.
     """
     population = criterion.population
-    if criterion.metric in DIFFERENCE_METRICS:
-        if criterion.against is None:
-            yield (
-                (*location, "metric"),
-                f"{criterion.metric!r} without against",
-                f"against: {DIFFERENCE_AGAINST} (a difference compares two scorings of the "
-                "same cases)",
-            )
-        elif criterion.against != DIFFERENCE_AGAINST:
-            yield (*location, "against"), repr(criterion.against), repr(DIFFERENCE_AGAINST)
-        if not isinstance(population, PerturbationPopulation):
-            yield (
-                (*location, "population"),
-                _shown(population),
-                f"{{perturbation: ID}} for a difference against {DIFFERENCE_AGAINST}",
-            )
-    elif criterion.against is not None:
+    perturbed = isinstance(population, PerturbationPopulation)
+    if criterion.against == DIFFERENCE_AGAINST and not perturbed:
+        yield (
+            (*location, "population"),
+            _shown(population),
+            f"{{perturbation: ID}} for a difference against {DIFFERENCE_AGAINST}",
+        )
+    if not isinstance(population, PerturbationPopulation):
+        return
+    if criterion.against not in (None, DIFFERENCE_AGAINST):
         yield (
             (*location, "against"),
             repr(criterion.against),
-            f"no against for {criterion.metric!r} (only "
-            + ", ".join(DIFFERENCE_METRICS)
-            + " compare)",
+            f"{DIFFERENCE_AGAINST!r} on a {{perturbation: ID}} population (comparators are not "
+            "scored on perturbed inputs)",
         )
-    if isinstance(population, PerturbationPopulation):
-        ids = _level_ids(section)
-        if section is None:
-            yield (
-                (*location, "population", "perturbation"),
-                repr(population.perturbation),
-                "a robustness section declaring this level",
-            )
-        elif population.perturbation not in ids:
-            shown = ", ".join(repr(name) for name in ids)
-            yield (
-                (*location, "population", "perturbation"),
-                repr(population.perturbation),
-                f"one of {shown}",
-            )
+    ids = _level_ids(section)
+    if section is None:
+        yield (
+            (*location, "population", "perturbation"),
+            repr(population.perturbation),
+            "a robustness section declaring this level",
+        )
+    elif population.perturbation not in ids:
+        shown = ", ".join(repr(name) for name in ids)
+        yield (
+            (*location, "population", "perturbation"),
+            repr(population.perturbation),
+            f"one of {shown}",
+        )
 
 
 def _level_ids(section: Robustness | None) -> list[str]:

@@ -53,9 +53,9 @@ READER_STUDY_METRICS = (
     "mrmc_sensitivity_difference",
     "mrmc_specificity_difference",
 )
-#: Paired differences of one scoring of the cases against another on the same cases
-#: (``against:`` in a criterion): ΔAUC by paired DeLong, paired Δsensitivity and
-#: Δspecificity (Newcombe), and the fraction of cases whose decision flipped.
+#: Paired differences candidate − reference on the same cases; a criterion on one names
+#: its reference with ``against:`` (a comparator model, issue 13). ``flip_fraction`` is
+#: the share of cases whose call differs between the two.
 DIFFERENCE_METRICS = (
     "auc_difference",
     "sensitivity_difference",
