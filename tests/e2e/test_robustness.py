@@ -113,7 +113,7 @@ def _bundle(out: Path) -> Path:
     return bundle
 
 
-@pytest.mark.req("DXV-ROBUST-001", "DXV-ROBUST-002", "DXV-ROBUST-003")
+@pytest.mark.req("DXV-ROBUST-001", "DXV-ROBUST-002", "DXV-ROBUST-003", "DXV-ROBUST-006")
 def test_identity_level_has_zero_differences_and_noise_changes_scores(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -171,6 +171,24 @@ def test_identity_level_has_zero_differences_and_noise_changes_scores(
     # perturbed inputs have cache entries of their own: original + 2 levels per case
     assert len(list(cache.rglob("*.json"))) == 3 * CASES
     assert main(["verify", str(bundle)]) == 0
+    _check_report_sections(bundle)
+
+
+def _check_report_sections(bundle: Path) -> None:
+    """The report's robustness section and the 510(k) summary paragraph, from the bundle."""
+    from dxval.evidence.format import read_bundle
+    from dxval.report.render import SCREEN, render_html
+    from dxval.report.summary import build_summary_view, render_summary_markdown
+    from dxval.report.views import build_report_view
+
+    data = read_bundle(bundle)
+    html = render_html(build_report_view(data), SCREEN)
+    assert "4.6 Robustness to input perturbations" in html
+    assert "Gaussian noise: relative_sd 0.2; seed 11" in html
+    assert "0 of 16 (0 to positive, 0 to negative)" in html  # the identity level
+    markdown = render_summary_markdown(build_summary_view(data))
+    assert "### Robustness" in markdown
+    assert "under 2 pre-specified perturbation level(s)" in markdown
 
 
 @pytest.mark.req("DXV-ROBUST-004")

@@ -33,6 +33,7 @@ from dxval.report.views_results import (
     build_failure_modes,
     build_results,
 )
+from dxval.report.views_robustness import RobustnessView, build_robustness
 
 VERDICT_TEXT = {"pass": "PASS", "fail": "FAIL", "undefined": "UNDEFINED"}
 FILE_DESCRIPTIONS = {
@@ -45,6 +46,7 @@ FILE_DESCRIPTIONS = {
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
     "mrmc.json": "the reader study (MRMC) analysis",
+    "robustness.csv": "each case's score and decision at each robustness level",
 }
 
 
@@ -217,6 +219,7 @@ class ReportView:
     appendix: AppendixView
     reader_study: ReaderStudyView | None = None
     templates: TemplatesView | None = None
+    robustness: RobustnessView | None = None
 
 
 def verdict_class(verdict: str) -> str:
@@ -538,4 +541,5 @@ def build_report_view(bundle: BundleData) -> ReportView:
         methods=build_methods(bundle),
         appendix=build_appendix(bundle),
         reader_study=reader_study,
+        robustness=build_robustness(bundle.metrics.robustness),  # issue 19
     )
