@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from tests.protocol.conftest import WriteProtocol
 
@@ -140,3 +142,25 @@ def test_robustness_needs_a_model_protocol(
     match = r"robustness: got a robustness section in a predictions"
     with pytest.raises(ProtocolError, match=match):
         load_protocol(write_protocol(text))
+
+
+@pytest.mark.req("DXV-ROBUST-001", "DXV-ROBUST-005")
+def test_demo_robustness_protocol_is_valid_and_pinned_like_the_demo() -> None:
+    """protocols/demo-robustness.yaml: noise (identity included), rotation ±10°, contrast."""
+    protocols = Path(__file__).parents[2] / "protocols"
+    plan = plan_run(protocols / "demo-robustness.yaml")
+    demo = plan_run(protocols / "demo.yaml")
+    names = {level.id: level.perturbation.name.value for level in plan.robustness}
+    assert set(names.values()) == {"gaussian_noise", "rotation", "gamma"}
+    assert plan.robustness[0].perturbation.is_identity
+    degrees = sorted(
+        level.perturbation.values["degrees"]
+        for level in plan.robustness
+        if level.perturbation.name.value == "rotation"
+    )
+    assert degrees == [-10.0, 10.0]
+    assert plan.model is not None
+    assert demo.model is not None
+    assert plan.model.sha256 == demo.model.sha256
+    assert [t.sha256 for t in plan.test_sets] == [t.sha256 for t in demo.test_sets]
+    assert plan.preprocessing == demo.preprocessing
