@@ -12,6 +12,7 @@ from dxval.stats.vocabulary import (
     CRITERION_METRICS,
     DECISION_METRICS,
     DIFFERENCE_METRICS,
+    PRECISION_METRICS,
     READER_STUDY_METRICS,
     RESAMPLED_DECISION_METRICS,
 )
@@ -25,6 +26,7 @@ def test_every_list_is_the_vocabulary() -> None:
             *ALL_METRICS,
             *READER_STUDY_METRICS,
             *DIFFERENCE_METRICS,
+            *PRECISION_METRICS,
         )
     )
     assert ANALYSED == ALL_METRICS

@@ -78,6 +78,7 @@ class PopulationSpec:
             "cell": f"{self.attribute} = {self.value}{where}",
             "reader_study": "all readers and cases of the reader study",
             "perturbation": f"perturbation {self.value}",
+            "precision": "all repeat groups",
         }
         return texts[self.form]
 
@@ -276,6 +277,16 @@ READER_STUDY_POPULATION = Population(
 )
 
 
+#: The one "population" of a precision criterion (form ``precision``, issue 19): its
+#: estimate comes from the repeat-group analysis (:mod:`dxval.analysis.precision`).
+PRECISION_POPULATION = Population(
+    key="precision",
+    label="repeat groups",
+    kind="precision",
+    mask=np.zeros(0, dtype=np.bool_),
+)
+
+
 def _reader_study_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
@@ -284,14 +295,18 @@ def _reader_study_criterion(
     observed: float | None
     reason: str | None
     if estimate is None:
-        observed, reason = None, f"no reader-study result for {spec.metric}"
+        source = "precision" if spec.population.form == "precision" else "reader-study"
+        observed, reason = None, f"no {source} result for {spec.metric}"
     else:
         observed, reason = _compared(estimate, spec.bound)
     verdict = Verdict.UNDEFINED
     if observed is not None:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     level = context.confidence_level if estimate is None else estimate.confidence_level
-    outcome = PopulationOutcome(READER_STUDY_POPULATION, estimate, observed, verdict, reason, ())
+    population = (
+        PRECISION_POPULATION if spec.population.form == "precision" else READER_STUDY_POPULATION
+    )
+    outcome = PopulationOutcome(population, estimate, observed, verdict, reason, ())
     return CriterionResult(
         requirement_id=requirement_id,
         index=index,
@@ -437,7 +452,7 @@ def evaluate_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
-    if spec.population.form == "reader_study":
+    if spec.population.form in ("reader_study", "precision"):  # one external estimate each
         return _reader_study_criterion(context, requirement_id, index, spec)
     if spec.population.form == "perturbation":  # a robustness level (issue 19)
         return _perturbation_criterion(context, requirement_id, index, spec)

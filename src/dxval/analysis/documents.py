@@ -22,6 +22,7 @@ from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
 from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import Population, PopulationIndex
+from dxval.analysis.precision import PrecisionResult
 from dxval.analysis.robustness import AGAINST, LevelScores, UnperturbedReference, analyse_level
 from dxval.analysis.table import CaseTable
 from dxval.stats import Estimate
@@ -108,6 +109,7 @@ def analyse(
     external: Mapping[str, Estimate] | None = None,
     levels: Sequence[LevelScores] = (),
     references: Mapping[str, PairedReference] | None = None,
+    precision: PrecisionResult | None = None,
 ) -> AnalysisResult:
     """Compute every metric for every population, evaluate the criteria, run failure modes.
 
@@ -133,7 +135,12 @@ def analyse(
         differences as ``against: unperturbed``.
     references:
         Paired references of difference criteria (``against: <id>``), by id.
+    precision:
+        The repeat-group analysis (issue 19): its estimates answer criteria on
+        precision metrics and its record goes to ``metrics.json`` ``precision``.
     """
+    if precision is not None:
+        external = {**(external or {}), **precision.estimates}
     engine = MetricEngine(table, settings)
     analysed = {level.id: analyse_level(table, level, settings) for level in levels}
     if analysed:
@@ -162,6 +169,8 @@ def analyse(
         "failure_modes": failure_modes(table, groups, sites, settings),
         "roc_curves": roc_curves(table, [populations.by_key["all"], *sites], settings),
     }
+    if precision is not None:  # repeated acquisitions (issue 19)
+        metrics_document["precision"] = precision.document
     if analysed:  # robustness levels (issue 19): a population each, paired with "all"
         metrics_document["robustness"] = {
             "against": AGAINST,

@@ -253,6 +253,8 @@ class MetricsDocument(Record):
     #: Robustness levels (issue 19): ``against`` and ``levels`` (each a population entry
     #: plus ``perturbation``, ``differences``, ``auc_test`` and ``flips``).
     robustness: dict[str, Any] | None = None
+    #: Precision over repeated acquisitions (issue 19): groups, ICCs, SD, agreement.
+    precision: dict[str, Any] | None = None
 
     def population(self, key: str) -> PopulationRecord | None:
         """The population with ``key``, or None."""

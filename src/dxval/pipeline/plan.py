@@ -49,7 +49,7 @@ from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
 from dxval.protocol.studies import PerturbationLevel, robustness_levels
 from dxval.stats.mrmc import CovarianceMethod
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
@@ -183,6 +183,7 @@ class RunPlan:
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
     robustness: tuple[PerturbationLevel, ...] = ()
+    precision_column: str | None = None
     comparators: tuple[ComparatorPlan, ...] = ()
     pccp: Mapping[str, Any] | None = None
 
@@ -286,6 +287,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
         robustness=robustness_levels(protocol.robustness),
+        precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
         comparators=tuple(_comparator_plans(loaded)),
         pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
     )
@@ -389,6 +391,8 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
 def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  (one per form)
     if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
         return PopulationSpec("reader_study")
+    if criterion.metric in PRECISION_METRICS:  # over the repeat groups (issue 19)
+        return PopulationSpec("precision")
     population = criterion.population
     if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
         return PopulationSpec("perturbation", value=population.perturbation)

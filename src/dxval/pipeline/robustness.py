@@ -1,4 +1,7 @@
-"""The robustness stage of ``validate`` (issue 19): score every perturbation level.
+"""The robustness and precision stages of ``validate`` (issue 19).
+
+:func:`score_levels` scores every perturbation level; :func:`repeat_groups`
+reads the repeat groups of the precision study from the manifests.
 
 For each level of the protocol's ``robustness:`` section the cases are
 scored again by the same locked harness, model and device as the
@@ -20,13 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.data import Case
+from dxval.data import Case, TestSetSource
+from dxval.errors import InputError
 from dxval.inference.options import InferenceOptions
 from dxval.pipeline.plan import RunPlan
 from dxval.pipeline.score import ModelScores, score_with_model
 from dxval.protocol.studies import PerturbationLevel
 
-__all__ = ["ROBUSTNESS_CASE_COLUMNS", "LevelRun", "render_level_cases", "score_levels"]
+__all__ = [
+    "ROBUSTNESS_CASE_COLUMNS",
+    "LevelRun",
+    "render_level_cases",
+    "repeat_groups",
+    "score_levels",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,3 +132,26 @@ def render_level_cases(
                 )
             )
     return buffer.getvalue().encode()
+
+
+def repeat_groups(plan: RunPlan, sources: Sequence[TestSetSource]) -> dict[str, str]:
+    """Case ID → repeat-group label from the manifests' ``precision.repeat_group`` column.
+
+    Raises
+    ------
+    InputError
+        A manifest lacks the column (exit 2; the manifest and column are named).
+    """
+    column = plan.precision_column
+    if column is None:
+        return {}
+    groups: dict[str, str] = {}
+    for source in sources:
+        for row in source.manifest.rows:
+            if column not in row.values:
+                raise InputError(
+                    f"{source.manifest.location(row)}: no column {column!r}, expected the "
+                    "precision.repeat_group column in every test set's manifest"
+                )
+            groups[row.case_id] = row.values[column].strip()
+    return groups

@@ -30,6 +30,7 @@ from dxval.analysis import (
 )
 from dxval.analysis.paired import PairedScores
 from dxval.analysis.populations import MISSING_LEVEL
+from dxval.analysis.precision import analyse_precision
 from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
 from dxval.analysis.robustness import LevelScores
 from dxval.data import (
@@ -86,7 +87,7 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
-from dxval.pipeline.robustness import render_level_cases, score_levels
+from dxval.pipeline.robustness import render_level_cases, repeat_groups, score_levels
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
@@ -300,6 +301,7 @@ class _Gathered:
     comparators: tuple[ComparatorScores, ...] = ()
     levels: tuple[LevelScores, ...] = ()
     level_cases: bytes | None = None
+    repeat_groups: Mapping[str, str] | None = None
 
 
 def _gather(
@@ -335,6 +337,7 @@ def _gather(
         "test-set reuse ledger read; within qc.max_test_set_uses",
     )
     cases = _read_cases(plan, sources)
+    groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
@@ -372,6 +375,7 @@ def _gather(
         comparators,
         levels,
         level_cases,
+        groups,
     )
 
 
@@ -474,6 +478,8 @@ def _analyse(
     external: Mapping[str, Any] | None = None,
     references: Mapping[str, PairedScores] | None = None,
     levels: Sequence[LevelScores] = (),
+    *,
+    groups: Mapping[str, str] | None = None,
 ) -> AnalysisResult:
     """Populations, metrics, criteria and failure modes of the protocol."""
     populations = _populations(plan, table)
@@ -487,6 +493,9 @@ def _analyse(
         external=external,
         references=references,
         levels=levels,
+        precision=None
+        if groups is None or plan.precision_column is None
+        else analyse_precision(table, groups, plan.statistics, column=plan.precision_column),
     )
 
 
@@ -646,7 +655,9 @@ def _run_and_seal(
         )
     references = paired_references(gathered.table, gathered.comparators)
     external = None if study is None else study.estimates
-    result = _analyse(plan, gathered.table, external, references, gathered.levels)
+    result = _analyse(
+        plan, gathered.table, external, references, gathered.levels, groups=gathered.repeat_groups
+    )
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)

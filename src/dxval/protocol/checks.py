@@ -26,9 +26,13 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
-from dxval.protocol.studies import criterion_issues, robustness_issues
+from dxval.protocol.studies import (
+    criterion_issues,
+    precision_criterion_issues,
+    robustness_issues,
+)
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 Location = tuple[str | int, ...]
 
@@ -208,6 +212,10 @@ def _check_requirements(protocol: Protocol) -> Iterator[Issue]:
             location: Location = ("requirements", requirement_index, "criteria", criterion_index)
             robustness = criterion_issues(protocol.robustness, criterion, location)  # issue 19
             yield from (Issue(*issue) for issue in robustness)
+            precision = precision_criterion_issues(protocol.precision, criterion, location)
+            if criterion.metric in PRECISION_METRICS:
+                yield from (Issue(*issue) for issue in precision)
+                continue
             if criterion.metric in READER_STUDY_METRICS:
                 yield from _check_reader_study_criterion(protocol, criterion, location)
                 continue

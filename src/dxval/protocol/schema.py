@@ -32,7 +32,7 @@ from dxval.protocol.sections import (
     TestSet,
     Truth,
 )
-from dxval.protocol.studies import Robustness
+from dxval.protocol.studies import Precision, Robustness
 
 SCHEMA_VERSION = 1
 
@@ -79,6 +79,11 @@ class Protocol(Section):
         default=None,
         description="Robustness study: perturbation levels scored by the same harness and "
         "paired with the unperturbed run (model protocols only).",
+    )
+    precision: Precision | None = Field(
+        default=None,
+        description="Precision over repeated acquisitions (manifest column repeat_group): "
+        "within-group SD, ICCs, Bland–Altman limits and decision agreement.",
     )
     comparators: list[Comparator] = Field(
         default_factory=list,

@@ -38,13 +38,16 @@ from dxval.dicom.perturbations import (
 from dxval.errors import ProtocolError
 from dxval.protocol.criteria import Criterion, PerturbationPopulation
 from dxval.protocol.sections import Identifier, Section
+from dxval.stats.vocabulary import PRECISION_METRICS
 
 __all__ = [
     "DIFFERENCE_AGAINST",
     "PerturbationLevel",
+    "Precision",
     "Robustness",
     "RobustnessLevel",
     "criterion_issues",
+    "precision_criterion_issues",
     "robustness_issues",
     "robustness_levels",
 ]
@@ -268,3 +271,37 @@ def _shown(population: object) -> str:
     if isinstance(population, Section):
         return str(population.model_dump(exclude_none=True))
     return str(population)
+
+
+class Precision(Section):
+    """Precision over repeated acquisitions: the manifest column that groups the repeats."""
+
+    repeat_group: str = Field(
+        min_length=1,
+        description="Manifest column naming the repeat group of a case (the same patient or "
+        "lesion acquired again); an empty cell means the case is not repeated. Within-group "
+        "SD, ICC(1,1)/(2,1)/(3,1), Bland–Altman limits (2 repeats) and decision agreement "
+        "are computed over the groups.",
+    )
+
+
+def precision_criterion_issues(
+    section: Precision | None, criterion: Criterion, location: tuple[str | int, ...]
+) -> Iterator[IssueTuple]:
+    """(location, got, expected) of a criterion on a precision metric (needs ``precision:``)."""
+    if criterion.metric not in PRECISION_METRICS:
+        return
+    if section is None:
+        yield (
+            (*location, "metric"),
+            repr(criterion.metric),
+            "a precision section (precision: {repeat_group: COLUMN}) for this metric",
+        )
+    if criterion.population != "all":
+        yield (
+            (*location, "population"),
+            _shown(criterion.population),
+            "'all' (a precision metric is over all repeat groups)",
+        )
+    if criterion.spread is not None:
+        yield (*location, "spread"), repr(criterion.spread), "no spread"

@@ -33,7 +33,12 @@ from dxval.report.views_results import (
     build_failure_modes,
     build_results,
 )
-from dxval.report.views_robustness import RobustnessView, build_robustness
+from dxval.report.views_robustness import (
+    PrecisionView,
+    RobustnessView,
+    build_precision,
+    build_robustness,
+)
 
 VERDICT_TEXT = {"pass": "PASS", "fail": "FAIL", "undefined": "UNDEFINED"}
 FILE_DESCRIPTIONS = {
@@ -220,6 +225,7 @@ class ReportView:
     reader_study: ReaderStudyView | None = None
     templates: TemplatesView | None = None
     robustness: RobustnessView | None = None
+    precision: PrecisionView | None = None
 
 
 def verdict_class(verdict: str) -> str:
@@ -542,4 +548,5 @@ def build_report_view(bundle: BundleData) -> ReportView:
         appendix=build_appendix(bundle),
         reader_study=reader_study,
         robustness=build_robustness(bundle.metrics.robustness),  # issue 19
+        precision=build_precision(bundle.metrics.precision),
     )

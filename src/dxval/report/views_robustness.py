@@ -1,11 +1,12 @@
-"""The report's robustness section, read from ``metrics.json`` ``robustness`` (issue 19).
+"""The report's robustness and precision sections, read from ``metrics.json`` (issue 19).
 
 One row per perturbation level: what was changed (registry name, parameters,
 seed), the level's AUC, sensitivity and specificity with their intervals, and
 the paired differences to the unperturbed run (level − unperturbed: ΔAUC by
 DeLong's paired test, Δsensitivity and Δspecificity with Newcombe's interval)
-with the decision flips. Nothing is recomputed: every number is read from the
-bundle.
+with the decision flips. The precision section shows the repeat-group
+statistics (``metrics.json`` ``precision``). Nothing is recomputed: every
+number is read from the bundle.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from typing import Any
 from dxval.evidence.format import EstimateRecord
 from dxval.report import formatting as fmt
 
-__all__ = ["RobustnessRow", "RobustnessView", "build_robustness", "summary_paragraph"]
+__all__ = [
+    "PrecisionView",
+    "RobustnessRow",
+    "RobustnessView",
+    "build_precision",
+    "build_robustness",
+    "precision_paragraph",
+    "summary_paragraph",
+]
 
 PERTURBATION_TEXT = {
     "rotation": "rotation",
@@ -141,3 +150,63 @@ def summary_paragraph(robustness: Mapping[str, Any] | None) -> str | None:
         f"model; paired differences to the unperturbed images ({view.level} CIs, level − "
         "unperturbed): " + "; ".join(parts) + "."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PrecisionView:
+    """The precision section: repeat groups and their agreement statistics."""
+
+    level: str
+    groups: str
+    rows: tuple[tuple[str, str], ...]
+    bland_altman: tuple[tuple[str, str], ...]
+
+
+PRECISION_LABELS = {
+    "within_group_sd": "Within-group SD of the scores (sqrt WMS)",
+    "icc1_1": "ICC(1,1), one-way random",
+    "icc2_1": "ICC(2,1), two-way random, absolute agreement",
+    "icc3_1": "ICC(3,1), two-way mixed, consistency",
+    "all_agree_fraction": "Groups whose decisions all agree",
+    "fleiss_kappa": "Fleiss' kappa of the decisions",
+}
+
+
+def build_precision(precision: Mapping[str, Any] | None) -> PrecisionView | None:
+    """The precision section's view, or None when the run had no precision study."""
+    if not precision:
+        return None
+    estimates = precision["estimates"]
+    bland = precision.get("bland_altman") or {}
+    limits = tuple(
+        (label, _estimate(bland.get(key)))
+        for key, label in (
+            ("mean_difference", "Mean difference (second − first)"),
+            ("lower_limit", "Lower limit of agreement"),
+            ("upper_limit", "Upper limit of agreement"),
+        )
+        if key in bland
+    )
+    sites = ", ".join(precision.get("sites") or []) or "none"
+    return PrecisionView(
+        level=fmt.level_text(float(precision["confidence_level"])),
+        groups=(
+            f"{precision['complete_groups']} group(s) of {precision['repeats']} scored repeats "
+            f"(manifest column {precision['repeat_group']}; {precision['excluded_groups']} "
+            f"group(s) of another size excluded; sites: {sites}); decisions at the operating "
+            f"point {precision['operating_point']:g}"
+        ),
+        rows=tuple(
+            (PRECISION_LABELS[name], _estimate(estimates[name])) for name in PRECISION_LABELS
+        ),
+        bland_altman=limits,
+    )
+
+
+def precision_paragraph(precision: Mapping[str, Any] | None) -> str | None:
+    """The 510(k) summary's precision paragraph (None without a precision study)."""
+    view = build_precision(precision)
+    if view is None:
+        return None
+    shown = "; ".join(f"{label} {value}" for label, value in view.rows)
+    return f"Precision over repeated acquisitions, {view.groups} ({view.level} CIs): {shown}."

@@ -14,6 +14,7 @@ __all__ = [
     "CRITERION_METRICS",
     "DECISION_METRICS",
     "DIFFERENCE_METRICS",
+    "PRECISION_METRICS",
     "RANKING_METRICS",
     "READER_STUDY_METRICS",
     "RESAMPLED_DECISION_METRICS",
@@ -62,6 +63,16 @@ DIFFERENCE_METRICS = (
     "specificity_difference",
     "flip_fraction",
 )
+#: Precision of the scores over repeated acquisitions (protocol ``precision:``, issue 19):
+#: within-group SD, ICC(1,1)/(2,1)/(3,1), and decision agreement across the repeats.
+PRECISION_METRICS = (
+    "within_group_sd",
+    "icc1_1",
+    "icc2_1",
+    "icc3_1",
+    "all_agree_fraction",
+    "fleiss_kappa",
+)
 #: Every metric a protocol criterion may name: the standalone ones, the reader study's,
-#: then the paired differences.
-CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS, *DIFFERENCE_METRICS)
+#: the paired differences, then precision over repeated acquisitions.
+CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS, *DIFFERENCE_METRICS, *PRECISION_METRICS)
