@@ -98,7 +98,7 @@ demo-gate: $(VENV)/.dxval-installed
 demo-robustness: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --out $(DEMO_DATA) --if-needed --protocol protocols/demo-robustness.yaml
 	$(BIN)/validate protocols/demo-robustness.yaml --out evidence; \
-	code=$$?; echo "validate exit code $$code (1: some robustness criteria not met, see the report's section 4.6)"; \
+	code=$$?; echo "validate exit code $$code (1: some robustness criteria not met, see the report's section 4.7)"; \
 	test $$code -le 1
 
 # Post-market monitoring: 12 simulated production weeks of the demo model with a

@@ -141,6 +141,32 @@ def test_failed_criterion_records_modification_not_to_be_implemented(
     lock = json.loads((bundle / "lock.json").read_text())
     assert lock["comparators"][0]["id"] == "wfns"
     assert len(lock["comparators"][0]["predictions"]["sha256"]) == 64
+    _check_report_views(bundle)
+
+
+def _check_report_views(bundle: Path) -> None:
+    """The report's comparison section, cover block and 510(k) paragraph, from the bundle."""
+    from dxval.evidence.format import read_bundle
+    from dxval.report.summary import build_summary_view
+    from dxval.report.views import build_report_view
+
+    data = read_bundle(bundle)
+    view = build_report_view(data)
+    assert view.comparison is not None
+    (comparator,) = view.comparison.comparators
+    assert comparator.role == "last released model"
+    assert [row.population for row in comparator.rows] == ["All cases", "Site F", "Site M"]
+    assert comparator.rows[0].auc_difference == "-0.0923 (-0.1742–-0.0104)"
+    assert "margin -0.02" in view.comparison.forest.svg
+    assert view.comparison.decision == "PCCP-MOD-001: modification not to be implemented."
+    cover = {field.label: field.value for field in view.cover.pccp}
+    assert cover["Decision"] == "modification not to be implemented"
+    assert any(field.label.startswith("Comparator wfns") for field in view.cover.digests)
+    paragraph = build_summary_view(data).comparison or ""
+    assert paragraph.startswith("Against the last released model (wfns), on the same 113 cases")
+    assert "p = 0.0272" in paragraph
+    trace = [row for row in view.trace if row.criterion == "CMP-001"]
+    assert trace[0].evidence[1].file == "comparison.json"
 
 
 def _error_line(err: str) -> str:

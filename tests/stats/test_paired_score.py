@@ -111,6 +111,7 @@ def test_decision_flips_count_each_direction_with_a_wilson_interval() -> None:
         threshold2=0.5,
     )
     assert (flips.to_positive, flips.to_negative, flips.total, flips.n) == (1, 1, 2, 8)
+    assert (flips.both_positive, flips.both_negative) == (3, 3)
     assert flips.fraction.estimate == 0.25
     assert flips.fraction.low == pytest.approx(0.071479212752109, rel=1e-9)
     assert flips.fraction.high == pytest.approx(0.5907245696898311, rel=1e-9)

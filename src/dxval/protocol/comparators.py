@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from dxval.dicom.steps import check_pipeline
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import Identifier, ModelSection, Predictions, Section
 from dxval.protocol.studies import DIFFERENCE_AGAINST
@@ -110,6 +111,11 @@ def check_comparators(protocol: Protocol) -> Iterator[Found]:
                 "preprocessing for a predictions comparator",
                 "no preprocessing (scores come from the predictions file)",
             )
+        elif comparator.preprocessing is not None:
+            try:
+                check_pipeline(comparator.preprocessing)
+            except ValueError as error:
+                yield (*here, "preprocessing"), str(error), "a valid step order"
     yield from _check_against(protocol)
 
 

@@ -26,6 +26,7 @@ from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
 from dxval.report.render import layout, run_time, template_environment, write_pdf
 from dxval.report.views import VERDICT_TEXT, DocumentView, build_document
+from dxval.report.views_comparison import summary_paragraph as comparison_paragraph
 from dxval.report.views_data import INDEPENDENCE_MISSING, SiteRow, TestDataView, build_test_data
 from dxval.report.views_reader_study import summary_paragraph as reader_study_paragraph
 from dxval.report.views_robustness import precision_paragraph
@@ -113,6 +114,7 @@ class SummaryView:
     reader_study: str | None = None
     robustness: str | None = None
     precision: str | None = None
+    comparison: str | None = None
 
 
 def attribute_kind(name: str, attribute: Attribute | None) -> str | None:
@@ -356,6 +358,7 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
         reader_study=None if bundle.mrmc is None else reader_study_paragraph(bundle.mrmc),
         robustness=robustness_paragraph(bundle.metrics.robustness),  # issue 19
         precision=precision_paragraph(bundle.metrics.precision),
+        comparison=comparison_paragraph(bundle),
     )
 
 

@@ -146,13 +146,16 @@ class DecisionFlips:
 
     ``to_positive``: called positive by the first model and negative by the
     second; ``to_negative`` the reverse. ``fraction`` is (to_positive +
-    to_negative)/n with its interval.
+    to_negative)/n with its interval. ``both_positive`` and ``both_negative``
+    complete the 2×2 matrix of calls.
     """
 
     to_positive: int
     to_negative: int
     n: int
     fraction: Estimate
+    both_positive: int = 0
+    both_negative: int = 0
 
     @property
     def total(self) -> int:
@@ -165,6 +168,8 @@ class DecisionFlips:
             "to_positive": self.to_positive,
             "to_negative": self.to_negative,
             "total": self.total,
+            "both_positive": self.both_positive,
+            "both_negative": self.both_negative,
             "n": self.n,
             "fraction": self.fraction.to_dict(),
         }
@@ -227,4 +232,6 @@ def decision_flips(
             numerator=total,
             denominator=size,
         )
-    return DecisionFlips(to_positive, to_negative, size, fraction)
+    both_positive = int(np.count_nonzero(positive1 & positive2))
+    both_negative = size - total - both_positive
+    return DecisionFlips(to_positive, to_negative, size, fraction, both_positive, both_negative)
