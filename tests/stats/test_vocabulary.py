@@ -12,6 +12,8 @@ from dxval.stats.vocabulary import (
     CRITERION_METRICS,
     DECISION_METRICS,
     DETECTION_METRICS,
+    DIFFERENCE_METRICS,
+    PRECISION_METRICS,
     READER_STUDY_METRICS,
     RESAMPLED_DECISION_METRICS,
     SEGMENTATION_METRICS,
@@ -27,6 +29,8 @@ def test_every_list_is_the_vocabulary() -> None:
             *READER_STUDY_METRICS,
             *DETECTION_METRICS,
             *SEGMENTATION_METRICS,
+            *DIFFERENCE_METRICS,
+            *PRECISION_METRICS,
         )
     )
     assert ANALYSED == ALL_METRICS

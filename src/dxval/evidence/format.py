@@ -46,6 +46,12 @@ MRMC_NAME = "mrmc.json"
 #: outcomes in place of metrics.json; the bundle's run.json names the ``task``.
 DETECTION_NAME = "detection.json"
 SEGMENTATION_NAME = "segmentation.json"
+#: Scores of every case at every robustness level, present when the protocol has a
+#: ``robustness`` section (issue 19).
+ROBUSTNESS_CASES_NAME = "robustness.csv"
+#: Candidate − comparator paired statistics, present when the protocol has ``comparators``
+#: (issue 13): :class:`ComparisonRecord`.
+COMPARISON_NAME = "comparison.json"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -258,6 +264,11 @@ class MetricsDocument(Record):
     populations: list[PopulationRecord]
     failure_modes: FailureModes
     roc_curves: list[RocCurveRecord] | None = None
+    #: Robustness levels (issue 19): ``against`` and ``levels`` (each a population entry
+    #: plus ``perturbation``, ``differences``, ``auc_test`` and ``flips``).
+    robustness: dict[str, Any] | None = None
+    #: Precision over repeated acquisitions (issue 19): groups, ICCs, SD, agreement.
+    precision: dict[str, Any] | None = None
 
     def population(self, key: str) -> PopulationRecord | None:
         """The population with ``key``, or None."""
@@ -342,6 +353,7 @@ class CriterionRecord(Record):
     op: str
     value: float
     non_evaluable: str
+    against: str | None = None  # the paired reference of a difference criterion (issue 13)
     required: str
     observed: float | None
     verdict: str
@@ -442,6 +454,30 @@ class RunRecord(Record):
     cases: dict[str, int]
     criteria: dict[str, Any]
     templates: dict[str, Any] | None = None
+    pccp: dict[str, Any] | None = None  # the gated modification and its decision (issue 13)
+
+
+class ComparisonEntry(Record):
+    """One comparator of ``comparison.json``: identity and one paired record per population."""
+
+    id: str
+    role: str
+    description: str | None = None
+    source: str
+    path: str
+    operating_point: float
+    not_scored: int
+    populations: list[dict[str, Any]]
+
+
+class ComparisonRecord(Record):
+    """``comparison.json``: candidate − each comparator (issue 13)."""
+
+    schema_: str = Field(alias="schema")
+    difference: str
+    confidence_level: float
+    candidate: dict[str, Any]
+    comparators: list[ComparisonEntry]
 
 
 class MonitoringRunRecord(Record):
@@ -529,6 +565,7 @@ class BundleData:
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
     mrmc: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -742,6 +779,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),
+        comparison=_comparison(folder),
     )
 
 
@@ -758,9 +796,17 @@ def _mrmc(folder: Path) -> dict[str, Any] | None:
     return document
 
 
+def _comparison(folder: Path) -> dict[str, Any] | None:
+    """``comparison.json`` when the bundle has one, checked against :class:`ComparisonRecord`."""
+    if not (folder / COMPARISON_NAME).is_file():
+        return None
+    document = read_json_object(folder / COMPARISON_NAME)
+    as_record(ComparisonRecord, document, where=folder / COMPARISON_NAME)
+    return document
+
+
 def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
-    """The evidence files, with ``mrmc.json`` after ``criteria.json`` when the bundle has one."""
-    if not (folder / MRMC_NAME).is_file():
-        return tuple(names)
+    """The evidence files, with ``mrmc.json`` and ``comparison.json`` after ``criteria.json``."""
+    optional = [name for name in (MRMC_NAME, COMPARISON_NAME) if (folder / name).is_file()]
     position = names.index(CRITERIA_NAME) + 1
-    return (*names[:position], MRMC_NAME, *names[position:])
+    return (*names[:position], *optional, *names[position:])

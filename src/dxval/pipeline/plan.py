@@ -40,17 +40,22 @@ from dxval.protocol import (
     Criterion,
     EachPopulation,
     LoadedProtocol,
+    ModelSection,
+    Predictions,
     Protocol,
     SitePopulation,
     TestSetPopulation,
     load_protocol,
 )
+from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
+from dxval.protocol.studies import PerturbationLevel, robustness_levels
 from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
+    "ComparatorPlan",
     "ModelPlan",
     "PredictionsPlan",
     "ReaderStudyPlan",
@@ -129,6 +134,24 @@ class ReaderStudyPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ComparatorPlan:
+    """A reference model (protocol ``comparators:``): its scores' source and threshold (issue 13).
+
+    Exactly one of ``model`` / ``predictions``; ``preprocessing`` is its own
+    or, when it declares none, the candidate's.
+    """
+
+    id: str
+    role: str
+    description: str | None
+    operating_point: float
+    model: ModelPlan | None
+    predictions: PredictionsPlan | None
+    preprocessing: tuple[Step, ...]
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """Everything a run of one protocol needs, as plain frozen values.
 
@@ -162,6 +185,10 @@ class RunPlan:
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
     task: TaskPlan | None = None  # detection or segmentation (issue 16)
+    robustness: tuple[PerturbationLevel, ...] = ()
+    precision_column: str | None = None
+    comparators: tuple[ComparatorPlan, ...] = ()
+    pccp: Mapping[str, Any] | None = None
 
     @property
     def folder(self) -> Path:
@@ -242,8 +269,8 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for name, attribute in protocol.attributes.items()
         ),
-        model=_model_plan(loaded),
-        predictions=_predictions_plan(loaded),
+        model=_model_plan(loaded, protocol.model),
+        predictions=_predictions_plan(loaded, protocol.predictions),
         preprocessing=plain_steps(protocol.preprocessing),
         operating_point=protocol.operating_point,
         statistics=_settings(loaded),
@@ -259,6 +286,10 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
         task=task_plan(loaded, population=_population_spec),
+        robustness=robustness_levels(protocol.robustness),
+        precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
+        comparators=tuple(_comparator_plans(loaded)),
+        pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
     )
 
 
@@ -270,8 +301,28 @@ def _truth_rule(protocol: Protocol) -> TruthRule:
     return TruthRule(truth.column, frozenset(truth.positive), frozenset(truth.negative))
 
 
-def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
-    section = loaded.protocol.model
+def _comparator_plans(loaded: LoadedProtocol) -> list[ComparatorPlan]:
+    plans = []
+    for index, comparator in enumerate(loaded.protocol.comparators):
+        steps = comparator.preprocessing
+        plans.append(
+            ComparatorPlan(
+                id=comparator.id,
+                role=comparator.role,
+                description=comparator.description,
+                operating_point=comparator.operating_point,
+                model=_model_plan(loaded, comparator.model),
+                predictions=_predictions_plan(loaded, comparator.predictions),
+                preprocessing=plain_steps(
+                    loaded.protocol.preprocessing if steps is None else steps
+                ),
+                index=index,
+            )
+        )
+    return plans
+
+
+def _model_plan(loaded: LoadedProtocol, section: ModelSection | None) -> ModelPlan | None:
     if section is None:
         return None
     reference = section.reference
@@ -285,8 +336,9 @@ def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
     )
 
 
-def _predictions_plan(loaded: LoadedProtocol) -> PredictionsPlan | None:
-    section = loaded.protocol.predictions
+def _predictions_plan(
+    loaded: LoadedProtocol, section: Predictions | None
+) -> PredictionsPlan | None:
     if section is None:
         return None
     return PredictionsPlan(
@@ -345,10 +397,14 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
     )
 
 
-def _population_spec(criterion: Criterion) -> PopulationSpec:
+def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  (one per form)
     if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
         return PopulationSpec("reader_study")
+    if criterion.metric in PRECISION_METRICS:  # over the repeat groups (issue 19)
+        return PopulationSpec("precision")
     population = criterion.population
+    if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
+        return PopulationSpec("perturbation", value=population.perturbation)
     if isinstance(population, EachPopulation):
         return PopulationSpec("each", family=population.each, site=population.site)
     if isinstance(population, SitePopulation):
@@ -378,6 +434,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
                     bound=criterion.bound,
                     spread=criterion.spread,
                     non_evaluable=criterion.non_evaluable,
+                    against=criterion.against,
                 )
                 for criterion in requirement.criteria
             ),

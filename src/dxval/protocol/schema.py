@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from dxval.protocol.comparators import Comparator, Pccp
 from dxval.protocol.criteria import Requirement
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
@@ -32,6 +33,7 @@ from dxval.protocol.sections import (
     TestSet,
     Truth,
 )
+from dxval.protocol.studies import Precision, Robustness
 from dxval.protocol.tasks import DetectionSection, SegmentationSection, Task
 
 SCHEMA_VERSION = 1
@@ -79,6 +81,24 @@ class Protocol(Section):
         default=None,
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
+    robustness: Robustness | None = Field(
+        default=None,
+        description="Robustness study: perturbation levels scored by the same harness and "
+        "paired with the unperturbed run (model protocols only).",
+    )
+    precision: Precision | None = Field(
+        default=None,
+        description="Precision over repeated acquisitions (manifest column repeat_group): "
+        "within-group SD, ICCs, Bland–Altman limits and decision agreement.",
+    )
+    comparators: list[Comparator] = Field(
+        default_factory=list,
+        description="Reference models scored on the same cases; difference criteria name "
+        "them with `against` (issue 13).",
+    )
+    pccp: Pccp | None = Field(
+        default=None, description="The PCCP modification this run gates (shown on the cover)."
     )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(

@@ -14,6 +14,8 @@ __all__ = [
     "CRITERION_METRICS",
     "DECISION_METRICS",
     "DETECTION_METRICS",
+    "DIFFERENCE_METRICS",
+    "PRECISION_METRICS",
     "RANKING_METRICS",
     "READER_STUDY_METRICS",
     "RESAMPLED_DECISION_METRICS",
@@ -72,11 +74,33 @@ DETECTION_METRICS = (
 SEGMENTATION_METRICS = ("dice", "iou", "hd", "hd95", "assd", "nsd", "volume_difference_ml")
 #: How a segmentation criterion summarises the per-case values of a population.
 SEGMENTATION_STATISTICS = ("mean", "median")
-#: Every metric a protocol criterion may name: the standalone ones, then the reader study's,
-#: then the detection and segmentation tasks' (which task admits which: dxval.protocol.tasks).
+#: Paired differences candidate − reference on the same cases; a criterion on one names
+#: its reference with ``against:`` (a comparator model, issue 13). ``flip_fraction`` is
+#: the share of cases whose call differs between the two.
+DIFFERENCE_METRICS = (
+    "auc_difference",
+    "sensitivity_difference",
+    "specificity_difference",
+    "flip_fraction",
+)
+#: Precision of the scores over repeated acquisitions (protocol ``precision:``, issue 19):
+#: within-group SD, ICC(1,1)/(2,1)/(3,1), and decision agreement across the repeats.
+PRECISION_METRICS = (
+    "within_group_sd",
+    "icc1_1",
+    "icc2_1",
+    "icc3_1",
+    "all_agree_fraction",
+    "fleiss_kappa",
+)
+#: Every metric a protocol criterion may name: the standalone ones, the reader study's, the
+#: detection and segmentation tasks' (which task admits which: dxval.protocol.tasks), the
+#: paired differences, then precision over repeated acquisitions.
 CRITERION_METRICS = (
     *ALL_METRICS,
     *READER_STUDY_METRICS,
     *DETECTION_METRICS,
     *SEGMENTATION_METRICS,
+    *DIFFERENCE_METRICS,
+    *PRECISION_METRICS,
 )
