@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         paired_margin_test,
         paired_table,
     )
+    from dxval.stats.paired_score import DecisionFlips, decision_flips, tango_difference
     from dxval.stats.precision_recall import (
         PrecisionRecallCurve,
         average_precision,
@@ -103,6 +104,7 @@ _HOMES = {
     "BinaryMetrics": "dxval.stats.binary",
     "BootstrapInterval": "dxval.stats.bootstrap",
     "ConfusionCounts": "dxval.stats.binary",
+    "DecisionFlips": "dxval.stats.paired_score",
     "DriftResult": "dxval.stats.drift",
     "Estimate": "dxval.stats.results",
     "MarginHypothesis": "dxval.stats.results",
@@ -133,6 +135,7 @@ _HOMES = {
     "bootstrap_binary_metric": "dxval.stats.bootstrap",
     "chi_square_homogeneity": "dxval.stats.drift",
     "confusion_counts": "dxval.stats.binary",
+    "decision_flips": "dxval.stats.paired_score",
     "delong_paired_test": "dxval.stats.delong",
     "delong_unpaired_test": "dxval.stats.delong",
     "f1_score": "dxval.stats.binary",
@@ -157,6 +160,7 @@ _HOMES = {
     "sensitivity_sample_size": "dxval.stats.sample_size",
     "specificity_at_sensitivity": "dxval.stats.roc",
     "structural_components": "dxval.stats.delong",
+    "tango_difference": "dxval.stats.paired_score",
     "wasserstein_distance": "dxval.stats.drift",
     "youden_index": "dxval.stats.binary",
 }
@@ -170,6 +174,7 @@ __all__ = [
     "BootstrapInterval",
     "CalibrationResult",
     "ConfusionCounts",
+    "DecisionFlips",
     "DriftResult",
     "Estimate",
     "MarginHypothesis",
@@ -202,6 +207,7 @@ __all__ = [
     "calibration",
     "chi_square_homogeneity",
     "confusion_counts",
+    "decision_flips",
     "delong_paired_test",
     "delong_unpaired_test",
     "f1_score",
@@ -226,6 +232,7 @@ __all__ = [
     "sensitivity_sample_size",
     "specificity_at_sensitivity",
     "structural_components",
+    "tango_difference",
     "wasserstein_distance",
     "youden_index",
 ]
