@@ -269,7 +269,8 @@ def average_precision_logit(
     τ = 1 / sqrt(n₊ · AP · (1 − AP)), n₊ the number of positive cases, and maps
     logit(AP) ± z·τ back through the logistic function (Boyd et al. 2013,
     section 4, "logit" interval; one of the two intervals they recommend).
-    Closed form: one sort of the cases, no resampling.
+    Closed form: each class sorted once (binary searches count the cases at or
+    above each positive score), no resampling.
 
     Parameters
     ----------
