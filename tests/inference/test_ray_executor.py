@@ -194,10 +194,10 @@ class _KillOnce(Progress):
 
 
 class SlowNpyLoader(NpyLoader):
-    """The npy loader, 50 ms per case, so that the run is still going when the actor dies."""
+    """The npy loader, 20 ms per case, so that the run is still going when the actor dies."""
 
     def __call__(self, paths: tuple[Path, ...]) -> np.ndarray:
-        time.sleep(0.05)
+        time.sleep(0.02)
         return super().__call__(paths)
 
 
@@ -234,15 +234,30 @@ def test_a_killed_scoring_actor_is_replaced_and_every_case_ends_scored_or_failed
     assert dict(killed)["bad-0"] == "not_dicom"
 
 
-def test_a_case_whose_actor_keeps_dying_fails_as_worker_crashed() -> None:
-    """Cases the cluster never returned are recorded, not dropped (cases in = out)."""
-    cases = make_cases([])
-    assert list(ray_executor._in_case_order(_NoBatches(), cases)) == []
-    lost = make_cases([Path(__file__)])
-    ((case, result),) = ray_executor._in_case_order(_NoBatches(), lost)
-    assert case == lost[0]
-    assert result.status is CaseStatus.FAILED
-    assert result.reason_code == "worker_crashed"
+def test_cases_a_pipeline_never_returned_are_handed_back_not_dropped() -> None:
+    cases = make_cases([Path(__file__)])
+    stream = ray_executor._collect(_NoBatches(), cases, [0])
+    with pytest.raises(StopIteration) as stopped:
+        next(stream)
+    assert stopped.value.value == [0]
+
+
+@pytest.mark.req("DXV-RAY-005")
+def test_a_case_that_crashes_its_decoder_fails_alone_as_worker_crashed(
+    onnx_model: Path, case_paths: list[Path], tmp_path: Path
+) -> None:
+    crash = tmp_path / "crash-0.npy"
+    shutil.copyfile(case_paths[0], crash)
+    cases = make_cases([*case_paths[:5], crash, *case_paths[5:8]])
+    config = make_config(onnx_model)
+    executor = RayExecutor(config, block_size=4)
+    scored = executor.score(NpyLoader(), cases, batch_size=4)
+    results = {case.case_id: result for case, result in scored}
+    assert sorted(results) == sorted(case.case_id for case in cases)
+    crashed = results.pop("crash-0")
+    assert crashed.status is CaseStatus.FAILED
+    assert crashed.reason_code == "worker_crashed"
+    assert all(result.status is CaseStatus.SCORED for result in results.values())
 
 
 class _NoBatches:

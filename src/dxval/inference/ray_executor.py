@@ -27,9 +27,12 @@ dxval, runner or decoder versions differ from the driver's is refused
 (exit 2, naming the node), and the nodes are recorded in ``environment.json``.
 
 A scoring actor that dies (a node lost, a process killed) is restarted by Ray
-and its unfinished blocks are retried on a live actor; a block that kills
-actors ``_MAX_BLOCK_RETRIES`` times is given up, and the driver records each
-of its cases as failed (``worker_crashed``), so cases in = scored + failed.
+and its unfinished blocks are retried on a live actor. A block given up (its
+actor died ``_MAX_BLOCK_RETRIES + 1`` times, or its decode task's worker
+died: a decoder crash) is run again one case per
+block, as the local executor retries a crashed worker's cases one at a time;
+a case lost again is recorded as failed (``worker_crashed``), so cases in =
+scored + failed.
 
 Ray is an optional extra (``pip install 'dxval[ray]'``) and is imported only
 when this executor runs.
@@ -43,7 +46,7 @@ import platform
 import socket
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -78,8 +81,11 @@ DECODER_DISTRIBUTIONS = (
 #: The distribution behind each runtime of ``model.runtime``.
 _RUNNER_DISTRIBUTIONS = {"onnxruntime": "onnxruntime", "torch": "torch"}
 
-#: Tries of a block whose scoring actor died (then its cases fail as ``worker_crashed``).
+#: Retries of a block whose scoring actor died (a lost node, a killed process).
 _MAX_BLOCK_RETRIES = 3
+#: Retries of a decode task whose worker died: none, as the cases of a lost block are
+#: run again one per block anyway (a decoder crash costs two worker processes, not eight).
+_DECODE_RETRIES = 0
 
 _EXTRA_HINT = "install the extra: pip install 'dxval[ray]'"
 
@@ -231,7 +237,7 @@ def _crashed(case: CaseInput) -> CaseResult:
         score=None,
         status=CaseStatus.FAILED,
         reason_code=HarnessReason.WORKER_CRASHED.value,
-        reason=f"the Ray worker scoring this case died {_MAX_BLOCK_RETRIES + 1} times",
+        reason="the Ray worker loading or scoring this case died, also with the case alone",
     )
 
 
@@ -389,8 +395,8 @@ class RayExecutor:
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False  # progress is dxval's own, on stderr
         context.print_on_execution_start = False
-        # A block that keeps killing its actor is dropped, not the run: its cases
-        # are then recorded as worker_crashed below.
+        # A block whose task or actor keeps dying is dropped, not the run: its cases
+        # are retried one per block, and those still lost are recorded as failed.
         context.max_errored_blocks = -1
         actors = self._pool_size(ray)
         block = self.block_size or max(1, min(batch_size, -(-len(cases) // (2 * actors))))
@@ -402,36 +408,68 @@ class RayExecutor:
             threads=self.threads or max(1, int(self.cpus_per_actor)),
             batch_size=batch_size,
         )
-        items = [{"index": index, "case": pickle.dumps(case)} for index, case in enumerate(cases)]
+        pipeline = _Pipeline(ray, loader, settings, self, actors)
+        lost = yield from pipeline.stream(cases, list(range(len(cases))), block)
+        if lost and block > 1:  # one case per block: a case that kills workers fails alone
+            lost = yield from pipeline.stream(cases, lost, 1)
+        for index in lost:
+            yield cases[index], _crashed(cases[index])
+
+
+class _Pipeline:
+    """One Ray Data pipeline shape (decode tasks → scoring actors) over chosen cases."""
+
+    def __init__(
+        self,
+        ray: ModuleType,
+        loader: CaseLoaderFunction,
+        settings: _ActorSettings,
+        executor: RayExecutor,
+        actors: int,
+    ) -> None:
+        self.ray = ray
+        self.loader = loader
+        self.settings = settings
+        self.executor = executor
+        self.actors = actors
+
+    def stream(
+        self, cases: list[CaseInput], indices: list[int], block: int
+    ) -> Generator[tuple[CaseInput, CaseResult], None, list[int]]:
+        """Yield each case's result as it streams in; return the indices never returned."""
+        ray = self.ray
+        items = [{"index": index, "case": pickle.dumps(cases[index])} for index in indices]
         dataset = ray.data.from_items(items, override_num_blocks=-(-len(items) // block))
         loaded = dataset.map_batches(
             _load_block,
-            fn_kwargs={"loader": loader},
+            fn_kwargs={"loader": self.loader},
             batch_size=block,
             batch_format="numpy",
             num_cpus=1,
+            max_retries=_DECODE_RETRIES,
         )
         scored = loaded.map_batches(
             _ScoringActor,
-            fn_constructor_kwargs={"settings": settings},
+            fn_constructor_kwargs={"settings": self.settings},
             batch_size=block,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=actors),
-            num_cpus=self.cpus_per_actor,
-            num_gpus=self.gpus_per_worker or None,
+            compute=ray.data.ActorPoolStrategy(size=self.actors),
+            num_cpus=self.executor.cpus_per_actor,
+            num_gpus=self.executor.gpus_per_worker or None,
             max_restarts=-1,
             max_task_retries=_MAX_BLOCK_RETRIES,
         )
-        yield from _in_case_order(scored, cases)
+        return (yield from _collect(scored, cases, indices))
 
 
-def _in_case_order(scored: Any, cases: list[CaseInput]) -> Iterator[tuple[CaseInput, CaseResult]]:
-    """Yield the results as they stream in; every case the cluster lost fails with a reason."""
-    seen = np.zeros(len(cases), dtype=bool)
+def _collect(
+    scored: Any, cases: list[CaseInput], indices: list[int]
+) -> Generator[tuple[CaseInput, CaseResult], None, list[int]]:
+    """Yield the results of a pipeline as they stream in; return the indices it lost."""
+    missing = set(indices)
     for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
         for index, blob in zip(batch["index"], batch["result"], strict=True):
-            seen[int(index)] = True
+            missing.discard(int(index))
             case, result = pickle.loads(blob)  # noqa: S301  (pickled by this run's actors)
             yield case, result
-    for index in np.flatnonzero(~seen):
-        yield cases[int(index)], _crashed(cases[int(index)])
+    return sorted(missing)
