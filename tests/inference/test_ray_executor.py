@@ -176,20 +176,26 @@ def _actor_pids() -> list[int]:
 
 
 class _KillOnce(Progress):
-    """After the first result arrives, kills the scoring actor's process (SIGKILL)."""
+    """After the first result arrives, kills one scoring actor process (SIGKILL).
 
-    def __init__(self, total: int) -> None:
+    Actors of earlier runs in this module (``ignore``) are left alone: Ray may not
+    have reaped them yet.
+    """
+
+    def __init__(self, total: int, *, ignore: set[int]) -> None:
         super().__init__(total, enabled=False)
+        self.ignore = ignore
         self.killed: list[int] = []
 
     def update(self, *, done: int = 0, failed: int = 0, cached: int = 0) -> None:
         super().update(done=done, failed=failed, cached=cached)
-        if not self.killed:
-            deadline = time.monotonic() + 10.0
-            while not self.killed and time.monotonic() < deadline:
-                for pid in _actor_pids():
-                    os.kill(pid, signal.SIGKILL)
-                    self.killed.append(pid)
+        deadline = time.monotonic() + 10.0
+        while not self.killed and time.monotonic() < deadline:
+            current = sorted(set(_actor_pids()) - self.ignore)
+            if current:
+                os.kill(current[0], signal.SIGKILL)
+                self.killed.append(current[0])
+            else:
                 time.sleep(0.05)
 
 
@@ -227,7 +233,7 @@ def test_a_killed_scoring_actor_is_replaced_and_every_case_ends_scored_or_failed
             for row in result.iter_results()
         )
 
-    progress = _KillOnce(len(cases))
+    progress = _KillOnce(len(cases), ignore=set(_actor_pids()))
     killed = run(RayExecutor(config, block_size=2), progress, "ray")
     assert len(progress.killed) == 1, "no scoring actor was found to kill"
     assert killed == run(InlineExecutor(), None, "inline")

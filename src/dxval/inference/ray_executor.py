@@ -183,12 +183,13 @@ class _ScoringActor:
         from dxval.inference.runner import load_runner
 
         (artifact,) = ray.get(list(settings.artifact))
-        folder = Path(tempfile.mkdtemp(prefix="dxval-ray-model-"))
-        local = folder / settings.config.path.name
-        local.write_bytes(artifact)
-        # The digest pinned in the protocol is checked again on this copy.
-        config = replace(settings.config, path=local)
-        self.runner = load_runner(config, device=settings.device, threads=settings.threads)
+        with tempfile.TemporaryDirectory(prefix="dxval-ray-model-") as folder:
+            local = Path(folder) / settings.config.path.name
+            local.write_bytes(artifact)
+            # The digest pinned in the protocol is checked again on this copy, which
+            # the runtime has read in full once loaded.
+            config = replace(settings.config, path=local)
+            self.runner = load_runner(config, device=settings.device, threads=settings.threads)
         self.settings = settings
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
