@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -35,6 +35,7 @@ from dxval.analysis.populations import (
     site_key,
     test_set_key,
 )
+from dxval.analysis.robustness import LevelAnalysis, level_population
 from dxval.stats import Estimate, adjusted_confidence_level
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -76,6 +77,8 @@ class PopulationSpec:
             "test_set": f"test set {self.test_set}",
             "cell": f"{self.attribute} = {self.value}{where}",
             "reader_study": "all readers and cases of the reader study",
+            "perturbation": f"perturbation {self.value}",
+            "precision": "all repeat groups",
         }
         return texts[self.form]
 
@@ -260,6 +263,7 @@ class _Context:
     confidence_level: float
     multiplicity: str
     external: Mapping[str, Estimate] = field(default_factory=dict)
+    levels: Mapping[str, LevelAnalysis] = field(default_factory=dict)
     references: Mapping[str, PairedReference] = field(default_factory=dict)
 
 
@@ -273,6 +277,16 @@ READER_STUDY_POPULATION = Population(
 )
 
 
+#: The one "population" of a precision criterion (form ``precision``, issue 19): its
+#: estimate comes from the repeat-group analysis (:mod:`dxval.analysis.precision`).
+PRECISION_POPULATION = Population(
+    key="precision",
+    label="repeat groups",
+    kind="precision",
+    mask=np.zeros(0, dtype=np.bool_),
+)
+
+
 def _reader_study_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
@@ -281,14 +295,18 @@ def _reader_study_criterion(
     observed: float | None
     reason: str | None
     if estimate is None:
-        observed, reason = None, f"no reader-study result for {spec.metric}"
+        source = "precision" if spec.population.form == "precision" else "reader-study"
+        observed, reason = None, f"no {source} result for {spec.metric}"
     else:
         observed, reason = _compared(estimate, spec.bound)
     verdict = Verdict.UNDEFINED
     if observed is not None:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     level = context.confidence_level if estimate is None else estimate.confidence_level
-    outcome = PopulationOutcome(READER_STUDY_POPULATION, estimate, observed, verdict, reason, ())
+    population = (
+        PRECISION_POPULATION if spec.population.form == "precision" else READER_STUDY_POPULATION
+    )
+    outcome = PopulationOutcome(population, estimate, observed, verdict, reason, ())
     return CriterionResult(
         requirement_id=requirement_id,
         index=index,
@@ -305,6 +323,34 @@ def _reader_study_criterion(
             "adjusted_confidence_level": level,
             "note": None,
         },
+        outcomes=(outcome,),
+    )
+
+
+def _perturbation_criterion(
+    context: _Context, requirement_id: str, index: int, spec: CriterionSpec
+) -> CriterionResult:
+    """A criterion on one robustness level: its metric, or its paired difference (``against``)."""
+    level = context.levels.get(spec.population.value or "")
+    if level is None:
+        population = level_population(spec.population.value or "", 0)
+        outcome = PopulationOutcome(population, None, None, Verdict.UNDEFINED, "not scored", ())
+    else:  # the level's own metrics; a difference goes through references[against]
+        level_context = replace(context, engine=level.engine)
+        outcome = _outcome(level_context, spec, level.population, context.confidence_level)
+    _, multiplicity = _multiplicity(context, spec, 1)
+    return CriterionResult(
+        requirement_id=requirement_id,
+        index=index,
+        spec=spec,
+        verdict=outcome.verdict or Verdict.UNDEFINED,
+        observed=outcome.observed,
+        reason=outcome.reason
+        if outcome.reason is None
+        else f"{spec.population.describe()}: {outcome.reason}",
+        description=spec.describe(context.confidence_level),
+        confidence_level=context.confidence_level,
+        multiplicity=multiplicity,
         outcomes=(outcome,),
     )
 
@@ -406,8 +452,10 @@ def evaluate_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
-    if spec.population.form == "reader_study":
+    if spec.population.form in ("reader_study", "precision"):  # one external estimate each
         return _reader_study_criterion(context, requirement_id, index, spec)
+    if spec.population.form == "perturbation":  # a robustness level (issue 19)
+        return _perturbation_criterion(context, requirement_id, index, spec)
     populations = resolve_populations(spec.population, context.index)
     level, multiplicity = _multiplicity(context, spec, len(populations))
     outcomes = tuple(_outcome(context, spec, population, level) for population in populations)
@@ -440,11 +488,14 @@ def evaluate_requirements(
     index: PopulationIndex,
     *,
     external: Mapping[str, Estimate] | None = None,
+    levels: Mapping[str, LevelAnalysis] | None = None,
     references: Mapping[str, PairedReference] | None = None,
 ) -> tuple[RequirementResult, ...]:
     """Evaluate every criterion of every requirement, in protocol order.
 
     ``external`` holds the estimates of criteria on the ``reader_study``
+    population (the reader-study metrics), by metric name; ``levels`` the
+    analysed robustness levels by ID (criteria on ``{perturbation: ID}``).
     population (the reader-study metrics), by metric name. ``references``
     holds the paired references that criteria with ``against: <id>`` name,
     by id (:class:`~dxval.analysis.paired.PairedScores` for a comparator).
@@ -455,6 +506,7 @@ def evaluate_requirements(
         confidence_level=engine.settings.confidence_level,
         multiplicity=engine.settings.multiplicity,
         external=dict(external or {}),
+        levels=dict(levels or {}),
         references=dict(references or {}),
     )
     results = []

@@ -42,6 +42,13 @@ CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
 #: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
 MRMC_NAME = "mrmc.json"
+#: Detection and segmentation protocols (issue 16): per-population statistics and per-case
+#: outcomes in place of metrics.json; the bundle's run.json names the ``task``.
+DETECTION_NAME = "detection.json"
+SEGMENTATION_NAME = "segmentation.json"
+#: Scores of every case at every robustness level, present when the protocol has a
+#: ``robustness`` section (issue 19).
+ROBUSTNESS_CASES_NAME = "robustness.csv"
 #: Candidate − comparator paired statistics, present when the protocol has ``comparators``
 #: (issue 13): :class:`ComparisonRecord`.
 COMPARISON_NAME = "comparison.json"
@@ -93,6 +100,14 @@ MONITORING_CONTENT_FILES = (
 MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
 
 
+#: Files every sealed detection / segmentation bundle has (``task`` in run.json).
+TASK_REQUIRED_FILES = {
+    task: (PROTOCOL_NAME, LOCK_NAME, ENVIRONMENT_NAME, CASES_NAME, name, CRITERIA_NAME,
+           AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
+    for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
+}  # fmt: skip
+
+
 def required_files(run: object) -> tuple[str, ...]:
     """The files a bundle must have, by the kind its ``run.json`` record names.
 
@@ -102,6 +117,8 @@ def required_files(run: object) -> tuple[str, ...]:
     """
     if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
         return MONITORING_REQUIRED_FILES
+    if isinstance(run, dict) and run.get("task") in TASK_REQUIRED_FILES:
+        return TASK_REQUIRED_FILES[run["task"]]
     return REQUIRED_FILES
 
 
@@ -247,10 +264,59 @@ class MetricsDocument(Record):
     populations: list[PopulationRecord]
     failure_modes: FailureModes
     roc_curves: list[RocCurveRecord] | None = None
+    #: Robustness levels (issue 19): ``against`` and ``levels`` (each a population entry
+    #: plus ``perturbation``, ``differences``, ``auc_test`` and ``flips``).
+    robustness: dict[str, Any] | None = None
+    #: Precision over repeated acquisitions (issue 19): groups, ICCs, SD, agreement.
+    precision: dict[str, Any] | None = None
 
     def population(self, key: str) -> PopulationRecord | None:
         """The population with ``key``, or None."""
         return next((p for p in self.populations if p.key == key), None)
+
+
+class TaskPopulationRecord(Record):
+    """One population of ``detection.json`` / ``segmentation.json``."""
+
+    key: str
+    label: str
+    kind: str
+    cases: int
+
+
+class DetectionPopulationRecord(TaskPopulationRecord):
+    """A population's detection statistics and FROC curve."""
+
+    abnormal_cases: int
+    lesions: int
+    statistics: dict[str, EstimateRecord]
+    froc: dict[str, Any]
+
+
+class DetectionRecord(Record):
+    """``detection.json``: localisation rule, operating point, populations, per-case outcomes."""
+
+    localisation: dict[str, Any]
+    operating_point: float
+    confidence_level: float
+    populations: list[DetectionPopulationRecord]
+    cases: list[dict[str, Any]]
+
+
+class SegmentationPopulationRecord(TaskPopulationRecord):
+    """A population's mean/median of every metric, per structure."""
+
+    structures: dict[str, dict[str, dict[str, Any]]]
+
+
+class SegmentationRecord(Record):
+    """``segmentation.json``: structures, NSD tolerance, populations, per case and structure."""
+
+    structures: dict[str, int]
+    nsd_tolerance_mm: float
+    confidence_level: float
+    populations: list[SegmentationPopulationRecord]
+    cases: list[dict[str, Any]]
 
 
 class MultiplicityRecord(Record):

@@ -93,6 +93,11 @@ def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[Pinne
             pinned = model.reference_input_sha256
             update = PinUpdate(location, "input_sha256", "input", pinned, actual)
             items.append(_pinned(update, what="model reference input", path=path))
+    detection = None if plan.task is None else plan.task.detection
+    if detection is not None and detection.format == "csv":  # issue 16: lesion truth CSV
+        actual = file_pin(detection.resolved, what="detection truth file")
+        update = PinUpdate(("detection",), "sha256", "truth", detection.sha256, actual)
+        items.append(_pinned(update, what="detection truth file", path=detection.resolved))
     items.extend(_comparator_pins(plan))
     if plan.reader_study is not None:  # issue 15: pinned like the predictions file
         path = plan.reader_study.resolved
@@ -186,6 +191,11 @@ def lock_record(
         "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
         "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
         "runner": None if model_run is None else model_run.runner,
+        "detection_truth": None
+        if "detection.sha256" not in by_field
+        else {"path": plan.task.detection.truth, "sha256": by_field["detection.sha256"]}
+        if plan.task is not None and plan.task.detection is not None
+        else None,
         "comparators": _comparator_record(plan, by_field, comparator_runs or {}),
         "reader_study": None
         if plan.reader_study is None

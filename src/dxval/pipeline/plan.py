@@ -34,6 +34,7 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.task_plan import TaskPlan, task_plan
 from dxval.protocol import (
     CellPopulation,
     Criterion,
@@ -41,13 +42,16 @@ from dxval.protocol import (
     LoadedProtocol,
     ModelSection,
     Predictions,
+    Protocol,
     SitePopulation,
     TestSetPopulation,
     load_protocol,
 )
+from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
+from dxval.protocol.studies import PerturbationLevel, robustness_levels
 from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
@@ -180,6 +184,9 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    task: TaskPlan | None = None  # detection or segmentation (issue 16)
+    robustness: tuple[PerturbationLevel, ...] = ()
+    precision_column: str | None = None
     comparators: tuple[ComparatorPlan, ...] = ()
     pccp: Mapping[str, Any] | None = None
 
@@ -251,11 +258,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for test_set in protocol.test_sets
         ),
-        truth=TruthRule(
-            protocol.truth.column,
-            frozenset(protocol.truth.positive),
-            frozenset(protocol.truth.negative),
-        ),
+        truth=_truth_rule(protocol),
         attributes=tuple(
             AttributePlan(
                 name,
@@ -282,9 +285,20 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        task=task_plan(loaded, population=_population_spec),
+        robustness=robustness_levels(protocol.robustness),
+        precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
         comparators=tuple(_comparator_plans(loaded)),
         pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
     )
+
+
+def _truth_rule(protocol: Protocol) -> TruthRule:
+    """The label rule; detection and segmentation protocols have none (empty rule)."""
+    truth = protocol.truth
+    if truth is None:
+        return TruthRule("", frozenset(), frozenset())
+    return TruthRule(truth.column, frozenset(truth.positive), frozenset(truth.negative))
 
 
 def _comparator_plans(loaded: LoadedProtocol) -> list[ComparatorPlan]:
@@ -383,10 +397,14 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
     )
 
 
-def _population_spec(criterion: Criterion) -> PopulationSpec:
+def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  (one per form)
     if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
         return PopulationSpec("reader_study")
+    if criterion.metric in PRECISION_METRICS:  # over the repeat groups (issue 19)
+        return PopulationSpec("precision")
     population = criterion.population
+    if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
+        return PopulationSpec("perturbation", value=population.perturbation)
     if isinstance(population, EachPopulation):
         return PopulationSpec("each", family=population.each, site=population.site)
     if isinstance(population, SitePopulation):

@@ -28,6 +28,7 @@ from pydantic import Field
 from dxval.dicom.steps import check_pipeline
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import Identifier, ModelSection, Predictions, Section
+from dxval.protocol.studies import DIFFERENCE_AGAINST
 from dxval.stats.vocabulary import DIFFERENCE_METRICS
 
 if TYPE_CHECKING:
@@ -83,7 +84,10 @@ class Pccp(Section):
 
 def reference_ids(protocol: Protocol) -> list[str]:
     """IDs a criterion may name in ``against``: the comparators (other kinds add theirs here)."""
-    return [comparator.id for comparator in protocol.comparators]
+    ids = [comparator.id for comparator in protocol.comparators]
+    if protocol.robustness is not None:  # the unperturbed run of a robustness study (issue 19)
+        ids.append(DIFFERENCE_AGAINST)
+    return ids
 
 
 def check_comparators(protocol: Protocol) -> Iterator[Found]:

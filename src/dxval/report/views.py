@@ -34,6 +34,12 @@ from dxval.report.views_results import (
     build_failure_modes,
     build_results,
 )
+from dxval.report.views_robustness import (
+    PrecisionView,
+    RobustnessView,
+    build_precision,
+    build_robustness,
+)
 
 VERDICT_TEXT = {"pass": "PASS", "fail": "FAIL", "undefined": "UNDEFINED"}
 FILE_DESCRIPTIONS = {
@@ -46,6 +52,7 @@ FILE_DESCRIPTIONS = {
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
     "mrmc.json": "the reader study (MRMC) analysis",
+    "robustness.csv": "each case's score and decision at each robustness level",
     "comparison.json": "candidate − comparator paired statistics per population",
 }
 
@@ -221,6 +228,8 @@ class ReportView:
     reader_study: ReaderStudyView | None = None
     comparison: ComparisonView | None = None
     templates: TemplatesView | None = None
+    robustness: RobustnessView | None = None
+    precision: PrecisionView | None = None
 
 
 def verdict_class(verdict: str) -> str:
@@ -570,5 +579,7 @@ def build_report_view(bundle: BundleData) -> ReportView:
         methods=build_methods(bundle),
         appendix=build_appendix(bundle),
         reader_study=reader_study,
+        robustness=build_robustness(bundle.metrics.robustness),  # issue 19
+        precision=build_precision(bundle.metrics.precision),
         comparison=comparison,
     )
