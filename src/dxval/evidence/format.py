@@ -42,6 +42,8 @@ CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
 #: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
 MRMC_NAME = "mrmc.json"
+#: The sample-size justification, present when the protocol has ``sample_size`` (issue 14).
+SAMPLE_SIZE_NAME = "sample_size.json"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -384,6 +386,8 @@ class RunRecord(Record):
     cases: dict[str, int]
     criteria: dict[str, Any]
     templates: dict[str, Any] | None = None
+    #: prior uses of each test set from the evidence root's ledger (absent in older bundles)
+    test_set_usage: list[dict[str, Any]] | None = None
 
 
 class MonitoringRunRecord(Record):
@@ -471,6 +475,7 @@ class BundleData:
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
     mrmc: dict[str, Any] | None = None
+    sample_size: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -684,7 +689,13 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),
+        sample_size=_optional_json(folder, SAMPLE_SIZE_NAME),
     )
+
+
+def _optional_json(folder: Path, name: str) -> dict[str, Any] | None:
+    """An optional JSON object of the bundle (``None`` when the bundle has no such file)."""
+    return read_json_object(folder / name) if (folder / name).is_file() else None
 
 
 def _mrmc(folder: Path) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.sample_size import plan_values
 from dxval.protocol import (
     CellPopulation,
     Criterion,
@@ -159,6 +160,7 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    sample_size: Mapping[str, Any] | None = None
 
     @property
     def folder(self) -> Path:
@@ -259,6 +261,9 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        sample_size=plan_values(
+            protocol.sample_size, default_method=protocol.statistics.proportion_ci
+        ),
     )
 
 

@@ -54,6 +54,7 @@ from dxval.evidence.format import (
     PHI_NAME,
     PROTOCOL_NAME,
     RUN_NAME,
+    SAMPLE_SIZE_NAME,
     CriteriaDocument,
     MetricsDocument,
     MrmcRecord,
@@ -72,6 +73,7 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.sample_size import sample_size_document
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
@@ -590,6 +592,9 @@ def _run_and_seal(
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
+        sizes = sample_size_document(plan.sample_size, result.metrics_document)
+        if sizes is not None:  # sample-size justification (issue 14)
+            writer.write_json(SAMPLE_SIZE_NAME, sizes)
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,

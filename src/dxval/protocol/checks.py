@@ -23,6 +23,7 @@ from dxval.protocol.criteria import (
     EachPopulation,
     TestSetPopulation,
 )
+from dxval.protocol.provenance import check_provenance
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
@@ -73,6 +74,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_attributes(protocol),
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
+        *check_provenance(protocol),
     ]
 
 

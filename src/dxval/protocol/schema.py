@@ -16,6 +16,7 @@ from pydantic import Field
 
 from dxval.protocol.criteria import Requirement
 from dxval.protocol.preprocessing import PreprocessingStep
+from dxval.protocol.provenance import DataSection, Deviation, SampleSizePlan
 from dxval.protocol.sections import (
     Analysis,
     Attribute,
@@ -59,6 +60,9 @@ class Protocol(Section):
         "the model (other sites, patients, time period, sequestration); stated in the report "
         "as FDA's guidance on CADe performance testing expects.",
     )
+    data: DataSection | None = Field(
+        default=None, description="Provenance of the test data (collection per test set)."
+    )
     truth: Truth = Field(description="Reference-standard labels.")
     attributes: dict[Identifier, Attribute] = Field(
         default_factory=dict, description="Subgroup attributes by name."
@@ -72,6 +76,15 @@ class Protocol(Section):
         default=None,
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
+    sample_size: SampleSizePlan | None = Field(
+        default=None, description="Sample-size justification; dxval computes the required n."
+    )
+    limitations: list[str] = Field(
+        default_factory=list, description="Limitations stated by the manufacturer (free text)."
+    )
+    deviations: list[Deviation] = Field(
+        default_factory=list, description="Recorded deviations from the protocol."
     )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
+from dxval.protocol.provenance import TruthProcess
 
 Identifier = Annotated[
     str,
@@ -174,6 +175,9 @@ class Truth(Section):
     )
     reference_standard: str = Field(
         description="How truth was established, e.g. '3-reader consensus'."
+    )
+    process: TruthProcess | None = Field(
+        default=None, description="Truthers, blinding, adjudication and agreement (optional)."
     )
 
     @field_validator("positive", "negative", mode="before")
