@@ -44,6 +44,8 @@ AUDIT_NAME = "audit.jsonl"
 MRMC_NAME = "mrmc.json"
 #: The sample-size justification, present when the protocol has ``sample_size`` (issue 14).
 SAMPLE_SIZE_NAME = "sample_size.json"
+#: One original and one preprocessed image per site, for model runs (issue 14).
+CONTACT_SHEET_NAME = "preprocessing/contact-sheet.png"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -476,6 +478,7 @@ class BundleData:
     signatures: tuple[SignatureEntry, ...]
     mrmc: dict[str, Any] | None = None
     sample_size: dict[str, Any] | None = None
+    contact_sheet: bytes | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -690,7 +693,13 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),
         sample_size=_optional_json(folder, SAMPLE_SIZE_NAME),
+        contact_sheet=_optional_bytes(folder, CONTACT_SHEET_NAME),
     )
+
+
+def _optional_bytes(folder: Path, name: str) -> bytes | None:
+    """An optional file of the bundle (``None`` when the bundle has no such file)."""
+    return _read_bytes(folder, name) if (folder / name).is_file() else None
 
 
 def _optional_json(folder: Path, name: str) -> dict[str, Any] | None:

@@ -64,6 +64,7 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.contact_sheet import CONTACT_SHEET_NAME, contact_sheet_png
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -585,6 +586,9 @@ def _run_and_seal(
         if model_run is not None and model_run.phi_findings:
             writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
         writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
+        sheet = contact_sheet_png(plan, gathered.sources, gathered.rows)
+        if sheet is not None:  # preprocessing contact sheet (issue 14)
+            writer.write_bytes(CONTACT_SHEET_NAME, sheet)
         check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)

@@ -14,6 +14,7 @@ field reads :data:`NOT_STATED` so the gap stays visible.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ class ModelInputView:
     fields: tuple[Field, ...]
     ops: tuple[OpRow, ...]
     decoders: tuple[str, ...]
+    contact_sheet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +175,16 @@ def build_model_input(bundle: BundleData) -> ModelInputView:
         "non-evaluable with its reason (section 3.3)."
     )
     decoders = tuple(str(name) for name in lock.get("decoders") or ())
-    return ModelInputView(summary=summary, fields=fields, ops=ops, decoders=decoders)
+    sheet = bundle.contact_sheet
+    return ModelInputView(
+        summary=summary,
+        fields=fields,
+        ops=ops,
+        decoders=decoders,
+        contact_sheet=None
+        if sheet is None
+        else "data:image/png;base64," + base64.b64encode(sheet).decode("ascii"),
+    )
 
 
 def _collection_fields(collection: Collection | None) -> tuple[Field, ...]:
