@@ -45,7 +45,7 @@ from dxval.protocol import (
     load_protocol,
 )
 from dxval.protocol.preprocessing import plain_steps
-from dxval.stats.mrmc import CovarianceMethod
+from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
 from dxval.stats.vocabulary import READER_STUDY_METRICS
 
 __all__ = [
@@ -312,6 +312,7 @@ def _reader_study_plan(loaded: LoadedProtocol) -> ReaderStudyPlan | None:
         options=ReaderStudyOptions(
             method=AnalysisMethod(study.method),
             covariance=CovarianceMethod(study.covariance),
+            u_test=UStatisticTest(study.u_test),
             factors=FACTOR_NAMES[study.factors],
             confidence_level=loaded.protocol.statistics.confidence_level,
             threshold=study.threshold,
