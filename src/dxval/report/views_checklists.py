@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dxval.evidence.format import BundleData
 from dxval.report import formatting as fmt
 from dxval.report.checklists import CHECKLISTS, SECTIONS, Checklist, Item
+from dxval.report.views_design import input_shape_text
 
 TO_COMPLETE = "To be completed by the manufacturer."
 #: Longest answer shown in full; longer ones are cut at a word and point to their section.
@@ -122,7 +123,8 @@ def _model(bundle: BundleData) -> str | None:
     sha = fmt.short_digest((bundle.lock.get("model") or {}).get("sha256"))
     return (
         f"Locked {model.runtime} model {model.path} (SHA-256 {sha}), input "
-        f"'{model.input.name}' {model.input.shape}, output '{model.output.name}'"
+        f"'{model.input.name}' ({input_shape_text(model.input.shape)}), output "
+        f"'{model.output.name}'"
     )
 
 
