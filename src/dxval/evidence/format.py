@@ -721,8 +721,11 @@ def _mrmc(folder: Path) -> dict[str, Any] | None:
 
 
 def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
-    """The evidence files, with ``mrmc.json`` after ``criteria.json`` when the bundle has one."""
-    if not (folder / MRMC_NAME).is_file():
-        return tuple(names)
+    """The evidence files, with the optional ones the bundle has after ``criteria.json``."""
+    optional = [
+        name
+        for name in (MRMC_NAME, SAMPLE_SIZE_NAME, CONTACT_SHEET_NAME)
+        if (folder / name).is_file()
+    ]
     position = names.index(CRITERIA_NAME) + 1
-    return (*names[:position], MRMC_NAME, *names[position:])
+    return (*names[:position], *optional, *names[position:])

@@ -49,6 +49,8 @@ FILE_DESCRIPTIONS = {
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
     "mrmc.json": "the reader study (MRMC) analysis",
+    "sample_size.json": "the sample-size justification: required and analysed cases",
+    "preprocessing/contact-sheet.png": "one original and one model input per site",
 }
 
 
