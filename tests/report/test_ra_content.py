@@ -204,11 +204,13 @@ def test_model_card_is_a_rendering_of_the_bundle(full_root: Path, full_view: Rep
     assert not is_evidence_file(MODEL_CARD_NAME)
 
 
-def test_update_plan_hook_lists_a_pccp_block() -> None:
-    assert update_plan_lines(SimpleNamespace()) == (NO_UPDATE_PLAN,)
-    pccp = SimpleNamespace(model_dump=lambda mode: {"scope": "retraining", "empty": None})
-    lines = update_plan_lines(SimpleNamespace(pccp=pccp))
-    assert lines[1:] == ("scope: retraining",)
+def test_update_plan_shows_the_pccp_modification() -> None:
+    locked = SimpleNamespace(run=SimpleNamespace(pccp=None))
+    assert update_plan_lines(locked) == (NO_UPDATE_PLAN,)  # type: ignore[arg-type]
+    pccp = {"id": "PCCP-MOD-003", "modification": "retrained", "decision": "implement"}
+    lines = update_plan_lines(SimpleNamespace(run=SimpleNamespace(pccp=pccp)))  # type: ignore[arg-type]
+    assert "PCCP modification: PCCP-MOD-003: retrained" in lines
+    assert "Decision: implement" in lines
 
 
 def test_predictions_protocol_says_the_model_input_is_documented_elsewhere(

@@ -25,6 +25,7 @@ from dxval.evidence.signatures import key_fingerprint
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, anchor, population_anchor
 from dxval.report.views_checklists import ChecklistView, build_checklists
+from dxval.report.views_comparison import ComparisonView, build_comparison, pccp_fields
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_design import DesignView, ModelInputView, build_design, build_model_input
 from dxval.report.views_limitations import LimitationsView, build_limitations
@@ -36,6 +37,12 @@ from dxval.report.views_results import (
     ResultsView,
     build_failure_modes,
     build_results,
+)
+from dxval.report.views_robustness import (
+    PrecisionView,
+    RobustnessView,
+    build_precision,
+    build_robustness,
 )
 
 VERDICT_TEXT = {"pass": "PASS", "fail": "FAIL", "undefined": "UNDEFINED"}
@@ -51,6 +58,8 @@ FILE_DESCRIPTIONS = {
     "mrmc.json": "the reader study (MRMC) analysis",
     "sample_size.json": "the sample-size justification: required and analysed cases",
     "preprocessing/contact-sheet.png": "one original and one model input per site",
+    "robustness.csv": "each case's score and decision at each robustness level",
+    "comparison.json": "candidate − comparator paired statistics per population",
 }
 
 
@@ -114,6 +123,7 @@ class CoverView:
     digests: tuple[Field, ...]
     outcome: OutcomeView
     signatures: tuple[SignatureView, ...]
+    pccp: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +232,7 @@ class ReportView:
     methods: MethodsView
     appendix: AppendixView
     reader_study: ReaderStudyView | None = None
+    comparison: ComparisonView | None = None
     templates: TemplatesView | None = None
     # issue 14: design, limitations, model card and checklists (sections 7-10, Appendix C)
     model_input: ModelInputView | None = None
@@ -229,6 +240,8 @@ class ReportView:
     limitations: LimitationsView | None = None
     model_card: ModelCardView | None = None
     checklists: tuple[ChecklistView, ...] = ()
+    robustness: RobustnessView | None = None
+    precision: PrecisionView | None = None
 
 
 def verdict_class(verdict: str) -> str:
@@ -305,6 +318,11 @@ def _source_digests(bundle: BundleData) -> list[Field]:
         source = bundle.lock.get(key)
         if isinstance(source, dict):
             fields.append(Field(f"{label} ({source.get('path')}) SHA-256", source["sha256"], True))
+    for comparator in bundle.lock.get("comparators") or []:  # issue 13
+        kind = "model" if comparator.get("model") else "predictions"
+        source = comparator[kind]
+        label = f"Comparator {comparator['id']} {kind} ({source.get('path')}) SHA-256"
+        fields.append(Field(label, source["sha256"], mono=True))
     for test_set in bundle.lock.get("test_sets", []):
         fields.append(
             Field(f"Test set {test_set['test_set']} lock SHA-256", test_set["sha256"], mono=True)
@@ -338,6 +356,7 @@ def build_cover(bundle: BundleData) -> CoverView:
         digests=tuple(_source_digests(bundle)),
         outcome=_outcome(bundle),
         signatures=tuple(_signature(entry) for entry in bundle.signatures),
+        pccp=pccp_fields(bundle),
     )
 
 
@@ -436,6 +455,18 @@ def _metric_location(bundle: BundleData, key: str, criterion: CriterionRecord) -
     )
 
 
+def _comparison_location(bundle: BundleData, against: str, key: str) -> str:
+    """JSON pointer of a difference criterion's population in ``comparison.json``."""
+    comparators = (bundle.comparison or {}).get("comparators", [])
+    for index, entry in enumerate(comparators):
+        if entry["id"] == against:
+            keys = [item["key"] for item in entry["populations"]]
+            if key in keys:
+                return f"/comparators/{index}/populations/{keys.index(key)}"
+            return f"/comparators/{index}"
+    return "/comparators"
+
+
 def _trace_rows(
     bundle: BundleData, position: tuple[int, int], requirement: RequirementRecord
 ) -> list[TraceRow]:
@@ -448,7 +479,15 @@ def _trace_rows(
         links = [
             EvidenceLink("criteria.json", f"{pointer}/populations/{index}", short["criteria.json"])
         ]
-        if outcome.population == "reader_study" and "mrmc.json" in short:
+        if criterion.against is not None and "comparison.json" in short:
+            links.append(
+                EvidenceLink(
+                    "comparison.json",
+                    _comparison_location(bundle, criterion.against, outcome.population),
+                    short["comparison.json"],
+                )
+            )
+        elif outcome.population == "reader_study" and "mrmc.json" in short:
             links.append(
                 EvidenceLink("mrmc.json", MRMC_POINTERS[criterion.metric], short["mrmc.json"])
             )
@@ -536,6 +575,8 @@ def build_report_view(bundle: BundleData) -> ReportView:
     last_number = last.number if reader_study is None else reader_study.last_number
     test_data = build_test_data(bundle)
     limitations = build_limitations(bundle)
+    comparison = build_comparison(bundle, figure_number=last_number + 1)  # issue 13
+    last_number = last_number if comparison is None else comparison.last_number
     return ReportView(
         document=build_document(bundle),
         cover=build_cover(bundle),
@@ -557,4 +598,7 @@ def build_report_view(bundle: BundleData) -> ReportView:
         limitations=limitations,
         model_card=build_model_card(bundle, test_data, limitations),
         checklists=build_checklists(bundle),
+        robustness=build_robustness(bundle.metrics.robustness),  # issue 19
+        precision=build_precision(bundle.metrics.precision),
+        comparison=comparison,
     )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dxval.evidence.format import BundleData
+from dxval.protocol.provenance import TruthProcess
 from dxval.report import formatting as fmt
 from dxval.report.checklists import CHECKLISTS, SECTIONS, Checklist, Item
 from dxval.report.views_design import input_shape_text
@@ -82,8 +83,13 @@ def _eligibility(bundle: BundleData) -> str | None:
     return f"Inclusion: {inclusion}. Exclusion: {exclusion}."
 
 
+def _process(bundle: BundleData) -> TruthProcess | None:
+    truth = bundle.loaded.protocol.truth
+    return None if truth is None else truth.process
+
+
 def _truthers(bundle: BundleData) -> str | None:
-    process = bundle.loaded.protocol.truth.process
+    process = _process(bundle)
     truthers = None if process is None else process.truthers
     if truthers is None:
         return None
@@ -94,14 +100,14 @@ def _truthers(bundle: BundleData) -> str | None:
 
 def _process_field(name: str) -> Callable[[BundleData], str | None]:
     def fill(bundle: BundleData) -> str | None:
-        process = bundle.loaded.protocol.truth.process
+        process = _process(bundle)
         return None if process is None else getattr(process, name)
 
     return fill
 
 
 def _truth_process(bundle: BundleData) -> str | None:
-    process = bundle.loaded.protocol.truth.process
+    process = _process(bundle)
     if process is None or process.adjudication is None:
         return None
     return f"Adjudication: {process.adjudication}"
@@ -188,6 +194,13 @@ def _update_plan(bundle: BundleData) -> str | None:
     return None if getattr(bundle.loaded.protocol, "pccp", None) is None else "PCCP stated"
 
 
+def _truth_labels(bundle: BundleData) -> str | None:
+    truth = bundle.loaded.protocol.truth
+    if truth is None:
+        return None
+    return f"column '{truth.column}', positive = {', '.join(truth.positive)}"
+
+
 def _outcome(bundle: BundleData) -> str:
     summary = bundle.criteria.summary
     return f"{summary['passed']} of {summary['total']} pre-specified criteria met"
@@ -212,7 +225,9 @@ FILLERS: dict[str, Callable[[BundleData], str | None]] = {
     "preprocessing": _preprocessing,
     "phi": _phi,
     "non_evaluable": _non_evaluable,
-    "reference": lambda b: b.loaded.protocol.truth.reference_standard,
+    "reference": lambda b: (
+        None if b.loaded.protocol.truth is None else b.loaded.protocol.truth.reference_standard
+    ),
     "truthers": _truthers,
     "truth_process": _truth_process,
     "agreement": _process_field("agreement"),
@@ -241,10 +256,7 @@ FILLERS: dict[str, Callable[[BundleData], str | None]] = {
         f"protocol.yaml in the bundle (SHA-256 {fmt.short_digest(b.run.protocol.sha256)})"
     ),
     "threshold": lambda b: f"score ≥ {b.loaded.protocol.operating_point:g}, fixed before testing",
-    "truth_labels": lambda b: (
-        f"column '{b.loaded.protocol.truth.column}', positive = "
-        f"{', '.join(b.loaded.protocol.truth.positive)}"
-    ),
+    "truth_labels": _truth_labels,
     "index_blinding": lambda b: (
         "The model sees only the preprocessed pixels; no clinical "
         "information or reference-standard result"

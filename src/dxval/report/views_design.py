@@ -212,10 +212,10 @@ def _provenance(bundle: BundleData) -> tuple[ProvenanceRow, ...]:
 def truth_process_fields(bundle: BundleData) -> tuple[Field, ...]:
     """Reference-standard process: truthers, qualification, blinding, adjudication, agreement."""
     truth = bundle.loaded.protocol.truth
-    process = truth.process
+    process = None if truth is None else truth.process
     truthers = None if process is None else process.truthers
     return (
-        Field("Reference standard", truth.reference_standard),
+        Field("Reference standard", NOT_STATED if truth is None else truth.reference_standard),
         Field("Number of truthers", NOT_STATED if truthers is None else str(truthers.number)),
         Field(
             "Truther qualification",
