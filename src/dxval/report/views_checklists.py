@@ -20,13 +20,13 @@ from dxval.report.views_design import input_shape_text
 
 TO_COMPLETE = "To be completed by the manufacturer."
 #: Longest answer shown in full; longer ones are cut at a word and point to their section.
-ANSWER_LIMIT = 160
+ANSWER_LIMIT = 120
 
 
 def _short(text: str) -> str:
     if len(text) <= ANSWER_LIMIT:
         return text
-    return text[:ANSWER_LIMIT].rsplit(" ", 1)[0] + " … (full text in the section)"
+    return text[:ANSWER_LIMIT].rsplit(" ", 1)[0] + " … (see the section)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +128,7 @@ def _model(bundle: BundleData) -> str | None:
         return None
     sha = fmt.short_digest((bundle.lock.get("model") or {}).get("sha256"))
     return (
-        f"Locked {model.runtime} model {model.path} (SHA-256 {sha}), input "
-        f"'{model.input.name}' ({input_shape_text(model.input.shape)}), output "
-        f"'{model.output.name}'"
+        f"Locked {model.runtime} model, SHA-256 {sha}; input {input_shape_text(model.input.shape)}"
     )
 
 
@@ -146,7 +144,7 @@ def _non_evaluable(bundle: BundleData) -> str:
     cases = bundle.metrics.cases
     return (
         f"{cases['non_evaluable']} of {cases['total']} cases non-evaluable, kept with their "
-        "reason; metrics on evaluable cases, with imputed analyses in metrics.json"
+        "reason; imputed analyses in metrics.json"
     )
 
 
