@@ -183,9 +183,8 @@ def check_provenance(protocol: Protocol) -> Iterator[Issue]:
     from dxval.protocol.checks import Issue, _one_of
 
     test_sets = [test_set.id for test_set in protocol.test_sets]
-    data = getattr(protocol, "data", None)
-    if data is not None:
-        for key in data.collection:
+    if protocol.data is not None:
+        for key in protocol.data.collection:
             if key not in test_sets:
                 yield Issue(("data", "collection", key), repr(key), _one_of(test_sets))
     seen: set[str] = set()
