@@ -8,6 +8,11 @@ run, the first scored case of each site (manifest order) is drawn by
 :func:`dxval.dicom.preview.write_contact_sheet` (the ``dxval preview``
 drawing, reused) into ``preprocessing/contact-sheet.png`` of the bundle, at
 80 dpi so the report stays small. Predictions runs have no images: no sheet.
+
+Pixels can carry identifying text that no header scan sees, so a case is drawn
+only when every one of its files states BurnedInAnnotation ``NO``; a site
+without such a case is left out of the sheet, and the protocol's
+``report.contact_sheet: false`` turns the sheet off.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ def contact_sheet_png(
     """PNG bytes of the sheet (``None`` for a predictions run or when no case was scored)."""
     from dxval.dicom.preview import PreviewCase, write_contact_sheet
 
-    if plan.model is None:
+    if plan.model is None or not plan.contact_sheet:
         return None
     scored = {(row.test_set, row.case_id) for row in rows if row.status == "scored"}
     chosen: dict[str, PreviewCase] = {}
@@ -39,7 +44,7 @@ def contact_sheet_png(
         if source.site in chosen:
             continue
         for row in source.manifest.rows:
-            if (source.test_set, row.case_id) in scored and row.files:
+            if (source.test_set, row.case_id) in scored and row.files and _no_burned_in(row.files):
                 chosen[source.site] = PreviewCase(row.case_id, source.site, row.files)
                 break
     if not chosen:
@@ -50,3 +55,19 @@ def contact_sheet_png(
         title = f"{plan.protocol_id}: first scored case of each site"
         write_contact_sheet(cases, case_loader(plan).steps, path, title=title)
         return path.read_bytes()
+
+
+def _no_burned_in(files: Sequence[Path]) -> bool:
+    """Whether every file declares BurnedInAnnotation NO (an unreadable header: no)."""
+    import pydicom
+
+    for path in files:
+        try:
+            header = pydicom.dcmread(
+                path, stop_before_pixels=True, specific_tags=["BurnedInAnnotation"]
+            )
+        except (OSError, ValueError, pydicom.errors.InvalidDicomError):  # off the sheet
+            return False
+        if str(header.get("BurnedInAnnotation", "")).strip().upper() != "NO":
+            return False
+    return True

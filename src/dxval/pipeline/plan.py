@@ -191,6 +191,7 @@ class RunPlan:
     precision_column: str | None = None
     comparators: tuple[ComparatorPlan, ...] = ()
     pccp: Mapping[str, Any] | None = None
+    contact_sheet: bool = True  # report.contact_sheet
 
     @property
     def folder(self) -> Path:
@@ -295,6 +296,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
         comparators=tuple(_comparator_plans(loaded)),
         pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
+        contact_sheet=protocol.report.contact_sheet,
     )
 
 

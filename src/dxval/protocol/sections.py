@@ -397,3 +397,9 @@ class Report(Section):
         description="Folder of report templates used over the shipped ones (relative to this "
         "file); start from a copy of dxval's templates/ folder.",
     )
+    contact_sheet: bool = Field(
+        default=True,
+        description="Draw one original and one model input per site into the bundle and the "
+        "report (model runs). Only cases whose every file states BurnedInAnnotation NO are "
+        "drawn; set false where pixel data must not leave the test site at all.",
+    )
