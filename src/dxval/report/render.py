@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -211,11 +212,12 @@ def no_progress(message: str) -> None:
 def _second_core() -> bool:
     """Whether writing the second PDF in a forked child can run beside this process.
 
-    Needs the ``fork`` start method (the laid-out document is inherited, never
-    pickled), more than one usable core, and no other thread in this process
-    (forking a multi-threaded process can deadlock the child).
+    Needs Linux's ``fork`` (the laid-out document is inherited, never pickled;
+    macOS system frameworks are not safe to use after a fork), more than one
+    usable core, and no other Python thread in this process (forking a
+    multi-threaded process can deadlock the child).
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not sys.platform.startswith("linux"):
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (cores or 1) > 1 and threading.active_count() == 1

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dxval.analysis.reader_study import sample_size_text
 from dxval.report import formatting as fmt
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.plots import (  # the report's shared figure style
@@ -203,6 +202,10 @@ def build_reader_study(document: Mapping[str, Any], *, figure_number: int) -> Re
         for name in ("sensitivity", "specificity")
         if name in document
     )
+    # imported here: the reader-study analysis pulls in pandas, which a report
+    # without a reader study never needs (report start-up, issue 18)
+    from dxval.analysis.reader_study import sample_size_text
+
     return ReaderStudyView(
         summary=f"{document['n_readers']} readers read {document['n_cases']} cases "
         f"({document['n_positive']} positive) in {len(modalities)} modalities "
