@@ -20,7 +20,7 @@ SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", 
 # Debian's python3 cannot create a venv without python3-venv (ensurepip).
 HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
 
-.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-monitor clean
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-monitor demo-segmentation demo-detection demo-robustness clean
 
 $(BIN)/python: | deps-runtime
 	$(HAVE_VENV)
@@ -91,6 +91,16 @@ demo-gate: $(VENV)/.dxval-installed
 	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
 	test $$code -eq 1
 
+# The robustness study of the demo model (issue 19): every case re-scored under
+# noise, rotation ±10° and contrast changes, paired with the unperturbed run.
+# Exit 1 is the expected finding: the demo model's decisions flip under contrast
+# changes (ROB-003) and it loses AUC rotated by -10° (ROB-002).
+demo-robustness: deps-runtime $(VENV)/.dxval-installed
+	$(BIN)/dxval demo generate --out $(DEMO_DATA) --if-needed --protocol protocols/demo-robustness.yaml
+	$(BIN)/validate protocols/demo-robustness.yaml --out evidence; \
+	code=$$?; echo "validate exit code $$code (1: some robustness criteria not met, see the report's section 4.7)"; \
+	test $$code -le 1
+
 # Post-market monitoring: 12 simulated production weeks of the demo model with a
 # scanner change at Site A in week 8, against the newest demo bundle (validated
 # here first when there is none); exit 1 = alerts raised, as expected.
@@ -105,6 +115,17 @@ demo-monitor: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval monitor $$bundle $(DEMO_DATA)/production.csv --out evidence; \
 	code=$$?; echo "monitor exit code $$code (1: alerts raised, the week-8 scanner change is caught)"; \
 	test $$code -eq 1
+
+# Detection and segmentation demos (issue 16): small synthetic 3-site sets with truth
+# and bundled predictions (bit-reproducible: the protocols pin them), then validate.
+# Not part of `make demo`.
+demo-segmentation: $(VENV)/.dxval-installed
+	$(BIN)/dxval demo generate --task segmentation --out demo-data-segmentation
+	$(BIN)/validate protocols/demo-segmentation.yaml --out evidence
+
+demo-detection: $(VENV)/.dxval-installed
+	$(BIN)/dxval demo generate --task detection --out demo-data-detection
+	$(BIN)/validate protocols/demo-detection.yaml --out evidence
 
 bench: $(DEV)/.dxval-installed
 	.ci/debian-deps r-base-core r-cran-proc   # pROC: the baseline of benchmarks/bench_cli.py

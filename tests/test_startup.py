@@ -106,6 +106,10 @@ def test_parser_constants_match_the_libraries() -> None:
         DEFAULT_SEED,
     )
     assert self_validate.DEFAULT_CASES_PER_SITE == SELF_VALIDATE_CASES
+    from dxval.demo import tasks as task_demo
+
+    assert demo.TASKS == task_demo.TASKS
+    assert demo.DEFAULT_TASK_CASES_PER_SITE == task_demo.DEFAULT_TASK_CASES_PER_SITE
     assert sign.PASSPHRASE_VARIABLE == keygen.PASSPHRASE_VARIABLE == PASSPHRASE_VARIABLE
     assert tuple(meaning.value for meaning in Meaning) == sign.MEANINGS
     assert tuple(item.value for item in Format) == trace.FORMATS

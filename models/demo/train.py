@@ -203,17 +203,19 @@ def build_training_set(
     )
 
 
-def train(images: torch.Tensor, labels: torch.Tensor, maps: torch.Tensor) -> LesionMapNet:
-    """Adam, ``STEPS`` mini-batches drawn with a seeded generator; lr ÷ 5 at 75% and 90%."""
+def train(
+    images: torch.Tensor, labels: torch.Tensor, maps: torch.Tensor, *, steps: int = STEPS
+) -> LesionMapNet:
+    """Adam, ``steps`` mini-batches drawn with a seeded generator; lr ÷ 5 at 75% and 90%."""
     network = LesionMapNet()
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
-    milestones = [int(STEPS * 0.75), int(STEPS * 0.9)]
+    milestones = [int(steps * 0.75), int(steps * 0.9)]
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.2)
     map_loss = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(LESION_POSITIVE_WEIGHT))
     sampler = torch.Generator().manual_seed(TORCH_SEED)
     network.train()
     running = 0.0
-    for step in range(1, STEPS + 1):
+    for step in range(1, steps + 1):
         batch = torch.randint(0, len(images), (BATCH_SIZE,), generator=sampler)
         optimizer.zero_grad()
         logits = network(images[batch])
@@ -226,13 +228,15 @@ def train(images: torch.Tensor, labels: torch.Tensor, maps: torch.Tensor) -> Les
         schedule.step()
         running = 0.98 * running + 0.02 * loss.item()
         if step % 250 == 0:
-            print(f"  step {step}/{STEPS}: loss {running:.3f}")
+            print(f"  step {step}/{steps}: loss {running:.3f}")
     return network.eval()
 
 
-def export(model: NoduleScore, sample: torch.Tensor, folder: Path) -> tuple[Path, Path]:
+def export(
+    model: NoduleScore, sample: torch.Tensor, folder: Path, *, name: str = "demo-nodule"
+) -> tuple[Path, Path]:
     """Write TorchScript and ONNX artifacts of ``model``; return their paths."""
-    torchscript_path, onnx_path = folder / "demo-nodule.pt", folder / "demo-nodule.onnx"
+    torchscript_path, onnx_path = folder / f"{name}.pt", folder / f"{name}.onnx"
     with warnings.catch_warnings():
         # both exporters warn that they are deprecated in favour of torch.export;
         # TorchScript and the TorchScript-based ONNX exporter are what dxval's runners load
@@ -336,6 +340,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="artifact folder")
     parser.add_argument("--cases-per-site", type=int, default=TRAIN_CASES_PER_SITE)
+    parser.add_argument(
+        "--steps", type=int, default=STEPS, help="training steps (the PCCP demo's v2: fewer)"
+    )
+    parser.add_argument(
+        "--name", default="demo-nodule", help="artifact and report name (NAME.onnx, NAME.pt)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # the machine is shared; one thread also keeps results stable
     torch.manual_seed(TORCH_SEED)
@@ -348,11 +358,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = Path(scratch)
         images, labels, maps = build_training_set(args.cases_per_site, loader, folder)
         generated_at = time.perf_counter()
-        network = train(images, labels, maps)
+        network = train(images, labels, maps, steps=args.steps)
         trained_at = time.perf_counter()
         model = NoduleScore(network).eval()
         args.out.mkdir(parents=True, exist_ok=True)
-        torchscript_path, onnx_path = export(model, images[:2], args.out)
+        torchscript_path, onnx_path = export(model, images[:2], args.out, name=args.name)
         difference = check_agreement(torchscript_path, onnx_path, images)
         print(f"ONNX vs TorchScript: max |difference| {difference:.2e}")
         session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -367,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "training_cases": len(labels),
         "training_positives": int(labels.sum()),
         "tuning_cases": sum(len(truth) for truth, _ in tuning.values()),
-        "steps": STEPS,
+        "steps": args.steps,
         "batch_size": BATCH_SIZE,
         "preprocessing": PREPROCESSING,
         "operating_point": operating_point,
@@ -386,7 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "torch": torch.__version__,
         "test_sets": evaluation,
     }
-    report_path = args.out / "training-report.json"
+    report_name = "training-report.json"
+    report_path = args.out / (
+        report_name if args.name == "demo-nodule" else f"{args.name}-{report_name}"
+    )
     report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({"operating_point": operating_point, "test_sets": evaluation}, indent=2))
     print(f"wrote {onnx_path}, {torchscript_path}, {report_path}")

@@ -168,3 +168,19 @@ def test_report_and_510k_summary_show_the_reader_study(
     (bundle / "mrmc.json").write_text(json.dumps(document))
     with pytest.raises(InputError, match=r"mrmc\.json.*difference"):
         read_bundle(bundle)
+
+
+@pytest.mark.req("DXV-MRMC-013")
+def test_protocol_u_test_reaches_the_analysis_options(study: Path) -> None:
+    from dxval.pipeline.plan import plan_run
+    from dxval.stats.mrmc import UStatisticTest
+
+    default = plan_run(study).reader_study
+    assert default is not None
+    assert default.options.u_test is UStatisticTest.BDG
+    study.write_text(
+        study.read_text().replace("  threshold: 3\n", "  threshold: 3\n  u_test: normal\n")
+    )
+    chosen = plan_run(study).reader_study
+    assert chosen is not None
+    assert chosen.options.u_test is UStatisticTest.NORMAL

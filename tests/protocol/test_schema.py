@@ -65,9 +65,23 @@ def test_schema_command_prints_parseable_json(capsys: pytest.CaptureFixture[str]
 
 def test_metric_vocabulary_matches_the_analysis() -> None:
     from dxval.protocol.checks import READER_STUDY_METRICS as CHECKED
-    from dxval.stats.vocabulary import READER_STUDY_METRICS
+    from dxval.stats.vocabulary import (
+        DETECTION_METRICS,
+        DIFFERENCE_METRICS,
+        PRECISION_METRICS,
+        READER_STUDY_METRICS,
+        SEGMENTATION_METRICS,
+    )
 
-    assert typing.get_args(MetricName) == ALL_METRICS + READER_STUDY_METRICS
+    expected = (
+        ALL_METRICS
+        + READER_STUDY_METRICS
+        + DETECTION_METRICS
+        + SEGMENTATION_METRICS
+        + DIFFERENCE_METRICS
+        + PRECISION_METRICS
+    )
+    assert typing.get_args(MetricName) == expected
     assert CHECKED is READER_STUDY_METRICS
 
 
@@ -97,6 +111,14 @@ def test_protocol_metric_names_are_exactly_the_analysed_metrics() -> None:
 
     from dxval.analysis import ALL_METRICS
     from dxval.protocol.criteria import MetricName
-    from dxval.stats.vocabulary import READER_STUDY_METRICS
+    from dxval.stats.vocabulary import (
+        DETECTION_METRICS,
+        DIFFERENCE_METRICS,
+        PRECISION_METRICS,
+        READER_STUDY_METRICS,
+        SEGMENTATION_METRICS,
+    )
 
-    assert set(get_args(MetricName)) == set(ALL_METRICS) | set(READER_STUDY_METRICS)
+    analysed = set(ALL_METRICS) | set(READER_STUDY_METRICS) | set(DIFFERENCE_METRICS)
+    analysed |= set(PRECISION_METRICS) | set(DETECTION_METRICS) | set(SEGMENTATION_METRICS)
+    assert set(get_args(MetricName)) == analysed

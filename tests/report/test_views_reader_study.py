@@ -29,7 +29,7 @@ def test_u_statistic_document_gives_a_forest_without_reader_intervals() -> None:
     assert (document["test"], document["reference"]) == ("testB", "testA")
     view = build_reader_study(document, figure_number=7)
     assert (view.roc.number, view.forest.number) == (7, 8)
-    assert view.test.startswith("z = 1.8129")
+    assert view.test.startswith("t(30; BDG df 30.37) = 1.8129, two-sided p = 0.0799")
     assert all(row.difference == "—" for row in view.readers)
     assert "<svg" in view.forest.svg
     assert "The difference testB − testA was 0.0727" in summary_paragraph(document)

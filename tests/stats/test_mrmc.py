@@ -1,9 +1,9 @@
 """MRMC statistics: published MRMCaov / RJafroc / OR-DBM MRMC values, independent checks.
 
 Reference values and their sources are in ``tests/reference/mrmc_published.py``.
-Where no published value exists (the iMRMC U-statistic analysis of
-dfMRMC_example, power), the test computes the quantity by an independent
-route written here and says so.
+Some quantities are also computed by an independent route written here (the
+test says so). The iMRMC U-statistic analysis of dfMRMC_example is checked
+against FDA iMRMC's own output in tests/stats/test_mrmc_imrmc.py.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dxval.stats.mrmc import (
     CovarianceMethod,
     Factors,
     ReaderStudyAnalysis,
+    UStatisticTest,
     VarianceComponents,
     auc_covariance,
     cases_for_power,
@@ -284,15 +285,18 @@ def brute_force_reader_averaged_covariance(
 def test_u_statistic_matches_brute_force_on_the_imrmc_example(
     imrmc_example: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """No published iMRMC output for dfMRMC_example was found in the iMRMC
-    repository, its R documentation or vignettes (only .rda fixtures of other
-    simulated data sets). So: reader-averaged AUCs against scikit-learn's
-    roc_auc_score per reader, and the variances against an enumeration of
-    Gallas's moment definitions written in this test; p from the normal
-    approximation (iMRMC's pValueNormal) recomputed with scipy."""
+    """An independent route beside FDA iMRMC's own output (tests/stats/test_mrmc_imrmc.py):
+    reader-averaged AUCs against scikit-learn's roc_auc_score per reader, and
+    the variances against an enumeration of Gallas's moment definitions
+    written in this test; p from the normal approximation (iMRMC's
+    pValueNormal) recomputed with scipy."""
     scores, truth = imrmc_example
     result = u_statistic_analysis(
-        scores, truth, modalities=("testA", "testB"), readers=tuple("12345")
+        scores,
+        truth,
+        modalities=("testA", "testB"),
+        readers=tuple("12345"),
+        test=UStatisticTest.NORMAL,
     )
     for modality in range(2):
         expected = np.mean([roc_auc_score(truth, scores[modality, reader]) for reader in range(5)])

@@ -11,13 +11,28 @@ from dxval.stats.vocabulary import (
     ALL_METRICS,
     CRITERION_METRICS,
     DECISION_METRICS,
+    DETECTION_METRICS,
+    DIFFERENCE_METRICS,
+    PRECISION_METRICS,
     READER_STUDY_METRICS,
     RESAMPLED_DECISION_METRICS,
+    SEGMENTATION_METRICS,
 )
 
 
 def test_every_list_is_the_vocabulary() -> None:
-    assert get_args(MetricName) == CRITERION_METRICS == (*ALL_METRICS, *READER_STUDY_METRICS)
+    assert (
+        get_args(MetricName)
+        == CRITERION_METRICS
+        == (
+            *ALL_METRICS,
+            *READER_STUDY_METRICS,
+            *DETECTION_METRICS,
+            *SEGMENTATION_METRICS,
+            *DIFFERENCE_METRICS,
+            *PRECISION_METRICS,
+        )
+    )
     assert ANALYSED == ALL_METRICS
     assert len(set(CRITERION_METRICS)) == len(CRITERION_METRICS)
 
@@ -30,3 +45,11 @@ def test_resampled_metrics_are_the_bootstrap_enum() -> None:
 def test_binary_metrics_fields_are_the_decision_metrics() -> None:
     fields = set(BinaryMetrics.__dataclass_fields__)
     assert set(DECISION_METRICS) <= fields
+
+
+def test_task_metrics_are_the_statistics_modules_names() -> None:
+    from dxval.stats.detection import DETECTION_STATISTICS
+    from dxval.stats.segmentation import SEGMENTATION_METRICS as COMPUTED
+
+    assert tuple(DETECTION_STATISTICS) == DETECTION_METRICS
+    assert COMPUTED == SEGMENTATION_METRICS

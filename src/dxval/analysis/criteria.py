@@ -9,18 +9,25 @@ multiplicity (Bonferroni 1 − (1 − CL)/K; Holm uses the Bonferroni level for
 intervals) and the adjustment is recorded. A criterion that cannot be
 evaluated (no positives in a subgroup, an undefined interval) is
 ``undefined`` with its reason and counts as not met.
+
+A criterion with ``against: <reference id>`` compares a paired difference
+(candidate − reference, :data:`~dxval.stats.vocabulary.DIFFERENCE_METRICS`)
+instead; its estimates come from the :class:`~dxval.analysis.paired.PairedReference`
+registered under that id (a comparator model, or any other reference kind
+that provides paired scores per population).
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
 
 from dxval.analysis.metrics import MetricEngine, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import (
     Population,
     PopulationIndex,
@@ -28,6 +35,7 @@ from dxval.analysis.populations import (
     site_key,
     test_set_key,
 )
+from dxval.analysis.robustness import LevelAnalysis, level_population
 from dxval.stats import Estimate, adjusted_confidence_level
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -69,6 +77,8 @@ class PopulationSpec:
             "test_set": f"test set {self.test_set}",
             "cell": f"{self.attribute} = {self.value}{where}",
             "reader_study": "all readers and cases of the reader study",
+            "perturbation": f"perturbation {self.value}",
+            "precision": "all repeat groups",
         }
         return texts[self.form]
 
@@ -84,6 +94,7 @@ class CriterionSpec:
     bound: str = "point"
     spread: str | None = None
     non_evaluable: str = "exclude"
+    against: str | None = None
 
     def describe(self, confidence_level: float) -> str:
         """Human text of what is compared, e.g. ``sensitivity, lower 95% bound, all cases``."""
@@ -93,7 +104,8 @@ class CriterionSpec:
         if self.spread is not None:
             what = "spread (max - min)"
         extra = "" if self.non_evaluable == "exclude" else f", non-evaluable {self.non_evaluable}"
-        return f"{self.metric}, {what}, {self.population.describe()}{extra}"
+        metric = self.metric if self.against is None else f"{self.metric} vs {self.against}"
+        return f"{metric}, {what}, {self.population.describe()}{extra}"
 
     @property
     def required(self) -> str:
@@ -176,6 +188,7 @@ class CriterionResult:
             "op": spec.op,
             "value": spec.value,
             "non_evaluable": spec.non_evaluable,
+            "against": spec.against,
             "required": spec.required,
             "observed": self.observed,
             "verdict": self.verdict.value,
@@ -250,6 +263,8 @@ class _Context:
     confidence_level: float
     multiplicity: str
     external: Mapping[str, Estimate] = field(default_factory=dict)
+    levels: Mapping[str, LevelAnalysis] = field(default_factory=dict)
+    references: Mapping[str, PairedReference] = field(default_factory=dict)
 
 
 #: The one "population" of a reader-study criterion (form ``reader_study``): its
@@ -262,6 +277,16 @@ READER_STUDY_POPULATION = Population(
 )
 
 
+#: The one "population" of a precision criterion (form ``precision``, issue 19): its
+#: estimate comes from the repeat-group analysis (:mod:`dxval.analysis.precision`).
+PRECISION_POPULATION = Population(
+    key="precision",
+    label="repeat groups",
+    kind="precision",
+    mask=np.zeros(0, dtype=np.bool_),
+)
+
+
 def _reader_study_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
@@ -270,14 +295,18 @@ def _reader_study_criterion(
     observed: float | None
     reason: str | None
     if estimate is None:
-        observed, reason = None, f"no reader-study result for {spec.metric}"
+        source = "precision" if spec.population.form == "precision" else "reader-study"
+        observed, reason = None, f"no {source} result for {spec.metric}"
     else:
         observed, reason = _compared(estimate, spec.bound)
     verdict = Verdict.UNDEFINED
     if observed is not None:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     level = context.confidence_level if estimate is None else estimate.confidence_level
-    outcome = PopulationOutcome(READER_STUDY_POPULATION, estimate, observed, verdict, reason, ())
+    population = (
+        PRECISION_POPULATION if spec.population.form == "precision" else READER_STUDY_POPULATION
+    )
+    outcome = PopulationOutcome(population, estimate, observed, verdict, reason, ())
     return CriterionResult(
         requirement_id=requirement_id,
         index=index,
@@ -298,15 +327,43 @@ def _reader_study_criterion(
     )
 
 
+def _perturbation_criterion(
+    context: _Context, requirement_id: str, index: int, spec: CriterionSpec
+) -> CriterionResult:
+    """A criterion on one robustness level: its metric, or its paired difference (``against``)."""
+    level = context.levels.get(spec.population.value or "")
+    if level is None:
+        population = level_population(spec.population.value or "", 0)
+        outcome = PopulationOutcome(population, None, None, Verdict.UNDEFINED, "not scored", ())
+    else:  # the level's own metrics; a difference goes through references[against]
+        level_context = replace(context, engine=level.engine)
+        outcome = _outcome(level_context, spec, level.population, context.confidence_level)
+    _, multiplicity = _multiplicity(context, spec, 1)
+    return CriterionResult(
+        requirement_id=requirement_id,
+        index=index,
+        spec=spec,
+        verdict=outcome.verdict or Verdict.UNDEFINED,
+        observed=outcome.observed,
+        reason=outcome.reason
+        if outcome.reason is None
+        else f"{spec.population.describe()}: {outcome.reason}",
+        description=spec.describe(context.confidence_level),
+        confidence_level=context.confidence_level,
+        multiplicity=multiplicity,
+        outcomes=(outcome,),
+    )
+
+
 def _outcome(
     context: _Context, spec: CriterionSpec, population: Population, level: float
 ) -> PopulationOutcome:
     engine = context.engine
-    estimate = engine.estimate(
-        population, spec.metric, handling=spec.non_evaluable, confidence_level=level
-    )
+    estimate = _estimate(context, spec, population, level)
     counts = population_counts(engine.table, population)
-    insufficient = counts.insufficient(engine.settings, metric=spec.metric)
+    # a paired difference of sensitivity needs positives only, as sensitivity does
+    base = {"sensitivity_difference": "sensitivity", "specificity_difference": "specificity"}
+    insufficient = counts.insufficient(engine.settings, metric=base.get(spec.metric, spec.metric))
     bound = "point" if spec.spread is not None else spec.bound
     observed, reason = _compared(estimate, bound)
     verdict: Verdict | None
@@ -317,6 +374,25 @@ def _outcome(
     else:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     return PopulationOutcome(population, estimate, observed, verdict, reason, insufficient)
+
+
+def _estimate(
+    context: _Context, spec: CriterionSpec, population: Population, level: float
+) -> Estimate:
+    """The compared estimate: a metric, or a paired difference ``against`` a reference."""
+    if spec.against is None:
+        return context.engine.estimate(
+            population, spec.metric, handling=spec.non_evaluable, confidence_level=level
+        )
+    reference = context.references.get(spec.against)
+    if reference is None:  # the protocol checks exclude it; never a silent pass
+        return Estimate.undefined(
+            f"no paired reference {spec.against!r} in this run",
+            confidence_level=level,
+            method="paired difference",
+            n=0,
+        )
+    return reference.difference(population, spec.metric, confidence_level=level)
 
 
 def _multiplicity(
@@ -376,8 +452,10 @@ def evaluate_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
-    if spec.population.form == "reader_study":
+    if spec.population.form in ("reader_study", "precision"):  # one external estimate each
         return _reader_study_criterion(context, requirement_id, index, spec)
+    if spec.population.form == "perturbation":  # a robustness level (issue 19)
+        return _perturbation_criterion(context, requirement_id, index, spec)
     populations = resolve_populations(spec.population, context.index)
     level, multiplicity = _multiplicity(context, spec, len(populations))
     outcomes = tuple(_outcome(context, spec, population, level) for population in populations)
@@ -410,11 +488,17 @@ def evaluate_requirements(
     index: PopulationIndex,
     *,
     external: Mapping[str, Estimate] | None = None,
+    levels: Mapping[str, LevelAnalysis] | None = None,
+    references: Mapping[str, PairedReference] | None = None,
 ) -> tuple[RequirementResult, ...]:
     """Evaluate every criterion of every requirement, in protocol order.
 
     ``external`` holds the estimates of criteria on the ``reader_study``
-    population (the reader-study metrics), by metric name.
+    population (the reader-study metrics), by metric name; ``levels`` the
+    analysed robustness levels by ID (criteria on ``{perturbation: ID}``).
+    population (the reader-study metrics), by metric name. ``references``
+    holds the paired references that criteria with ``against: <id>`` name,
+    by id (:class:`~dxval.analysis.paired.PairedScores` for a comparator).
     """
     context = _Context(
         engine=engine,
@@ -422,6 +506,8 @@ def evaluate_requirements(
         confidence_level=engine.settings.confidence_level,
         multiplicity=engine.settings.multiplicity,
         external=dict(external or {}),
+        levels=dict(levels or {}),
+        references=dict(references or {}),
     )
     results = []
     for requirement in requirements:

@@ -20,7 +20,10 @@ from dxval.analysis.criteria import (
 from dxval.analysis.curves import roc_curves
 from dxval.analysis.failure_modes import failure_modes
 from dxval.analysis.metrics import HANDLINGS, MetricEngine, StatisticsSettings, population_counts
+from dxval.analysis.paired import PairedReference
 from dxval.analysis.populations import Population, PopulationIndex
+from dxval.analysis.precision import PrecisionResult
+from dxval.analysis.robustness import AGAINST, LevelScores, UnperturbedReference, analyse_level
 from dxval.analysis.table import CaseTable
 from dxval.stats import Estimate
 
@@ -104,6 +107,9 @@ def analyse(
     settings: StatisticsSettings,
     header: Mapping[str, Any],
     external: Mapping[str, Estimate] | None = None,
+    levels: Sequence[LevelScores] = (),
+    references: Mapping[str, PairedReference] | None = None,
+    precision: PrecisionResult | None = None,
 ) -> AnalysisResult:
     """Compute every metric for every population, evaluate the criteria, run failure modes.
 
@@ -122,9 +128,31 @@ def analyse(
     external:
         Estimates of the reader-study metrics (criteria on the ``reader_study``
         population), by metric name.
+    levels:
+        Case tables of the robustness levels (issue 19), each analysed against
+        ``table`` (:mod:`dxval.analysis.robustness`); they go to
+        ``metrics.json`` under ``robustness`` and criteria reach their
+        differences as ``against: unperturbed``.
+    references:
+        Paired references of difference criteria (``against: <id>``), by id.
+    precision:
+        The repeat-group analysis (issue 19): its estimates answer criteria on
+        precision metrics and its record goes to ``metrics.json`` ``precision``.
     """
+    if precision is not None:
+        external = {**(external or {}), **precision.estimates}
     engine = MetricEngine(table, settings)
-    results = evaluate_requirements(requirements, engine, populations, external=external)
+    analysed = {level.id: analyse_level(table, level, settings) for level in levels}
+    if analysed:
+        references = {**(references or {}), AGAINST: UnperturbedReference(analysed)}
+    results = evaluate_requirements(
+        requirements,
+        engine,
+        populations,
+        external=external,
+        references=references,
+        levels=analysed,
+    )
     summary = summarise(results)
     groups = [p for p in populations.populations if p.kind in ("site", "attribute")]
     sites = populations.family("site")
@@ -141,6 +169,16 @@ def analyse(
         "failure_modes": failure_modes(table, groups, sites, settings),
         "roc_curves": roc_curves(table, [populations.by_key["all"], *sites], settings),
     }
+    if precision is not None:  # repeated acquisitions (issue 19)
+        metrics_document["precision"] = precision.document
+    if analysed:  # robustness levels (issue 19): a population each, paired with "all"
+        metrics_document["robustness"] = {
+            "against": AGAINST,
+            "levels": [
+                {**_population_entry(level.engine, level.population), **level.record()}
+                for level in analysed.values()
+            ],
+        }
     criteria_document = {
         "schema": CRITERIA_SCHEMA,
         "protocol": dict(header),

@@ -26,6 +26,7 @@ from dxval.stats.mrmc import (
     Factors,
     ReaderStudyAnalysis,
     UStatisticAnalysis,
+    UStatisticTest,
     cases_for_power,
     reader_study_auc,
     reader_study_binary,
@@ -66,6 +67,7 @@ class ReaderStudyOptions:
 
     method: AnalysisMethod = AnalysisMethod.OR
     covariance: CovarianceMethod = CovarianceMethod.JACKKNIFE
+    u_test: UStatisticTest = UStatisticTest.BDG
     factors: Factors = Factors.RRRC
     confidence_level: float = 0.95
     threshold: float | None = None
@@ -177,6 +179,7 @@ def _or_keys(analysis: ReaderStudyAnalysis) -> dict[str, Any]:
 
 def _u_statistic_keys(analysis: UStatisticAnalysis) -> dict[str, Any]:
     covariance = analysis.covariance
+    inference = analysis.inference
     return {
         "analysis": analysis.method,
         "figure_of_merit": "empirical AUC",
@@ -196,9 +199,11 @@ def _u_statistic_keys(analysis: UStatisticAnalysis) -> dict[str, Any]:
             for j, reader in enumerate(analysis.readers)
         ],
         "f": None,
-        "test_distribution": "normal",
+        "u_test": analysis.test.value,
+        "test_distribution": inference.distribution,
         "df1": None,
-        "df2": None,
+        "df2": inference.df_used,
+        "df_bdg": finite_or_none(inference.df),
         "z": finite_or_none(analysis.statistic),
         "p_value": finite_or_none(analysis.p_value),
         "difference": {
@@ -206,7 +211,7 @@ def _u_statistic_keys(analysis: UStatisticAnalysis) -> dict[str, Any]:
             "second": analysis.modalities[1],
             **_interval(analysis.difference),
             "statistic": finite_or_none(analysis.statistic),
-            "df": None,
+            "df": inference.df_used,
             "p_value": finite_or_none(analysis.p_value),
         },
         "variance_components": {
@@ -215,6 +220,15 @@ def _u_statistic_keys(analysis: UStatisticAnalysis) -> dict[str, Any]:
             "cov_first_second": float(covariance[0, 1]),
         },
     }
+
+
+def _u_test_text(document: dict[str, Any]) -> str:
+    """The U-statistic test of a reader-study document in one line (t or z, and p)."""
+    if document.get("test_distribution") == "t":
+        name = f"t({document['df2']}; BDG df {document['df_bdg']:.2f})"
+    else:
+        name = "z"
+    return f"{name} = {document['z']:.4f}, two-sided p = {_p_value(document['p_value'])}"
 
 
 def analyse_reader_study(reads: Reads, options: ReaderStudyOptions) -> ReaderStudyReport:
@@ -264,6 +278,7 @@ def analyse_reader_study(reads: Reads, options: ReaderStudyOptions) -> ReaderStu
                 modalities=reads.modalities,
                 readers=reads.readers,
                 confidence_level=options.confidence_level,
+                test=options.u_test,
             )
         sensitivity = specificity = None
         if options.threshold is not None:
@@ -392,6 +407,8 @@ def format_table(report: ReaderStudyReport) -> str:
             f"Test of equal AUCs: {name}({document['df1']}{df2}) = {document['f']:.4f}, "
             f"p = {_p_value(document['p_value'])}"
         )
+    elif document.get("z") is not None:
+        lines.append(f"Test of equal AUCs: {_u_test_text(document)}")
     components = document["variance_components"]
     lines.append(
         "Variance components: "

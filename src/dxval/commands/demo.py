@@ -22,14 +22,34 @@ from dxval.errors import UsageError
 # each against the library's own value.
 DEFAULT_CASES_PER_SITE = 200
 DEFAULT_SEED = 20260101
+TASKS = ("detection", "segmentation")
+DEFAULT_TASK_CASES_PER_SITE = 10
 
 
 def _progress(message: str) -> None:
     print(f"dxval demo: {message}", file=sys.stderr, flush=True)
 
 
+def _generate_task(args: argparse.Namespace) -> int:
+    from dxval.demo.tasks import generate_task_demo
+
+    count = DEFAULT_TASK_CASES_PER_SITE if args.cases_per_site is None else args.cases_per_site
+    result = generate_task_demo(
+        Path(args.out), task=args.task, cases_per_site=count, seed=args.seed
+    )
+    for test_set, cases in result.cases.items():
+        print(f"{test_set}: {cases} cases -> {result.out_dir / test_set / 'manifest.csv'}")
+    print(f"wrote {result.out_dir} ({result.task}, seed {args.seed})")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from dxval.demo import generate_demo
+
+    if args.task is not None:  # detection / segmentation demo sets (issue 16)
+        return _generate_task(args)
+    if args.cases_per_site is None:
+        args.cases_per_site = DEFAULT_CASES_PER_SITE
 
     if args.if_needed:
         from dxval.demo.pins import stale_reason
@@ -91,9 +111,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--cases-per-site",
         type=int,
-        default=DEFAULT_CASES_PER_SITE,
+        default=None,
         metavar="N",
-        help="cases per site (default: %(default)s)",
+        help=f"cases per site (default: {DEFAULT_CASES_PER_SITE}; "
+        f"{DEFAULT_TASK_CASES_PER_SITE} with --task)",
+    )
+    generate.add_argument(
+        "--task",
+        choices=TASKS,
+        default=None,
+        help="write a detection or segmentation demo set (truth and bundled predictions) "
+        "instead of the classification one",
     )
     generate.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, metavar="S", help="seed (default: %(default)s)"

@@ -12,6 +12,7 @@ from dxval.errors import UsageError
 # The choices are spelled here so that registering the command imports no numerical library
 # (dxval --help stays fast); tests/commands/test_mrmc.py keeps them equal to the enums.
 METHOD_CHOICES = ("or", "u-statistic")
+U_TEST_CHOICES = ("bdg", "normal")
 COVARIANCE_CHOICES = ("jackknife", "delong", "unbiased")
 FACTOR_CHOICES = ("frrc", "rrfc", "rrrc")
 
@@ -50,6 +51,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=METHOD_CHOICES,
         default="or",
         help="or: Obuchowski-Rockette with Hillis df (default); u-statistic: Gallas (iMRMC)",
+    )
+    parser.add_argument(
+        "--u-test",
+        choices=U_TEST_CHOICES,
+        default="bdg",
+        help="test and intervals of --method u-statistic, as iMRMC reports them: t with the "
+        "BDG degrees of freedom (bdg, default) or the normal approximation (normal)",
     )
     parser.add_argument(
         "--covariance",
@@ -111,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         format_table,
         read_reads,
     )
-    from dxval.stats.mrmc import CovarianceMethod
+    from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
 
     columns = ReadColumns(
         reader=args.reader,
@@ -134,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     options = ReaderStudyOptions(
         method=AnalysisMethod(args.method),
         covariance=CovarianceMethod(args.covariance),
+        u_test=UStatisticTest(args.u_test),
         factors=FACTOR_NAMES[args.factors],
         confidence_level=args.confidence_level,
         threshold=args.threshold,

@@ -38,6 +38,8 @@ class ReasonCode(str, Enum):
     """Series slices differ in orientation, size or spacing, or lack a position."""
     SHAPE_MISMATCH = "shape_mismatch"
     """Frame count or shape does not fit the preprocessing (e.g. frame index out of range)."""
+    PERTURBATION_FAILED = "perturbation_failed"
+    """A robustness perturbation cannot be applied (no pixel spacing for mm, constant image)."""
 
 
 class CaseFailure(Exception):  # noqa: N818  (name fixed by the cross-team contract)

@@ -10,22 +10,18 @@ prints the digest for the CI log, JUnit and the step summary. ``dxval sign``
 appends a line for every signature with the new audit head, so that
 stripping a signature together with its ``signature.applied`` event is seen.
 
-Lines are JSON objects (keys sorted, no spaces) hash-chained like the audit
-log; appends hold the evidence root's ledger lock
-(:func:`dxval.evidence.ledger.locked`).
+Lines are JSON objects hash-chained like the audit log, read and appended
+by :mod:`dxval.evidence.chain` under the evidence root's lock.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.errors import InputError, IntegrityError
-from dxval.evidence.audit import GENESIS, line_sha256, parse_event, utc_now
-from dxval.evidence.ledger import locked
+from dxval.evidence.audit import GENESIS, line_sha256, utc_now
+from dxval.evidence.chain import append_chain, read_chain
 
 ANCHOR_LEDGER_NAME = "evidence-ledger.jsonl"
 ANCHOR_SCHEMA = "dxval-evidence-anchor/1"
@@ -73,28 +69,6 @@ def _anchor(event: Any) -> Anchor:
     )
 
 
-def _parse(path: Path, content: bytes) -> tuple[list[Anchor], str]:
-    previous = GENESIS
-    anchors = []
-    lines = content.split(b"\n")
-    if lines[-1] != b"":
-        raise IntegrityError(f"{path}: last line is not newline-terminated (truncated or edited)")
-    for number, line in enumerate(lines[:-1], start=1):
-        event = parse_event(line)
-        try:
-            anchor = _anchor(event)
-            claimed = event["previous_sha256"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise IntegrityError(f"{path} line {number}: not a ledger entry ({error})") from error
-        if claimed != previous or anchor.sequence != number:
-            raise IntegrityError(
-                f"{path} line {number}: chain broken (a line was edited, removed or inserted)"
-            )
-        anchors.append(anchor)
-        previous = line_sha256(line)
-    return anchors, previous
-
-
 def read_anchors(root: str | Path) -> tuple[Anchor, ...] | None:
     """Every line of the evidence ledger under ``root``; ``None`` when there is no ledger.
 
@@ -103,14 +77,8 @@ def read_anchors(root: str | Path) -> tuple[Anchor, ...] | None:
     IntegrityError
         A line is not a ledger entry or the hash chain is broken.
     """
-    path = Path(root) / ANCHOR_LEDGER_NAME
-    if not path.is_file():
-        return None
-    try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise IntegrityError(f"{path}: cannot read ({error.strerror})") from error
-    return tuple(_parse(path, content)[0])
+    anchors = read_chain(Path(root) / ANCHOR_LEDGER_NAME, _anchor)
+    return None if anchors is None else tuple(anchors)
 
 
 def record_anchor(
@@ -131,36 +99,20 @@ def record_anchor(
     InputError
         The ledger cannot be written.
     """
-    root = Path(root)
-    path = root / ANCHOR_LEDGER_NAME
-    try:
-        with locked(root):
-            content = path.read_bytes() if path.is_file() else b""
-            anchors, previous = _parse(path, content) if content else ([], GENESIS)
-            line = json.dumps(
-                {
-                    "schema": ANCHOR_SCHEMA,
-                    "sequence": len(anchors) + 1,
-                    "time": utc_now(),
-                    "event": event,
-                    "protocol_id": protocol_id,
-                    "run_id": run_id,
-                    "evidence_digest": evidence_digest,
-                    "audit_lines": audit.lines,
-                    "audit_head_sha256": audit.sha256,
-                    "previous_sha256": previous,
-                },
-                sort_keys=True,
-                separators=(",", ":"),
-                ensure_ascii=False,
-            ).encode()
-            with path.open("ab") as handle:
-                handle.write(line + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-    except OSError as error:
-        raise InputError(f"{path}: cannot write the evidence ledger ({error.strerror})") from error
-    return _anchor(json.loads(line))
+    event_fields = {
+        "schema": ANCHOR_SCHEMA,
+        "time": utc_now(),
+        "event": event,
+        "protocol_id": protocol_id,
+        "run_id": run_id,
+        "evidence_digest": evidence_digest,
+        "audit_lines": audit.lines,
+        "audit_head_sha256": audit.sha256,
+    }
+    (anchor,) = append_chain(
+        Path(root) / ANCHOR_LEDGER_NAME, [event_fields], _anchor, what="evidence ledger"
+    )
+    return anchor
 
 
 def anchor_findings(

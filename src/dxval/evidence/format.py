@@ -42,6 +42,16 @@ CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
 #: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
 MRMC_NAME = "mrmc.json"
+#: Detection and segmentation protocols (issue 16): per-population statistics and per-case
+#: outcomes in place of metrics.json; the bundle's run.json names the ``task``.
+DETECTION_NAME = "detection.json"
+SEGMENTATION_NAME = "segmentation.json"
+#: Scores of every case at every robustness level, present when the protocol has a
+#: ``robustness`` section (issue 19).
+ROBUSTNESS_CASES_NAME = "robustness.csv"
+#: Candidate − comparator paired statistics, present when the protocol has ``comparators``
+#: (issue 13): :class:`ComparisonRecord`.
+COMPARISON_NAME = "comparison.json"
 FIGURES_FOLDER = "figures"
 #: Files attached to ``report.pdf`` (PDF/A-3 associated files), in this order.
 ATTACHED_FILES = ("protocol.yaml", "metrics.json", "criteria.json", "cases.csv", "environment.json")
@@ -90,6 +100,14 @@ MONITORING_CONTENT_FILES = (
 MONITORING_REQUIRED_FILES = (*MONITORING_CONTENT_FILES, AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
 
 
+#: Files every sealed detection / segmentation bundle has (``task`` in run.json).
+TASK_REQUIRED_FILES = {
+    task: (PROTOCOL_NAME, LOCK_NAME, ENVIRONMENT_NAME, CASES_NAME, name, CRITERIA_NAME,
+           AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
+    for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
+}  # fmt: skip
+
+
 def required_files(run: object) -> tuple[str, ...]:
     """The files a bundle must have, by the kind its ``run.json`` record names.
 
@@ -99,6 +117,8 @@ def required_files(run: object) -> tuple[str, ...]:
     """
     if isinstance(run, dict) and run.get("schema") == MONITORING_RUN_SCHEMA:
         return MONITORING_REQUIRED_FILES
+    if isinstance(run, dict) and run.get("task") in TASK_REQUIRED_FILES:
+        return TASK_REQUIRED_FILES[run["task"]]
     return REQUIRED_FILES
 
 
@@ -244,10 +264,59 @@ class MetricsDocument(Record):
     populations: list[PopulationRecord]
     failure_modes: FailureModes
     roc_curves: list[RocCurveRecord] | None = None
+    #: Robustness levels (issue 19): ``against`` and ``levels`` (each a population entry
+    #: plus ``perturbation``, ``differences``, ``auc_test`` and ``flips``).
+    robustness: dict[str, Any] | None = None
+    #: Precision over repeated acquisitions (issue 19): groups, ICCs, SD, agreement.
+    precision: dict[str, Any] | None = None
 
     def population(self, key: str) -> PopulationRecord | None:
         """The population with ``key``, or None."""
         return next((p for p in self.populations if p.key == key), None)
+
+
+class TaskPopulationRecord(Record):
+    """One population of ``detection.json`` / ``segmentation.json``."""
+
+    key: str
+    label: str
+    kind: str
+    cases: int
+
+
+class DetectionPopulationRecord(TaskPopulationRecord):
+    """A population's detection statistics and FROC curve."""
+
+    abnormal_cases: int
+    lesions: int
+    statistics: dict[str, EstimateRecord]
+    froc: dict[str, Any]
+
+
+class DetectionRecord(Record):
+    """``detection.json``: localisation rule, operating point, populations, per-case outcomes."""
+
+    localisation: dict[str, Any]
+    operating_point: float
+    confidence_level: float
+    populations: list[DetectionPopulationRecord]
+    cases: list[dict[str, Any]]
+
+
+class SegmentationPopulationRecord(TaskPopulationRecord):
+    """A population's mean/median of every metric, per structure."""
+
+    structures: dict[str, dict[str, dict[str, Any]]]
+
+
+class SegmentationRecord(Record):
+    """``segmentation.json``: structures, NSD tolerance, populations, per case and structure."""
+
+    structures: dict[str, int]
+    nsd_tolerance_mm: float
+    confidence_level: float
+    populations: list[SegmentationPopulationRecord]
+    cases: list[dict[str, Any]]
 
 
 class MultiplicityRecord(Record):
@@ -284,6 +353,7 @@ class CriterionRecord(Record):
     op: str
     value: float
     non_evaluable: str
+    against: str | None = None  # the paired reference of a difference criterion (issue 13)
     required: str
     observed: float | None
     verdict: str
@@ -384,6 +454,30 @@ class RunRecord(Record):
     cases: dict[str, int]
     criteria: dict[str, Any]
     templates: dict[str, Any] | None = None
+    pccp: dict[str, Any] | None = None  # the gated modification and its decision (issue 13)
+
+
+class ComparisonEntry(Record):
+    """One comparator of ``comparison.json``: identity and one paired record per population."""
+
+    id: str
+    role: str
+    description: str | None = None
+    source: str
+    path: str
+    operating_point: float
+    not_scored: int
+    populations: list[dict[str, Any]]
+
+
+class ComparisonRecord(Record):
+    """``comparison.json``: candidate − each comparator (issue 13)."""
+
+    schema_: str = Field(alias="schema")
+    difference: str
+    confidence_level: float
+    candidate: dict[str, Any]
+    comparators: list[ComparisonEntry]
 
 
 class MonitoringRunRecord(Record):
@@ -471,6 +565,7 @@ class BundleData:
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
     mrmc: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -684,6 +779,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),
+        comparison=_comparison(folder),
     )
 
 
@@ -700,9 +796,17 @@ def _mrmc(folder: Path) -> dict[str, Any] | None:
     return document
 
 
+def _comparison(folder: Path) -> dict[str, Any] | None:
+    """``comparison.json`` when the bundle has one, checked against :class:`ComparisonRecord`."""
+    if not (folder / COMPARISON_NAME).is_file():
+        return None
+    document = read_json_object(folder / COMPARISON_NAME)
+    as_record(ComparisonRecord, document, where=folder / COMPARISON_NAME)
+    return document
+
+
 def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
-    """The evidence files, with ``mrmc.json`` after ``criteria.json`` when the bundle has one."""
-    if not (folder / MRMC_NAME).is_file():
-        return tuple(names)
+    """The evidence files, with ``mrmc.json`` and ``comparison.json`` after ``criteria.json``."""
+    optional = [name for name in (MRMC_NAME, COMPARISON_NAME) if (folder / name).is_file()]
     position = names.index(CRITERIA_NAME) + 1
-    return (*names[:position], MRMC_NAME, *names[position:])
+    return (*names[:position], *optional, *names[position:])

@@ -9,11 +9,11 @@ model (or predictions) digest and the case count. A test set is identified
 by its lock digest (the manifest and every file it names), so renaming it
 does not reset its count and changed data counts afresh.
 
-Lines are JSON objects (keys sorted, no spaces) hash-chained like the audit
-log (:mod:`dxval.evidence.audit`): each holds the SHA-256 of the previous
-line, so an edited, removed or reordered line is detected. Appends hold an
-exclusive lock on ``.test-set-ledger.lock`` so concurrent runs never
-interleave lines. When a protocol caps reuse (``qc.max_test_set_uses``), a
+Lines are JSON objects hash-chained like the audit log: each holds the
+SHA-256 of the previous line, so an edited, removed or reordered line is
+detected (:mod:`dxval.evidence.chain`, shared with the evidence ledger).
+Appends hold an exclusive lock on ``.test-set-ledger.lock`` so concurrent
+runs never interleave lines. When a protocol caps reuse (``qc.max_test_set_uses``), a
 run holds that lock from the check of the cap until its own uses are
 recorded (:func:`ledger_session`), so two runs started together cannot both
 count the same earlier uses: the second waits, then sees the first's use.
@@ -21,20 +21,18 @@ count the same earlier uses: the second waits, then sees the first's use.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.errors import InputError, IntegrityError
-from dxval.evidence.audit import GENESIS, current_host, current_user, line_sha256, utc_now
+from dxval.errors import InputError
+from dxval.evidence.audit import current_host, current_user, utc_now
+from dxval.evidence.chain import LOCK_NAME, append_chain, locked, read_chain
 
 LEDGER_NAME = "test-set-ledger.jsonl"
-LOCK_NAME = ".test-set-ledger.lock"
 SCHEMA = "dxval-test-set-use/1"
 
 
@@ -111,29 +109,6 @@ def _entry(event: dict[str, Any]) -> LedgerEntry:
     )
 
 
-def _parse(path: Path, content: bytes) -> tuple[list[LedgerEntry], str]:
-    """Entries and the SHA-256 of the last line; raise IntegrityError on any break."""
-    previous = GENESIS
-    entries = []
-    lines = content.split(b"\n")
-    if lines[-1] != b"":
-        raise IntegrityError(f"{path}: last line is not newline-terminated (truncated or edited)")
-    for number, line in enumerate(lines[:-1], start=1):
-        try:
-            event = json.loads(line.decode("utf-8"))
-            entry = _entry(event)
-            claimed = event["previous_sha256"]
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
-            raise IntegrityError(f"{path} line {number}: not a ledger entry ({error})") from error
-        if claimed != previous or entry.sequence != number:
-            raise IntegrityError(
-                f"{path} line {number}: chain broken (a line was edited, removed or inserted)"
-            )
-        entries.append(entry)
-        previous = line_sha256(line)
-    return entries, previous
-
-
 def read_ledger(root: str | Path) -> tuple[LedgerEntry, ...]:
     """Every entry of the ledger under the evidence root ``root`` (none when absent).
 
@@ -142,10 +117,7 @@ def read_ledger(root: str | Path) -> tuple[LedgerEntry, ...]:
     IntegrityError
         A line is not a ledger entry or the hash chain is broken.
     """
-    path = Path(root) / LEDGER_NAME
-    if not path.is_file():
-        return ()
-    return tuple(_parse(path, path.read_bytes())[0])
+    return tuple(read_chain(Path(root) / LEDGER_NAME, _entry) or ())
 
 
 def _usage(entries: Sequence[LedgerEntry], use: TestSetUse, max_uses: int | None) -> TestSetUsage:
@@ -201,26 +173,6 @@ def check_test_set_reuse(
             f"{Path(root) / LEDGER_NAME})"
         )
     return usages
-
-
-@contextmanager
-def locked(root: Path, *, waiting: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive advisory lock on the ledger's lock file (POSIX ``flock``).
-
-    ``waiting`` is called once when another process holds the lock and this one waits.
-    """
-    descriptor = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if waiting is not None:
-                waiting()
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
-        os.close(descriptor)
 
 
 @dataclass
@@ -296,37 +248,20 @@ def record_test_set_uses(
     InputError
         The ledger cannot be written.
     """
-    root = Path(root)
-    path = root / LEDGER_NAME
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with locked(root) if lock else nullcontext():
-            content = path.read_bytes() if path.is_file() else b""
-            entries, previous = _parse(path, content) if content else ([], GENESIS)
-            lines = []
-            for offset, use in enumerate(uses, start=1):
-                event = {
-                    "schema": SCHEMA,
-                    "sequence": len(entries) + offset,
-                    "time": utc_now(),
-                    "protocol_id": protocol_id,
-                    "run_id": run_id,
-                    "test_set": use.test_set,
-                    "test_set_sha256": use.sha256,
-                    "model_sha256": model_sha256,
-                    "predictions_sha256": predictions_sha256,
-                    "cases": use.cases,
-                    "user": user or current_user(),
-                    "host": host or current_host(),
-                    "previous_sha256": previous,
-                }
-                line = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
-                lines.append(line)
-                previous = line_sha256(line)
-            with path.open("ab") as handle:
-                handle.write(b"".join(line + b"\n" for line in lines))
-                handle.flush()
-                os.fsync(handle.fileno())
-    except OSError as error:
-        raise InputError(f"{path}: cannot write the test-set ledger ({error.strerror})") from error
-    return tuple(_entry(json.loads(line)) for line in lines)
+    events = [
+        {
+            "schema": SCHEMA,
+            "time": utc_now(),
+            "protocol_id": protocol_id,
+            "run_id": run_id,
+            "test_set": use.test_set,
+            "test_set_sha256": use.sha256,
+            "model_sha256": model_sha256,
+            "predictions_sha256": predictions_sha256,
+            "cases": use.cases,
+            "user": user or current_user(),
+            "host": host or current_host(),
+        }
+        for use in uses
+    ]
+    return append_chain(Path(root) / LEDGER_NAME, events, _entry, what="test-set ledger", lock=lock)

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from dxval.analysis.paired import compare_paired
 from dxval.errors import InputError, UsageError
 from dxval.inference.config import Device, ModelConfig, Runtime
 from dxval.inference.executor import CaseLoaderFunction
@@ -32,7 +33,7 @@ from dxval.inference.harness import HarnessResult, default_workers, score_cases
 from dxval.inference.options import InferenceOptions
 from dxval.inference.results import CaseInput, CaseResult, CaseStatus
 from dxval.inference.runner import load_runner
-from dxval.stats import AucComparison, TestResult, delong_paired_test, mcnemar_test
+from dxval.stats import AucComparison, TestResult
 
 __all__ = [
     "CaseComparison",
@@ -230,14 +231,28 @@ def _summarise(
     confidence_level: float,
     labels: tuple[str, str],
 ) -> ConcordanceResult:
+    """Score differences per case, and the paired statistics of :func:`compare_paired`.
+
+    The statistics are the comparison stage's (issue 13: one implementation
+    of paired analysis), with the reference run as the first member of each
+    pair: differences are reference − comparison, as DeLong's test has always
+    been reported here.
+    """
     paired = [case for case in cases if case.status is ComparisonStatus.COMPARED]
     truth = np.array([case.truth for case in paired], dtype=bool)
     first = np.array([case.reference_score for case in paired], dtype=np.float64)
     second = np.array([case.comparison_score for case in paired], dtype=np.float64)
     differences = np.abs(first - second)
     worst = int(np.argmax(differences)) if paired else None
-    first_correct = (first >= operating_point) == truth
-    second_correct = (second >= operating_point) == truth
+    statistics = compare_paired(
+        truth,
+        first,
+        second,
+        candidate_threshold=operating_point,
+        reference_threshold=operating_point,
+        confidence_level=confidence_level,
+    )
+    flips = statistics.flips  # to_positive there: positive in the reference run only
     return ConcordanceResult(
         reference_label=labels[0],
         comparison_label=labels[1],
@@ -248,16 +263,12 @@ def _summarise(
         max_absolute_difference=None if worst is None else float(differences[worst]),
         mean_absolute_difference=float(differences.mean()) if paired else None,
         max_difference_case_id=None if worst is None else paired[worst].case_id,
-        flips=sum(case.flipped for case in paired),
-        flipped_to_positive=sum(case.flipped and bool(case.comparison_positive) for case in paired),
-        flipped_to_negative=sum(case.flipped and bool(case.reference_positive) for case in paired),
-        auc=delong_paired_test(truth, first, second, confidence_level=confidence_level),
-        sensitivity=mcnemar_test(
-            first_correct[truth], second_correct[truth], confidence_level=confidence_level
-        ),
-        specificity=mcnemar_test(
-            first_correct[~truth], second_correct[~truth], confidence_level=confidence_level
-        ),
+        flips=flips.total,
+        flipped_to_positive=flips.to_negative,
+        flipped_to_negative=flips.to_positive,
+        auc=statistics.auc,
+        sensitivity=statistics.sensitivity.mcnemar_exact,
+        specificity=statistics.specificity.mcnemar_exact,
     )
 
 

@@ -8,7 +8,7 @@ comments and key order) and :func:`lock_record` is the bundle's ``lock.json``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,11 +93,38 @@ def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[Pinne
             pinned = model.reference_input_sha256
             update = PinUpdate(location, "input_sha256", "input", pinned, actual)
             items.append(_pinned(update, what="model reference input", path=path))
+    detection = None if plan.task is None else plan.task.detection
+    if detection is not None and detection.format == "csv":  # issue 16: lesion truth CSV
+        actual = file_pin(detection.resolved, what="detection truth file")
+        update = PinUpdate(("detection",), "sha256", "truth", detection.sha256, actual)
+        items.append(_pinned(update, what="detection truth file", path=detection.resolved))
+    items.extend(_comparator_pins(plan))
     if plan.reader_study is not None:  # issue 15: pinned like the predictions file
         path = plan.reader_study.resolved
         actual = file_pin(path, what="reader study reads file")
         update = PinUpdate(("reader_study",), "sha256", "reads", plan.reader_study.sha256, actual)
         items.append(_pinned(update, what="reader study reads file", path=path))
+    return items
+
+
+def _comparator_pins(plan: RunPlan) -> list[PinnedItem]:
+    """Pins of the comparators' predictions files and model artifacts (issue 13)."""
+    items = []
+    for comparator in plan.comparators:
+        here: tuple[str | int, ...] = ("comparators", comparator.index)
+        if comparator.predictions is not None:
+            path = comparator.predictions.resolved
+            what = f"comparator {comparator.id} predictions file"
+            actual = file_pin(path, what=what)
+            old = comparator.predictions.sha256
+            update = PinUpdate((*here, "predictions"), "sha256", "path", old, actual)
+            items.append(_pinned(update, what=what, path=path))
+        if comparator.model is not None:
+            path = plan.resolve(comparator.model.path)
+            what = f"comparator {comparator.id} model"
+            actual = file_pin(path, what=what)
+            update = PinUpdate((*here, "model"), "sha256", "path", comparator.model.sha256, actual)
+            items.append(_pinned(update, what=what, path=path))
     return items
 
 
@@ -129,8 +156,13 @@ def lock_record(
     pins: Sequence[PinnedItem],
     sources: Sequence[TestSetSource],
     model_run: ModelScores | None,
+    comparator_runs: Mapping[str, ModelScores] | None = None,
 ) -> dict[str, Any]:
-    """The bundle's ``lock.json``: every pinned digest, the decoders and the runner used."""
+    """The bundle's ``lock.json``: every pinned digest, the decoders and the runner used.
+
+    ``comparator_runs`` holds the harness runs of model comparators by id;
+    their runner (device, providers) is recorded beside each comparator's pin.
+    """
     by_field = {item.pin.field: item.pin.actual for item in pins}
     test_sets = []
     for index, (test_set, source) in enumerate(zip(plan.test_sets, sources, strict=True)):
@@ -159,7 +191,36 @@ def lock_record(
         "preprocessing_digest": None if model_run is None else model_run.preprocessing_digest,
         "decoders": None if model_run is None else sorted(set(model_run.decoders.values())),
         "runner": None if model_run is None else model_run.runner,
+        "detection_truth": None
+        if "detection.sha256" not in by_field
+        else {"path": plan.task.detection.truth, "sha256": by_field["detection.sha256"]}
+        if plan.task is not None and plan.task.detection is not None
+        else None,
+        "comparators": _comparator_record(plan, by_field, comparator_runs or {}),
         "reader_study": None
         if plan.reader_study is None
         else {"reads": plan.reader_study.reads, "sha256": by_field["reader_study.sha256"]},
     }
+
+
+def _comparator_record(
+    plan: RunPlan, by_field: Mapping[str, str], runs: Mapping[str, ModelScores]
+) -> list[dict[str, Any]]:
+    """``lock.json`` entries of the comparators: pins, and which runner scored a model."""
+    records = []
+    for comparator in plan.comparators:
+        prefix = f"comparators[{comparator.index}]"
+        run = runs.get(comparator.id)
+        source = comparator.model if comparator.model is not None else comparator.predictions
+        assert source is not None  # exactly one: protocol checks
+        kind = "model" if comparator.model is not None else "predictions"
+        records.append(
+            {
+                "id": comparator.id,
+                "role": comparator.role,
+                kind: {"path": source.path, "sha256": by_field[f"{prefix}.{kind}.sha256"]},
+                "preprocessing_digest": None if run is None else run.preprocessing_digest,
+                "runner": None if run is None else run.runner,
+            }
+        )
+    return records

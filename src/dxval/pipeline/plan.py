@@ -34,21 +34,28 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.task_plan import TaskPlan, task_plan
 from dxval.protocol import (
     CellPopulation,
     Criterion,
     EachPopulation,
     LoadedProtocol,
+    ModelSection,
+    Predictions,
+    Protocol,
     SitePopulation,
     TestSetPopulation,
     load_protocol,
 )
+from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
-from dxval.stats.mrmc import CovarianceMethod
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.protocol.studies import PerturbationLevel, robustness_levels
+from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
+    "ComparatorPlan",
     "ModelPlan",
     "PredictionsPlan",
     "ReaderStudyPlan",
@@ -127,6 +134,24 @@ class ReaderStudyPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class ComparatorPlan:
+    """A reference model (protocol ``comparators:``): its scores' source and threshold (issue 13).
+
+    Exactly one of ``model`` / ``predictions``; ``preprocessing`` is its own
+    or, when it declares none, the candidate's.
+    """
+
+    id: str
+    role: str
+    description: str | None
+    operating_point: float
+    model: ModelPlan | None
+    predictions: PredictionsPlan | None
+    preprocessing: tuple[Step, ...]
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunPlan:
     """Everything a run of one protocol needs, as plain frozen values.
 
@@ -159,6 +184,11 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    task: TaskPlan | None = None  # detection or segmentation (issue 16)
+    robustness: tuple[PerturbationLevel, ...] = ()
+    precision_column: str | None = None
+    comparators: tuple[ComparatorPlan, ...] = ()
+    pccp: Mapping[str, Any] | None = None
 
     @property
     def folder(self) -> Path:
@@ -228,11 +258,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for test_set in protocol.test_sets
         ),
-        truth=TruthRule(
-            protocol.truth.column,
-            frozenset(protocol.truth.positive),
-            frozenset(protocol.truth.negative),
-        ),
+        truth=_truth_rule(protocol),
         attributes=tuple(
             AttributePlan(
                 name,
@@ -243,8 +269,8 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
             )
             for name, attribute in protocol.attributes.items()
         ),
-        model=_model_plan(loaded),
-        predictions=_predictions_plan(loaded),
+        model=_model_plan(loaded, protocol.model),
+        predictions=_predictions_plan(loaded, protocol.predictions),
         preprocessing=plain_steps(protocol.preprocessing),
         operating_point=protocol.operating_point,
         statistics=_settings(loaded),
@@ -259,11 +285,44 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        task=task_plan(loaded, population=_population_spec),
+        robustness=robustness_levels(protocol.robustness),
+        precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
+        comparators=tuple(_comparator_plans(loaded)),
+        pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
     )
 
 
-def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
-    section = loaded.protocol.model
+def _truth_rule(protocol: Protocol) -> TruthRule:
+    """The label rule; detection and segmentation protocols have none (empty rule)."""
+    truth = protocol.truth
+    if truth is None:
+        return TruthRule("", frozenset(), frozenset())
+    return TruthRule(truth.column, frozenset(truth.positive), frozenset(truth.negative))
+
+
+def _comparator_plans(loaded: LoadedProtocol) -> list[ComparatorPlan]:
+    plans = []
+    for index, comparator in enumerate(loaded.protocol.comparators):
+        steps = comparator.preprocessing
+        plans.append(
+            ComparatorPlan(
+                id=comparator.id,
+                role=comparator.role,
+                description=comparator.description,
+                operating_point=comparator.operating_point,
+                model=_model_plan(loaded, comparator.model),
+                predictions=_predictions_plan(loaded, comparator.predictions),
+                preprocessing=plain_steps(
+                    loaded.protocol.preprocessing if steps is None else steps
+                ),
+                index=index,
+            )
+        )
+    return plans
+
+
+def _model_plan(loaded: LoadedProtocol, section: ModelSection | None) -> ModelPlan | None:
     if section is None:
         return None
     reference = section.reference
@@ -277,8 +336,9 @@ def _model_plan(loaded: LoadedProtocol) -> ModelPlan | None:
     )
 
 
-def _predictions_plan(loaded: LoadedProtocol) -> PredictionsPlan | None:
-    section = loaded.protocol.predictions
+def _predictions_plan(
+    loaded: LoadedProtocol, section: Predictions | None
+) -> PredictionsPlan | None:
     if section is None:
         return None
     return PredictionsPlan(
@@ -307,6 +367,7 @@ def _reader_study_plan(loaded: LoadedProtocol) -> ReaderStudyPlan | None:
         options=ReaderStudyOptions(
             method=AnalysisMethod(study.method),
             covariance=CovarianceMethod(study.covariance),
+            u_test=UStatisticTest(study.u_test),
             factors=FACTOR_NAMES[study.factors],
             confidence_level=loaded.protocol.statistics.confidence_level,
             threshold=study.threshold,
@@ -336,10 +397,14 @@ def _settings(loaded: LoadedProtocol) -> StatisticsSettings:
     )
 
 
-def _population_spec(criterion: Criterion) -> PopulationSpec:
+def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  (one per form)
     if criterion.metric in READER_STUDY_METRICS:  # estimated by the reader study (issue 15)
         return PopulationSpec("reader_study")
+    if criterion.metric in PRECISION_METRICS:  # over the repeat groups (issue 19)
+        return PopulationSpec("precision")
     population = criterion.population
+    if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
+        return PopulationSpec("perturbation", value=population.perturbation)
     if isinstance(population, EachPopulation):
         return PopulationSpec("each", family=population.each, site=population.site)
     if isinstance(population, SitePopulation):
@@ -369,6 +434,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
                     bound=criterion.bound,
                     spread=criterion.spread,
                     non_evaluable=criterion.non_evaluable,
+                    against=criterion.against,
                 )
                 for criterion in requirement.criteria
             ),

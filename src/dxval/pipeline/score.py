@@ -22,13 +22,16 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dxval.data import Case
 from dxval.errors import UsageError
 from dxval.inference.options import InferenceOptions
 from dxval.pipeline.cases import case_loader
 from dxval.pipeline.plan import RunPlan
+
+if TYPE_CHECKING:  # the DICOM stack is imported only when a case is read
+    from dxval.dicom.loader import CaseLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,7 @@ def score_with_model(
     *,
     options: InferenceOptions,
     default_cache_dir: Path,
+    loader: CaseLoader | None = None,
 ) -> ModelScores:
     """Run the protocol's frozen model over every case (see the module docstring).
 
@@ -130,6 +134,11 @@ def score_with_model(
         Device, workers, batch size and cache use.
     default_cache_dir:
         Where the prediction cache lives unless ``options.cache_dir`` says.
+    loader:
+        A loader other than the protocol's (a robustness level's perturbed
+        loader, :mod:`dxval.pipeline.robustness`); its digest keys the cache.
+        The PHI scan and decoder check ran with the unperturbed run and are
+        not repeated.
 
     Raises
     ------
@@ -142,9 +151,9 @@ def score_with_model(
 
     if plan.model is None:
         raise UsageError(f"{plan.path}: no model section to score with")
-    phi_findings = preflight(plan, cases)
+    phi_findings = preflight(plan, cases) if loader is None else ()
     model = plan.model.config
-    loader = case_loader(plan)
+    loader = case_loader(plan) if loader is None else loader
     inputs = [
         CaseInput(case.case_id, case.files, (case.input_sha256,) if case.input_sha256 else ())
         for case in cases

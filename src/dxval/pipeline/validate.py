@@ -22,13 +22,17 @@ from dxval.analysis import (
     CaseRecord,
     CaseTable,
     CriteriaSummary,
+    PopulationIndex,
     RequirementResult,
     analyse,
     band_of,
     build_populations,
 )
+from dxval.analysis.paired import PairedScores
 from dxval.analysis.populations import MISSING_LEVEL
+from dxval.analysis.precision import analyse_precision
 from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
+from dxval.analysis.robustness import LevelScores
 from dxval.data import (
     Case,
     DicomAttributeReader,
@@ -46,6 +50,7 @@ from dxval.evidence.audit import utc_now
 from dxval.evidence.format import (
     AUDIT_NAME,
     CASES_NAME,
+    COMPARISON_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
     LOCK_NAME,
@@ -53,7 +58,9 @@ from dxval.evidence.format import (
     MRMC_NAME,
     PHI_NAME,
     PROTOCOL_NAME,
+    ROBUSTNESS_CASES_NAME,
     RUN_NAME,
+    ComparisonRecord,
     CriteriaDocument,
     MetricsDocument,
     MrmcRecord,
@@ -63,6 +70,14 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.comparison import (
+    NOT_IMPLEMENTED,
+    ComparatorScores,
+    comparison_document,
+    paired_references,
+    pccp_record,
+    score_comparators,
+)
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -72,7 +87,9 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
+from dxval.pipeline.robustness import render_level_cases, repeat_groups, score_levels
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
+from dxval.pipeline.tasks import run_task
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
@@ -169,6 +186,11 @@ def _model_scores(
 ) -> tuple[dict[str, CaseOutcome], ModelScores]:
     """Scores from the frozen model through the locked harness (:mod:`dxval.pipeline.score`)."""
     run = score_with_model(plan, cases, options=options, default_cache_dir=cache_dir)
+    return _outcomes(cases, run), run
+
+
+def _outcomes(cases: Sequence[Case], run: ModelScores) -> dict[str, CaseOutcome]:
+    """Each case's score from a harness run, or its reason code and text."""
     outcomes = {}
     for case in cases:
         score = run.scores.get(case.case_id)
@@ -177,7 +199,7 @@ def _model_scores(
         else:
             code, reason = run.failures.get(case.case_id, ("failed", "no result from the harness"))
             outcomes[case.case_id] = CaseOutcome(None, code, reason)
-    return outcomes, run
+    return outcomes
 
 
 def _levels(plan: RunPlan, case: Case) -> dict[str, str]:
@@ -277,6 +299,10 @@ class _Gathered:
     model_run: ModelScores | None
     uses: list[TestSetUse]
     usage: tuple[TestSetUsage, ...]
+    comparators: tuple[ComparatorScores, ...] = ()
+    levels: tuple[LevelScores, ...] = ()
+    level_cases: bytes | None = None
+    repeat_groups: Mapping[str, str] | None = None
 
 
 def _gather(
@@ -312,6 +338,7 @@ def _gather(
         "test-set reuse ledger read; within qc.max_test_set_uses",
     )
     cases = _read_cases(plan, sources)
+    groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
@@ -329,8 +356,52 @@ def _gather(
         "failed": int((~table.evaluable).sum()),
     }
     audit.record("cases.scored", counts, f"scores from the {origin}")
+    comparators: tuple[ComparatorScores, ...] = ()
+    if plan.comparators:  # comparison stage (issue 13)
+        progress(f"scoring {len(plan.comparators)} comparator(s) on the same cases")
+        comparators = score_comparators(
+            plan, cases, table, options=options, cache_dir=out / ".dxval-cache", audit=audit
+        )
     progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
-    return _Gathered(sources, pins, table, rows, counts, model_run, uses, usage)
+    levels, level_cases = _robustness(plan, cases, audit, progress, options=options, out=out)
+    return _Gathered(
+        sources,
+        pins,
+        table,
+        rows,
+        counts,
+        model_run,
+        uses,
+        usage,
+        comparators,
+        levels,
+        level_cases,
+        groups,
+    )
+
+
+def _robustness(
+    plan: RunPlan,
+    cases: Sequence[Case],
+    audit: AuditLog,
+    progress: Progress,
+    *,
+    options: InferenceOptions,
+    out: Path,
+) -> tuple[tuple[LevelScores, ...], bytes | None]:
+    """Score the robustness levels (issue 19); their case tables and ``robustness.csv``."""
+    if not plan.robustness or plan.model is None:
+        return (), None
+    progress(f"robustness: scoring {len(plan.robustness)} perturbation level(s)")
+    runs = score_levels(plan, cases, options=options, default_cache_dir=out / ".dxval-cache")
+    levels = []
+    for level_run in runs:
+        outcomes = _outcomes(cases, level_run.run)
+        table, _ = _table(plan, cases, outcomes)
+        levels.append(LevelScores(level_run.level.id, level_run.record(), table))
+        audit.record("robustness.scored", level_run.audit(), f"level {level_run.level.id}")
+    rendered = render_level_cases(runs, cases, operating_point=plan.operating_point)
+    return tuple(levels), rendered
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -390,11 +461,8 @@ def _record_uses(
     )
 
 
-def _analyse(
-    plan: RunPlan, table: CaseTable, external: Mapping[str, Any] | None = None
-) -> AnalysisResult:
-    """Populations, metrics, criteria and failure modes of the protocol."""
-    populations = build_populations(
+def _populations(plan: RunPlan, table: CaseTable) -> PopulationIndex:
+    return build_populations(
         table.sites,
         table.test_sets,
         table.levels,
@@ -403,6 +471,19 @@ def _analyse(
         attributes=plan.attribute_specs,
         site_by=list(plan.site_by),
     )
+
+
+def _analyse(
+    plan: RunPlan,
+    table: CaseTable,
+    external: Mapping[str, Any] | None = None,
+    references: Mapping[str, PairedScores] | None = None,
+    levels: Sequence[LevelScores] = (),
+    *,
+    groups: Mapping[str, str] | None = None,
+) -> AnalysisResult:
+    """Populations, metrics, criteria and failure modes of the protocol."""
+    populations = _populations(plan, table)
     header = {"id": plan.protocol_id, "version": plan.version, "sha256": plan.digest}
     return analyse(
         table,
@@ -411,6 +492,11 @@ def _analyse(
         settings=plan.statistics,
         header=header,
         external=external,
+        references=references,
+        levels=levels,
+        precision=None
+        if groups is None or plan.precision_column is None
+        else analyse_precision(table, groups, plan.statistics, column=plan.precision_column),
     )
 
 
@@ -498,6 +584,16 @@ def run_validation(
         progress("waiting for another run into this evidence root to release the ledger")
 
     with ledger_session(out, hold=capped, waiting=waiting) as ledger:
+        if plan.task is not None:  # detection / segmentation (issue 16)
+            task = run_task(
+                plan, audit=audit, progress=progress, run_id=run_id, started=started,
+                out=out, ledger=ledger, reports=reports,
+            )  # fmt: skip
+            evidence = _anchor(out, task.bundle, plan.protocol_id, run_id)
+            return RunResult(
+                task.exit_code, task.status, run_id, plan.protocol_id, task.bundle,
+                task.requirements, task.summary, task.counts, task.message, evidence,
+            )  # fmt: skip
         code, status, message, result, gathered, bundle = _run_and_seal(
             plan,
             audit=audit,
@@ -568,7 +664,11 @@ def _run_and_seal(
             {"reads": study.document["reads"], "p_value": study.document.get("p_value")},
             "reader study read and analysed",
         )
-    result = _analyse(plan, gathered.table, None if study is None else study.estimates)
+    references = paired_references(gathered.table, gathered.comparators)
+    external = None if study is None else study.estimates
+    result = _analyse(
+        plan, gathered.table, external, references, gathered.levels, groups=gathered.repeat_groups
+    )
     audit.record("analysis.completed", result.summary.to_dict(), "metrics and criteria computed")
     failed_fraction = gathered.counts["failed"] / max(gathered.table.size, 1)
     code, status, message = _exit_code(result.summary, failed_fraction, plan.max_failed_fraction)
@@ -576,7 +676,10 @@ def _run_and_seal(
     with BundleWriter(out, plan.protocol_id, run_id) as writer:
         writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
         model_run = gathered.model_run
-        lock = lock_record(plan, gathered.pins, gathered.sources, model_run)
+        comparator_runs = {
+            item.comparator.id: item.run for item in gathered.comparators if item.run is not None
+        }
+        lock = lock_record(plan, gathered.pins, gathered.sources, model_run, comparator_runs)
         writer.write_json(LOCK_NAME, lock)
         runtime = capture_runtime() if model_run is None else model_run.environment
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
@@ -587,9 +690,20 @@ def _run_and_seal(
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
         writer.write_json(CRITERIA_NAME, result.criteria_document)
+        if gathered.comparators:  # comparison stage (issue 13)
+            populations = _populations(plan, gathered.table)
+            document = comparison_document(plan, populations, gathered.comparators, references)
+            check_record(ComparisonRecord, document, name=COMPARISON_NAME)
+            writer.write_json(COMPARISON_NAME, document)
+        pccp = pccp_record(plan, all_met=result.summary.all_met)
+        if pccp is not None and not pccp["implement"]:
+            message = message or f"{pccp['id']}: {NOT_IMPLEMENTED}"
+            audit.record("pccp.decided", pccp, "a criterion is not met")
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
+        if gathered.level_cases is not None:  # robustness levels (issue 19)
+            writer.write_bytes(ROBUSTNESS_CASES_NAME, gathered.level_cases)
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,
@@ -599,6 +713,7 @@ def _run_and_seal(
             "criteria": result.summary.to_dict(),
             "test_set_usage": [item.to_dict() for item in gathered.usage],
             "templates": None if report_templates is None else report_templates.to_dict(),
+            "pccp": pccp,
         }
         check_record(RunRecord, run, name=RUN_NAME)
         render = None if report_templates is None else _renderer(report_templates)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dxval.dicom.phi_table import identifying_row_name
 from dxval.dicom.steps import check_pipeline
+from dxval.protocol.comparators import check_comparators
 from dxval.protocol.criteria import (
     CellPopulation,
     Criterion,
@@ -25,8 +26,14 @@ from dxval.protocol.criteria import (
 )
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
+from dxval.protocol.studies import (
+    criterion_issues,
+    precision_criterion_issues,
+    robustness_issues,
+)
+from dxval.protocol.tasks import task_problems
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
-from dxval.stats.vocabulary import READER_STUDY_METRICS
+from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
 
 Location = tuple[str | int, ...]
 
@@ -73,13 +80,23 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_attributes(protocol),
         *_check_requirements(protocol),
         *_check_reader_study(protocol),
+        *(Issue(*problem) for problem in task_problems(protocol)),
+        *_check_robustness(protocol),  # issue 19
+        *(Issue(*found) for found in check_comparators(protocol)),
     ]
+
+
+def _check_robustness(protocol: Protocol) -> Iterator[Issue]:
+    issues = robustness_issues(protocol.robustness, has_model=protocol.model is not None)
+    yield from (Issue(*issue) for issue in issues)
 
 
 def _check_source(protocol: Protocol) -> Iterator[Issue]:
     if protocol.model is not None and protocol.predictions is not None:
         yield Issue(("predictions",), "both model and predictions", "exactly one of them")
-    elif protocol.model is None and protocol.predictions is None:
+    elif (
+        protocol.model is None and protocol.predictions is None and protocol.task != "segmentation"
+    ):
         yield Issue((), "neither model nor predictions", "exactly one of them")
     if protocol.predictions is not None and protocol.preprocessing:
         yield Issue(
@@ -120,6 +137,8 @@ def _check_unique_ids(protocol: Protocol) -> Iterator[Issue]:
 
 
 def _check_truth(protocol: Protocol) -> Iterator[Issue]:
+    if protocol.truth is None:  # required for classification only: dxval.protocol.tasks
+        return
     both = sorted(set(protocol.truth.positive) & set(protocol.truth.negative))
     if both:
         yield Issue(
@@ -197,6 +216,12 @@ def _check_requirements(protocol: Protocol) -> Iterator[Issue]:
     for requirement_index, requirement in enumerate(protocol.requirements):
         for criterion_index, criterion in enumerate(requirement.criteria):
             location: Location = ("requirements", requirement_index, "criteria", criterion_index)
+            robustness = criterion_issues(protocol.robustness, criterion, location)  # issue 19
+            yield from (Issue(*issue) for issue in robustness)
+            precision = precision_criterion_issues(protocol.precision, criterion, location)
+            if criterion.metric in PRECISION_METRICS:
+                yield from (Issue(*issue) for issue in precision)
+                continue
             if criterion.metric in READER_STUDY_METRICS:
                 yield from _check_reader_study_criterion(protocol, criterion, location)
                 continue

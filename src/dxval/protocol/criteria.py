@@ -33,7 +33,14 @@ NonEvaluableHandling = Literal["exclude", "as_negative", "as_positive"]
 
 #: Union tags of :data:`Population`; they appear in pydantic error locations.
 POPULATION_TAGS = frozenset(
-    {"AllPopulation", "EachPopulation", "SitePopulation", "TestSetPopulation", "CellPopulation"}
+    {
+        "AllPopulation",
+        "EachPopulation",
+        "SitePopulation",
+        "TestSetPopulation",
+        "CellPopulation",
+        "PerturbationPopulation",
+    }
 )
 
 
@@ -70,12 +77,19 @@ class CellPopulation(Section):
     site: str | None = Field(default=None, description="Restrict to one site.")
 
 
+class PerturbationPopulation(Section):
+    """Every case scored at one level of the protocol's robustness study (issue 19)."""
+
+    perturbation: str = Field(description="A level ID of robustness.perturbations.")
+
+
 def _population_tag(value: Any) -> str | None:
     """Pick the population form from the keys present (a callable discriminator)."""
     if isinstance(value, str):
         return "AllPopulation"
     if isinstance(value, dict):
         for key, tag in (
+            ("perturbation", "PerturbationPopulation"),
             ("each", "EachPopulation"),
             ("attribute", "CellPopulation"),
             ("test_set", "TestSetPopulation"),
@@ -94,12 +108,13 @@ Population = Annotated[
         Annotated[CellPopulation, Tag("CellPopulation")],
         Annotated[TestSetPopulation, Tag("TestSetPopulation")],
         Annotated[SitePopulation, Tag("SitePopulation")],
+        Annotated[PerturbationPopulation, Tag("PerturbationPopulation")],
     ],
     Discriminator(
         _population_tag,
         custom_error_type="population_form",
         custom_error_message="a population: 'all', {each: site|test_set|<attribute>}, "
-        "{site: S}, {test_set: T} or {attribute: A, value: V}",
+        "{site: S}, {test_set: T}, {attribute: A, value: V} or {perturbation: ID}",
     ),
 ]
 
@@ -119,10 +134,21 @@ class Criterion(Section):
     )
     op: Operator = Field(description="Comparison of the observed value with `value`.")
     value: float = Field(description="Required value.")
+    statistic: Literal["mean", "median"] | None = Field(
+        default=None, description="Segmentation: summary of the per-case values (default mean)."
+    )
+    structure: str | None = Field(default=None, description="Segmentation: structure name.")
     non_evaluable: NonEvaluableHandling = Field(
         default="exclude",
         description="Non-evaluable cases: excluded, counted as test-negative or as test-positive "
         "(FDA 2007 guidance on equivocal results).",
+    )
+    against: Identifier | None = Field(
+        default=None,
+        description="For a difference metric (auc_difference, sensitivity_difference, "
+        "specificity_difference, flip_fraction): the id of the comparator the candidate is "
+        "compared with; the value compared is candidate − comparator ('unperturbed' with a "
+        "{perturbation: ID} population: that robustness level − the unperturbed run).",
     )
 
 

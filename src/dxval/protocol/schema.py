@@ -10,10 +10,12 @@ criteria naming declared sites and attributes) live in
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import Field
 
+from dxval.protocol.comparators import Comparator, Pccp
 from dxval.protocol.criteria import Requirement
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.sections import (
@@ -31,6 +33,8 @@ from dxval.protocol.sections import (
     TestSet,
     Truth,
 )
+from dxval.protocol.studies import Precision, Robustness
+from dxval.protocol.tasks import DetectionSection, SegmentationSection, Task
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +47,11 @@ class Protocol(Section):
     title: str = Field(description="Title shown in the report.")
     version: str = Field(description="Protocol document version, e.g. '1.0' (quoted).")
     device: Device = Field(description="The device under validation.")
+    task: Task = Field(default="classification", description="What the device outputs per case.")
+    detection: DetectionSection | None = Field(default=None, description="task: detection only.")
+    segmentation: SegmentationSection | None = Field(
+        default=None, description="task: segmentation."
+    )
     model: ModelSection | None = Field(
         default=None, description="The model dxval runs (exactly one of model/predictions)."
     )
@@ -59,7 +68,7 @@ class Protocol(Section):
         "the model (other sites, patients, time period, sequestration); stated in the report "
         "as FDA's guidance on CADe performance testing expects.",
     )
-    truth: Truth = Field(description="Reference-standard labels.")
+    truth: Truth | None = Field(default=None, description="Labels (task: classification only).")
     attributes: dict[Identifier, Attribute] = Field(
         default_factory=dict, description="Subgroup attributes by name."
     )
@@ -72,6 +81,24 @@ class Protocol(Section):
         default=None,
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
+    robustness: Robustness | None = Field(
+        default=None,
+        description="Robustness study: perturbation levels scored by the same harness and "
+        "paired with the unperturbed run (model protocols only).",
+    )
+    precision: Precision | None = Field(
+        default=None,
+        description="Precision over repeated acquisitions (manifest column repeat_group): "
+        "within-group SD, ICCs, Bland–Altman limits and decision agreement.",
+    )
+    comparators: list[Comparator] = Field(
+        default_factory=list,
+        description="Reference models scored on the same cases; difference criteria name "
+        "them with `against` (issue 13).",
+    )
+    pccp: Pccp | None = Field(
+        default=None, description="The PCCP modification this run gates (shown on the cover)."
     )
     report: Report = Field(default_factory=Report, description="Report rendering options.")
     requirements: list[Requirement] = Field(
@@ -87,8 +114,8 @@ class Protocol(Section):
     def operating_point(self) -> float:
         """The frozen decision threshold of the model or of the predictions."""
         source = self.model if self.model is not None else self.predictions
-        if source is None:  # excluded by dxval.protocol.checks
-            raise ValueError("protocol has neither model nor predictions")
+        if source is None:  # a segmentation protocol: predicted masks, no scores
+            return math.inf
         return source.operating_point
 
 

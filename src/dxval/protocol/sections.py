@@ -361,6 +361,11 @@ class ReaderStudy(Section):
         default="or",
         description="Obuchowski-Rockette with Hillis ddf (or) or Gallas U-statistics (iMRMC).",
     )
+    u_test: Literal["bdg", "normal"] = Field(
+        default="bdg",
+        description="Test and intervals of method u-statistic, as iMRMC reports them: t with "
+        "the BDG degrees of freedom (bdg) or the normal approximation (normal).",
+    )
     covariance: Literal["jackknife", "delong", "unbiased"] = Field(
         default="jackknife", description="Covariance of the reader x modality AUCs (method or)."
     )

@@ -368,6 +368,10 @@ def render_bundle_reports(
         A template fails (file and line named); nothing is written.
     """
     bundle_dir = Path(bundle_dir)
+    from dxval.report.task_report import render_task_reports, task_of
+
+    if task_of(bundle_dir) is not None:  # detection / segmentation bundle (issue 16)
+        return render_task_reports(bundle_dir)
     rendered = render_reports(
         read_bundle(bundle_dir, signers=signers), templates, progress=progress
     )

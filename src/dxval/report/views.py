@@ -24,6 +24,7 @@ from dxval.evidence.format import (
 from dxval.evidence.signatures import key_fingerprint
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, anchor, population_anchor
+from dxval.report.views_comparison import ComparisonView, build_comparison, pccp_fields
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
 from dxval.report.views_reader_study import ReaderStudyView, build_reader_study
@@ -32,6 +33,12 @@ from dxval.report.views_results import (
     ResultsView,
     build_failure_modes,
     build_results,
+)
+from dxval.report.views_robustness import (
+    PrecisionView,
+    RobustnessView,
+    build_precision,
+    build_robustness,
 )
 
 VERDICT_TEXT = {"pass": "PASS", "fail": "FAIL", "undefined": "UNDEFINED"}
@@ -45,6 +52,8 @@ FILE_DESCRIPTIONS = {
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
     "mrmc.json": "the reader study (MRMC) analysis",
+    "robustness.csv": "each case's score and decision at each robustness level",
+    "comparison.json": "candidate − comparator paired statistics per population",
 }
 
 
@@ -108,6 +117,7 @@ class CoverView:
     digests: tuple[Field, ...]
     outcome: OutcomeView
     signatures: tuple[SignatureView, ...]
+    pccp: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +226,10 @@ class ReportView:
     methods: MethodsView
     appendix: AppendixView
     reader_study: ReaderStudyView | None = None
+    comparison: ComparisonView | None = None
     templates: TemplatesView | None = None
+    robustness: RobustnessView | None = None
+    precision: PrecisionView | None = None
 
 
 def verdict_class(verdict: str) -> str:
@@ -293,6 +306,11 @@ def _source_digests(bundle: BundleData) -> list[Field]:
         source = bundle.lock.get(key)
         if isinstance(source, dict):
             fields.append(Field(f"{label} ({source.get('path')}) SHA-256", source["sha256"], True))
+    for comparator in bundle.lock.get("comparators") or []:  # issue 13
+        kind = "model" if comparator.get("model") else "predictions"
+        source = comparator[kind]
+        label = f"Comparator {comparator['id']} {kind} ({source.get('path')}) SHA-256"
+        fields.append(Field(label, source["sha256"], mono=True))
     for test_set in bundle.lock.get("test_sets", []):
         fields.append(
             Field(f"Test set {test_set['test_set']} lock SHA-256", test_set["sha256"], mono=True)
@@ -326,6 +344,7 @@ def build_cover(bundle: BundleData) -> CoverView:
         digests=tuple(_source_digests(bundle)),
         outcome=_outcome(bundle),
         signatures=tuple(_signature(entry) for entry in bundle.signatures),
+        pccp=pccp_fields(bundle),
     )
 
 
@@ -425,6 +444,18 @@ def _metric_location(bundle: BundleData, key: str, criterion: CriterionRecord) -
     )
 
 
+def _comparison_location(bundle: BundleData, against: str, key: str) -> str:
+    """JSON pointer of a difference criterion's population in ``comparison.json``."""
+    comparators = (bundle.comparison or {}).get("comparators", [])
+    for index, entry in enumerate(comparators):
+        if entry["id"] == against:
+            keys = [item["key"] for item in entry["populations"]]
+            if key in keys:
+                return f"/comparators/{index}/populations/{keys.index(key)}"
+            return f"/comparators/{index}"
+    return "/comparators"
+
+
 def _trace_rows(
     bundle: BundleData, position: tuple[int, int], requirement: RequirementRecord
 ) -> list[TraceRow]:
@@ -437,7 +468,15 @@ def _trace_rows(
         links = [
             EvidenceLink("criteria.json", f"{pointer}/populations/{index}", short["criteria.json"])
         ]
-        if outcome.population == "reader_study" and "mrmc.json" in short:
+        if criterion.against is not None and "comparison.json" in short:
+            links.append(
+                EvidenceLink(
+                    "comparison.json",
+                    _comparison_location(bundle, criterion.against, outcome.population),
+                    short["comparison.json"],
+                )
+            )
+        elif outcome.population == "reader_study" and "mrmc.json" in short:
             links.append(
                 EvidenceLink("mrmc.json", MRMC_POINTERS[criterion.metric], short["mrmc.json"])
             )
@@ -523,6 +562,8 @@ def build_report_view(bundle: BundleData) -> ReportView:
         else build_reader_study(bundle.mrmc, figure_number=last.number + 1)
     )
     last_number = last.number if reader_study is None else reader_study.last_number
+    comparison = build_comparison(bundle, figure_number=last_number + 1)  # issue 13
+    last_number = last_number if comparison is None else comparison.last_number
     return ReportView(
         document=build_document(bundle),
         cover=build_cover(bundle),
@@ -539,4 +580,7 @@ def build_report_view(bundle: BundleData) -> ReportView:
         methods=build_methods(bundle),
         appendix=build_appendix(bundle),
         reader_study=reader_study,
+        robustness=build_robustness(bundle.metrics.robustness),  # issue 19
+        precision=build_precision(bundle.metrics.precision),
+        comparison=comparison,
     )

@@ -289,8 +289,10 @@ def build_test_data(bundle: BundleData) -> TestDataView:
         sites=_sites(bundle),
         total=total,
         attributes=_attribute_tables(bundle),
-        reference_standard=truth.reference_standard,
-        truth_labels=(
+        reference_standard=fmt.DASH if truth is None else truth.reference_standard,
+        truth_labels=fmt.DASH
+        if truth is None  # detection/segmentation: truth in the task section (issue 16)
+        else (
             f"manifest column '{truth.column}': positive = {', '.join(truth.positive)}; "
             f"negative = {', '.join(truth.negative)}"
         ),

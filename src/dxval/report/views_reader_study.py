@@ -123,7 +123,11 @@ def _test_text(document: Mapping[str, Any]) -> str:
     if document.get("f") is None:
         if document.get("z") is None:
             return "No test: " + (document.get("test_reason") or "the variance is not positive")
-        return f"z = {document['z']:.4f}, two-sided p = {fmt.p_value(document['p_value'])}"
+        statistic = "z"
+        if document.get("test_distribution") == "t":
+            statistic = f"t({document['df2']}; BDG df {document['df_bdg']:.2f})"
+        p_value = fmt.p_value(document["p_value"])
+        return f"{statistic} = {document['z']:.4f}, two-sided p = {p_value}"
     name = "F" if document.get("test_distribution") == "F" else "χ²"
     df2 = "" if document.get("df2") is None else f", {document['df2']:.2f}"
     return (

@@ -57,6 +57,7 @@ from dxval.stats.paired import (
     paired_margin_test,
     paired_table,
 )
+from dxval.stats.paired_score import DecisionFlips, decision_flips, tango_difference
 from dxval.stats.precision_recall import (
     PrecisionRecallCurve,
     average_precision,
@@ -89,6 +90,7 @@ __all__ = [
     "BootstrapInterval",
     "CalibrationResult",
     "ConfusionCounts",
+    "DecisionFlips",
     "DriftResult",
     "Estimate",
     "MarginHypothesis",
@@ -121,6 +123,7 @@ __all__ = [
     "calibration",
     "chi_square_homogeneity",
     "confusion_counts",
+    "decision_flips",
     "delong_paired_test",
     "delong_unpaired_test",
     "f1_score",
@@ -144,6 +147,7 @@ __all__ = [
     "sensitivity_sample_size",
     "specificity_at_sensitivity",
     "structural_components",
+    "tango_difference",
     "wasserstein_distance",
     "youden_index",
 ]

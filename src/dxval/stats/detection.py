@@ -411,3 +411,44 @@ def detection_statistics(
         results["lesion_sensitivity"], numerator=hits, denominator=int(data.lesion_rating.size)
     )
     return results
+
+
+def froc_band(
+    data: FrocData,
+    rates: Sequence[float],
+    *,
+    confidence_level: float = 0.95,
+    replicates: int = 2000,
+    seed: int = 20261126,
+) -> tuple[FloatArray, FloatArray]:
+    """Pointwise percentile bootstrap band of the FROC sensitivity at each FP rate of ``rates``.
+
+    Cases are resampled as in :func:`detection_statistics` (stratified by
+    truth, same generator and seed); at each rate the band is the R type-7
+    quantiles of the replicates' step-FROC sensitivity
+    (:func:`sensitivity_at_rates`). Pointwise, not simultaneous: each rate's
+    interval covers that rate's sensitivity. A replicate without lesions
+    gives NaN and makes the band NaN at every rate (no band is drawn).
+
+    Examples
+    --------
+    >>> cases = [
+    ...     CaseMatch(np.array([0.9]), np.array([1.0]), np.array([0.2])),
+    ...     CaseMatch(np.array([-np.inf]), np.array([1.0]), np.array([])),
+    ...     CaseMatch(np.array([]), np.array([]), np.array([0.6])),
+    ... ]
+    >>> low, high = froc_band(FrocData.from_cases(cases), [0.5, 1.0], replicates=200, seed=1)
+    >>> bool(np.all(low <= high))
+    True
+    """
+    weights = stratified_case_weights(data.abnormal, replicates, np.random.default_rng(seed))
+    values = np.empty((replicates, len(rates)))
+    for row in range(replicates):
+        _, nlf, llf = froc_curve(data, weights[row])
+        values[row] = sensitivity_at_rates(nlf, llf, rates)
+    if not np.all(np.isfinite(values)):
+        nan = np.full(len(rates), math.nan)
+        return nan, nan.copy()
+    alpha = 1.0 - confidence_level
+    low, high = np.quantile(values, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
+    return low, high

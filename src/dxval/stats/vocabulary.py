@@ -13,10 +13,15 @@ __all__ = [
     "CALIBRATION_METRICS",
     "CRITERION_METRICS",
     "DECISION_METRICS",
+    "DETECTION_METRICS",
+    "DIFFERENCE_METRICS",
+    "PRECISION_METRICS",
     "RANKING_METRICS",
     "READER_STUDY_METRICS",
     "RESAMPLED_DECISION_METRICS",
     "RUN_METRICS",
+    "SEGMENTATION_METRICS",
+    "SEGMENTATION_STATISTICS",
 ]
 
 #: Metrics of the decisions at the operating point (positive ⇔ score ≥ threshold).
@@ -52,5 +57,50 @@ READER_STUDY_METRICS = (
     "mrmc_sensitivity_difference",
     "mrmc_specificity_difference",
 )
-#: Every metric a protocol criterion may name: the standalone ones, then the reader study's.
-CRITERION_METRICS = (*ALL_METRICS, *READER_STUDY_METRICS)
+#: Lesion- and case-level metrics of a ``task: detection`` protocol
+#: (:data:`dxval.stats.detection.DETECTION_STATISTICS`, same names and order).
+DETECTION_METRICS = (
+    "lesion_sensitivity",
+    "fp_per_image",
+    "fp_per_normal_image",
+    "froc_cpm",
+    "afroc_fom",
+    "wafroc_fom",
+    "case_sensitivity",
+    "case_specificity",
+)
+#: Per-case, per-structure metrics of a ``task: segmentation`` protocol
+#: (:data:`dxval.stats.segmentation.SEGMENTATION_METRICS`, same names and order).
+SEGMENTATION_METRICS = ("dice", "iou", "hd", "hd95", "assd", "nsd", "volume_difference_ml")
+#: How a segmentation criterion summarises the per-case values of a population.
+SEGMENTATION_STATISTICS = ("mean", "median")
+#: Paired differences candidate − reference on the same cases; a criterion on one names
+#: its reference with ``against:`` (a comparator model, issue 13). ``flip_fraction`` is
+#: the share of cases whose call differs between the two.
+DIFFERENCE_METRICS = (
+    "auc_difference",
+    "sensitivity_difference",
+    "specificity_difference",
+    "flip_fraction",
+)
+#: Precision of the scores over repeated acquisitions (protocol ``precision:``, issue 19):
+#: within-group SD, ICC(1,1)/(2,1)/(3,1), and decision agreement across the repeats.
+PRECISION_METRICS = (
+    "within_group_sd",
+    "icc1_1",
+    "icc2_1",
+    "icc3_1",
+    "all_agree_fraction",
+    "fleiss_kappa",
+)
+#: Every metric a protocol criterion may name: the standalone ones, the reader study's, the
+#: detection and segmentation tasks' (which task admits which: dxval.protocol.tasks), the
+#: paired differences, then precision over repeated acquisitions.
+CRITERION_METRICS = (
+    *ALL_METRICS,
+    *READER_STUDY_METRICS,
+    *DETECTION_METRICS,
+    *SEGMENTATION_METRICS,
+    *DIFFERENCE_METRICS,
+    *PRECISION_METRICS,
+)

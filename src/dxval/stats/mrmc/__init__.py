@@ -24,7 +24,7 @@ from dxval.stats.mrmc.results import (
     ReaderStudyAnalysis,
     VarianceComponents,
 )
-from dxval.stats.mrmc.ustatistic import UStatisticAnalysis, u_statistic_analysis
+from dxval.stats.mrmc.ustatistic import UStatisticAnalysis, UStatisticTest, u_statistic_analysis
 
 __all__ = [
     "CovarianceMethod",
@@ -35,6 +35,7 @@ __all__ = [
     "ReaderStudyAnalysis",
     "ReaderStudyPower",
     "UStatisticAnalysis",
+    "UStatisticTest",
     "VarianceComponents",
     "auc_covariance",
     "cases_for_power",

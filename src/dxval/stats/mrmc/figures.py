@@ -62,7 +62,7 @@ def check_reads(scores: FloatArray, truth: BoolArray) -> tuple[FloatArray, BoolA
     return array, labels
 
 
-def _placements(flat: FloatArray, truth: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+def placements(flat: FloatArray, truth: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """AUCs (K,), V10 (K, n₁) and V01 (K, n₀) of K score rows on the same cases."""
     components = [structural_components(truth, row) for row in flat]
     aucs = np.array([component.auc for component in components])
@@ -75,7 +75,7 @@ def empirical_auc(scores: FloatArray, truth: BoolArray) -> FloatArray:
     """Empirical (Mann–Whitney, ties ½) AUC of every reader × modality, shape (t, r)."""
     array, labels = check_reads(scores, truth)
     flat = array.reshape(-1, array.shape[2])
-    aucs, _, _ = _placements(flat, labels)
+    aucs, _, _ = placements(flat, labels)
     return aucs.reshape(array.shape[:2])
 
 
@@ -162,7 +162,7 @@ def auc_covariance(
     """
     array, labels = check_reads(scores, truth)
     flat = array.reshape(-1, array.shape[2])
-    aucs, positive, negative = _placements(flat, labels)
+    aucs, positive, negative = placements(flat, labels)
     if method is CovarianceMethod.JACKKNIFE:
         covariance = _jackknife(_auc_leave_one_out(aucs, positive, negative, labels))
     elif method is CovarianceMethod.DELONG:
