@@ -142,6 +142,23 @@ def test_segmentation_criteria_outside_the_vocabulary_are_refused(
             r"truth: got a truth section in a detection protocol expected the truth in "
             r"detection\.truth",
         ),
+        (
+            "test_sets:",
+            "comparators:\n  - {id: old, role: original, predictions: {path: old.csv, "
+            "operating_point: 0.5}}\ntest_sets:",
+            r"comparators: got comparator models expected none for task: detection",
+        ),
+        (
+            "test_sets:",
+            "precision: {repeat_group: group}\ntest_sets:",
+            r"precision: got a precision study expected none for task: detection",
+        ),
+        (
+            "test_sets:",
+            "robustness:\n  perturbations:\n    - {perturbation: rotation, parameters: "
+            "{degrees: 10}}\ntest_sets:",
+            r"robustness: got a robustness study expected none for task: detection",
+        ),
     ],
 )
 def test_detection_sections_and_criteria_are_checked(

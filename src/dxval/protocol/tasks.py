@@ -27,6 +27,8 @@ from dxval.stats.vocabulary import (
     CALIBRATION_METRICS,
     DECISION_METRICS,
     DETECTION_METRICS,
+    DIFFERENCE_METRICS,
+    PRECISION_METRICS,
     RANKING_METRICS,
     READER_STUDY_METRICS,
     RUN_METRICS,
@@ -46,6 +48,8 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
         *CALIBRATION_METRICS,
         *RUN_METRICS,
         *READER_STUDY_METRICS,
+        *DIFFERENCE_METRICS,
+        *PRECISION_METRICS,
     ),
     "detection": DETECTION_METRICS,
     "segmentation": SEGMENTATION_METRICS,
@@ -113,6 +117,17 @@ class SegmentationSection(Section):
     )
 
 
+def _score_study_problems(protocol: Protocol) -> Iterator[Problem]:
+    """Paired comparison, robustness and precision studies analyse one score per case."""
+    task = protocol.task
+    if protocol.comparators:
+        yield (("comparators",), "comparator models", f"none for task: {task}")
+    if protocol.robustness is not None:
+        yield (("robustness",), "a robustness study", f"none for task: {task}")
+    if protocol.precision is not None:
+        yield (("precision",), "a precision study", f"none for task: {task}")
+
+
 def _source_problems(protocol: Protocol) -> Iterator[Problem]:
     task = protocol.task
     if task == "classification":
@@ -137,6 +152,7 @@ def _source_problems(protocol: Protocol) -> Iterator[Problem]:
         )
     if protocol.reader_study is not None:
         yield (("reader_study",), "a reader study", f"none for task: {task}")
+    yield from _score_study_problems(protocol)
     if task == "detection" and protocol.predictions is None:
         yield ((), "no predictions section", "predictions: the marks CSV")
     if task == "segmentation" and protocol.predictions is not None:
