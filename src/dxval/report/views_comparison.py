@@ -88,7 +88,7 @@ def _interval(entry: Mapping[str, Any] | None, *, signed: bool = False) -> str:
     if entry is None or entry.get("estimate") is None:
         return fmt.UNDEFINED
     value = entry["estimate"]
-    text = f"{value:+.4f}" if signed else fmt.number(value)
+    text = fmt.signed(f"{value:+.4f}") if signed else fmt.number(value)
     if entry.get("low") is None or entry.get("high") is None:
         return text + " (no CI)"
     return f"{text} ({fmt.bounds(entry['low'], entry['high'])})"

@@ -127,11 +127,11 @@ def _test_text(document: Mapping[str, Any]) -> str:
         if document.get("test_distribution") == "t":
             statistic = f"t({document['df2']}; BDG df {document['df_bdg']:.2f})"
         p_value = fmt.p_value(document["p_value"])
-        return f"{statistic} = {document['z']:.4f}, two-sided p = {p_value}"
+        return f"{statistic} = {fmt.number(document['z'])}, two-sided p = {p_value}"
     name = "F" if document.get("test_distribution") == "F" else "χ²"
     df2 = "" if document.get("df2") is None else f", {document['df2']:.2f}"
     return (
-        f"{name}({document['df1']}{df2}) = {document['f']:.4f}, "
+        f"{name}({document['df1']}{df2}) = {fmt.number(document['f'])}, "
         f"p = {fmt.p_value(document['p_value'])}"
     )
 

@@ -76,7 +76,7 @@ def _estimate(entry: Mapping[str, Any] | None) -> str:
     record = _record(entry)
     text = fmt.estimate_text(record)
     if record is not None and record.estimate is not None and record.low is None:
-        return f"{record.estimate:.4f} (CI undefined: {record.reason})"
+        return f"{fmt.number(record.estimate)} (CI undefined: {record.reason})"
     return text
 
 
