@@ -20,7 +20,7 @@ SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", 
 # Debian's python3 cannot create a venv without python3-venv (ensurepip).
 HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
 
-.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-monitor demo-segmentation demo-detection demo-robustness clean
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-pccp demo-monitor demo-segmentation demo-detection demo-robustness clean
 
 $(BIN)/python: | deps-runtime
 	$(HAVE_VENV)
@@ -89,6 +89,15 @@ demo-gate: $(VENV)/.dxval-installed
 	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
 	$(BIN)/validate protocols/demo-release-gate.yaml --out evidence --no-report; \
 	code=$$?; echo "validate exit code $$code (1: criteria not met, the release is blocked)"; \
+	test $$code -eq 1
+
+# A PCCP release gate: a modified demo model (models/demo/demo-nodule-v2.onnx, fine-tuned
+# on Sites A and B) against the shipped one; non-inferior at Sites A and B, not at Site C, so the
+# modification is not to be implemented (exit 1).
+demo-pccp: $(VENV)/.dxval-installed
+	test -d $(DEMO_DATA) || $(BIN)/dxval demo generate --out $(DEMO_DATA)
+	$(BIN)/validate protocols/demo-pccp.yaml --out evidence; \
+	code=$$?; echo "validate exit code $$code (1: modification not to be implemented)"; \
 	test $$code -eq 1
 
 # The robustness study of the demo model (issue 19): every case re-scored under

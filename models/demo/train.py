@@ -67,6 +67,7 @@ from dxval.demo.writer import identifiers
 from dxval.dicom import CaseFailure
 from dxval.dicom.loader import CaseLoader
 from dxval.dicom.pixels import resize
+from dxval.protocol.preprocessing import plain_steps
 
 TRAINING_SEED = 97_531
 TUNING_SEED = 86_420
@@ -182,11 +183,16 @@ def load_tensors(
 
 
 def build_training_set(
-    cases_per_site: int, loader: CaseLoader, folder: Path
+    cases_per_site: int, loader: CaseLoader, folder: Path, *, sites: Sequence[str] | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return training inputs [N, 1, 128, 128], labels [N] and lesion maps [N, 1, 16, 16]."""
+    """Return training inputs [N, 1, 128, 128], labels [N] and lesion maps [N, 1, 16, 16].
+
+    ``sites``: the site IDs to train on (default every demo site).
+    """
     images, labels, maps = [], [], []
     for site in DEMO_SITES:
+        if sites is not None and site.site_id not in sites:
+            continue
         cases = generate_cases(TRAINING_SEED, site, range(cases_per_site))
         tensors, kept = load_tensors(cases, loader, folder)
         images += tensors
@@ -204,10 +210,22 @@ def build_training_set(
 
 
 def train(
-    images: torch.Tensor, labels: torch.Tensor, maps: torch.Tensor, *, steps: int = STEPS
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    maps: torch.Tensor,
+    *,
+    steps: int = STEPS,
+    initial: Path | None = None,
 ) -> LesionMapNet:
-    """Adam, ``steps`` mini-batches drawn with a seeded generator; lr ÷ 5 at 75% and 90%."""
+    """Adam, ``steps`` mini-batches drawn with a seeded generator; lr ÷ 5 at 75% and 90%.
+
+    ``initial``: a TorchScript artifact of this script whose weights training starts from
+    (fine-tuning), instead of a fresh initialisation.
+    """
     network = LesionMapNet()
+    if initial is not None:
+        weights = torch.jit.load(str(initial)).state_dict()
+        network.load_state_dict({key.removeprefix("network."): v for key, v in weights.items()})
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
     milestones = [int(steps * 0.75), int(steps * 0.9)]
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.2)
@@ -346,6 +364,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--name", default="demo-nodule", help="artifact and report name (NAME.onnx, NAME.pt)"
     )
+    parser.add_argument(
+        "--init", type=Path, default=None, help="fine-tune from this TorchScript artifact"
+    )
+    parser.add_argument(
+        "--sites", default=None, help="comma-separated site IDs to train on (default all)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # the machine is shared; one thread also keeps results stable
     torch.manual_seed(TORCH_SEED)
@@ -353,12 +377,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     compared = check_disjoint_from_test_sets(args.cases_per_site)
     print(f"no shared identifiers ({compared} development identifiers checked)")
-    loader = CaseLoader(PREPROCESSING, expected_shape=(1, INPUT_SIZE, INPUT_SIZE))
+    # CaseLoader takes plain steps (dxval.dicom.steps), as the harness builds them
+    loader = CaseLoader(plain_steps(PREPROCESSING), expected_shape=(1, INPUT_SIZE, INPUT_SIZE))
     with tempfile.TemporaryDirectory(prefix="dxval-demo-train-") as scratch:
         folder = Path(scratch)
-        images, labels, maps = build_training_set(args.cases_per_site, loader, folder)
+        sites = None if args.sites is None else args.sites.split(",")
+        images, labels, maps = build_training_set(args.cases_per_site, loader, folder, sites=sites)
         generated_at = time.perf_counter()
-        network = train(images, labels, maps, steps=args.steps)
+        network = train(images, labels, maps, steps=args.steps, initial=args.init)
         trained_at = time.perf_counter()
         model = NoduleScore(network).eval()
         args.out.mkdir(parents=True, exist_ok=True)
@@ -378,6 +404,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "training_positives": int(labels.sum()),
         "tuning_cases": sum(len(truth) for truth, _ in tuning.values()),
         "steps": args.steps,
+        "initialised_from": None if args.init is None else args.init.name,
+        "training_sites": sites or [site.site_id for site in DEMO_SITES],
         "batch_size": BATCH_SIZE,
         "preprocessing": PREPROCESSING,
         "operating_point": operating_point,

@@ -74,6 +74,30 @@ def test_demo_protocol_passes_and_the_release_gate_blocks_at_the_shifted_site(
     capsys.readouterr()
 
 
+@pytest.mark.req("DXV-PCCP-004", "DXV-PCCP-005")
+def test_demo_pccp_blocks_the_modification_at_site_c_only(
+    demo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make demo-pccp``: the fine-tuned model against the shipped one (issue 13)."""
+    out = demo_root / "evidence"
+    assert _run(demo_root / "protocols" / "demo-pccp.yaml", out) == 1, capsys.readouterr().err
+    (bundle,) = (out / "DEMO-NODULE-PCCP").iterdir()
+    assert _failed_sites(bundle) == {"PCCP-001": ["Site C"]}
+    run = json.loads((bundle / "run.json").read_text())
+    assert run["pccp"]["decision"] == "modification not to be implemented"
+    lock = json.loads((bundle / "lock.json").read_text())
+    devices = {item["id"]: item["runner"]["device"] for item in lock["comparators"]}
+    assert devices == {"original": lock["runner"]["device"], "released": lock["runner"]["device"]}
+    scored = [
+        json.loads(line)["object"]
+        for line in (bundle / "audit.jsonl").read_text().splitlines()
+        if json.loads(line)["action"] == "comparator.scored"
+    ]
+    assert [item["id"] for item in scored] == ["original", "released"]
+    assert len(scored[1]["cache"]["hit_case_ids"]) == 598  # the same artifact: from the cache
+    capsys.readouterr()
+
+
 @pytest.mark.req("DXV-MON-007")
 def test_demo_scanner_change_in_week_8_alerts_and_weeks_1_to_7_stay_quiet(
     demo_root: Path, capsys: pytest.CaptureFixture[str]

@@ -150,18 +150,19 @@ def test_an_item_of_an_extra_that_is_not_installed_is_not_in_use(
     # The torch extra now declares a distribution that is not installed.
     path.write_text(text.replace('  torch:\n    - "torch', '  torch:\n    - "no-such-dist-xyz', 1))
     results = {r.name: r for r in installation_qualification(load_soup(path), strict=True)}
-    item = next(i for i in load_soup(path).items if i.name == "filelock")
+    # networkx: only torch needs it (filelock is shared with the ray extra since issue 17).
+    item = next(i for i in load_soup(path).items if i.name == "networkx")
     assert item.extra == "torch"
-    filelock = results["filelock"]
-    assert filelock.passed
-    assert not filelock.in_use
-    assert not filelock.drifted
-    assert filelock.note.startswith("not in use: only the extra 'torch' needs it")
+    networkx = results["networkx"]
+    assert networkx.passed
+    assert not networkx.in_use
+    assert not networkx.drifted
+    assert networkx.note.startswith("not in use: only the extra 'torch' needs it")
     # With the extra installed (torch is a dev dependency too), its items are qualified.
     listed = load_soup(repository / "qms" / "soup.yaml")
     intact = {r.name: r for r in installation_qualification(listed)}
     assert intact["torch"].in_use
-    assert intact["filelock"].in_use
+    assert intact["networkx"].in_use
 
 
 @pytest.mark.req("DXV-SETUP-003")

@@ -13,8 +13,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dxval.errors import UsageError, exit_codes_help
+
+if TYPE_CHECKING:
+    from dxval.inference.options import InferenceOptions
+
+#: ``--device`` choices.
+DEVICES = ("cpu", "cuda", "tensorrt")
+#: ``--executor`` choices (as :data:`dxval.inference.options.EXECUTORS`; importing that
+#: here would import the inference package for ``dxval --help``).
+EXECUTORS = ("local", "ray")
 
 
 def _progress(message: str) -> None:
@@ -29,8 +39,34 @@ def _write_text(path: Path, content: bytes, *, what: str, append: bool = False) 
         raise UsageError(f"{path}: cannot write {what} ({error.strerror})") from error
 
 
+def inference_options(args: argparse.Namespace) -> InferenceOptions:
+    """The run options: explicit command-line options, then ``--run-options``, then defaults."""
+    from dxval.inference.options import InferenceOptions, read_run_options
+
+    chosen = {} if args.run_options is None else read_run_options(Path(args.run_options))
+    for name in ("device", "workers", "batch_size", "executor", "ray_address", "gpus_per_worker"):
+        value = getattr(args, name)
+        if value is not None:
+            chosen[name] = value
+    batch_size = chosen.get("batch_size", 16)
+    if batch_size < 1:
+        raise UsageError(f"--batch-size: got {batch_size}, expected a positive integer")
+    workers = chosen.get("workers")
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers: got {workers}, expected 0 or more (0: no workers)")
+    if chosen.get("device", "cpu") not in DEVICES:
+        raise UsageError(f"device: got {chosen['device']!r}, expected one of " + ", ".join(DEVICES))
+    inference = InferenceOptions(
+        **chosen,
+        use_cache=not args.no_cache,
+        cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
+    )
+    inference.check()
+    return inference
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from dxval.pipeline import InferenceOptions, run_validation
+    from dxval.pipeline import run_validation
     from dxval.report.run_summaries import (
         RunSummary,
         json_summary,
@@ -39,17 +75,7 @@ def _validate(args: argparse.Namespace) -> int:
         requirements_table,
     )
 
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size: got {args.batch_size}, expected a positive integer")
-    if args.workers is not None and args.workers < 0:
-        raise UsageError(f"--workers: got {args.workers}, expected 0 or more (0: no workers)")
-    inference = InferenceOptions(
-        device=args.device,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        use_cache=not args.no_cache,
-        cache_dir=None if args.cache_dir is None else Path(args.cache_dir),
-    )
+    inference = inference_options(args)
     result = run_validation(
         args.protocol,
         out=args.out,
@@ -126,9 +152,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model = parser.add_argument_group("model protocols (ignored for predictions protocols)")
     model.add_argument(
         "--device",
-        choices=("cpu", "cuda", "tensorrt"),
-        default="cpu",
-        help="where the model runs (default: %(default)s)",
+        choices=DEVICES,
+        default=None,
+        help="where the model runs (default: cpu)",
     )
     model.add_argument(
         "--workers",
@@ -139,9 +165,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--batch-size",
         type=int,
-        default=16,
+        default=None,
         metavar="N",
-        help="cases per model call; never changes a score (default: %(default)s)",
+        help="cases per model call; never changes a score (default: 16)",
+    )
+    model.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="local: decode in worker processes, score here (default); ray: decode and "
+        "score on a Ray cluster (needs the extra: pip install 'dxval[ray]')",
+    )
+    model.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="the Ray cluster to join (with --executor ray; default: start a local Ray "
+        "with this machine's cores)",
+    )
+    model.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        metavar="N",
+        default=None,
+        help="GPUs per Ray scoring actor (with --executor ray; default: 0)",
+    )
+    model.add_argument(
+        "--run-options",
+        metavar="FILE",
+        default=None,
+        help="YAML file of run options (executor, ray_address, gpus_per_worker, device, "
+        "workers, batch_size): where and how the run happens, never what is validated; "
+        "options given on the command line win",
     )
     model.add_argument(
         "--no-cache",

@@ -9,6 +9,7 @@ torch_runner  TorchScript ``.pt`` and torch.export ``.pt2`` (torch imported lazi
 signature     artifact inputs/outputs vs the declaration (exit 2)
 golden        pinned-input golden check (exit 3)
 executor      where cases are decoded: in-process or worker processes (ordered, bounded)
+ray_executor  decode in Ray tasks, score in a Ray actor pool (``--executor ray``; lazy import)
 cache         verified prediction cache
 harness       :func:`run_harness` / :func:`score_cases`
 qc            failed-fraction tolerance (exit 4)

@@ -5,7 +5,10 @@ cases)`` returns an iterator of :class:`LoadOutcome` **in the order of the
 cases**, reading ahead by a bounded number of cases. Inference itself always
 runs in the calling process, so any executor that calls the same loader on
 the same files gives identical results; a cluster executor (e.g. Ray) only
-has to implement ``load`` and ``describe``.
+has to implement ``load`` and ``describe``. An executor that also scores
+(:class:`ScoringExecutor`, e.g. :mod:`dxval.inference.ray_executor`, one
+runner per cluster worker) returns results instead, computed by the same
+harness code (:func:`dxval.inference.harness.score_loaded`).
 
 - :class:`InlineExecutor` loads in the calling process (``workers=0``).
 - :class:`ProcessExecutor` loads in a pool of worker processes (forkserver
@@ -30,11 +33,11 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from dxval.inference.results import CaseInput, HarnessReason
+from dxval.inference.results import CaseInput, CaseResult, HarnessReason
 
 __all__ = [
     "CaseLoaderFunction",
@@ -42,6 +45,7 @@ __all__ = [
     "InlineExecutor",
     "LoadOutcome",
     "ProcessExecutor",
+    "ScoringExecutor",
     "describe_decoder",
     "load_case",
 ]
@@ -138,6 +142,26 @@ class Executor(Protocol):
 
     def load(self, loader: CaseLoaderFunction, cases: Iterable[CaseInput]) -> Iterator[LoadOutcome]:
         """Load each case with ``loader``; yield one outcome per case, in order."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Settings to record in ``environment.json``."""
+        ...
+
+
+@runtime_checkable
+class ScoringExecutor(Protocol):
+    """An executor that also scores, where it loads (a cluster: one runner per worker).
+
+    ``score`` yields ``(case, result)`` for every case it was given, each scored
+    or failed with a reason, in case order; the caller records results, fills the
+    prediction cache and counts, exactly as it does for cases scored in-process.
+    """
+
+    def score(
+        self, loader: CaseLoaderFunction, cases: Iterable[CaseInput], *, batch_size: int
+    ) -> Iterator[tuple[CaseInput, CaseResult]]:
+        """Load and score each case; yield one result per case, in order."""
         ...
 
     def describe(self) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from dxval.inference.executor import (
     InlineExecutor,
     LoadOutcome,
     ProcessExecutor,
+    ScoringExecutor,
 )
 from dxval.inference.golden import GoldenCheckResult, run_golden_check
 from dxval.inference.options import InferenceOptions
@@ -70,6 +71,7 @@ __all__ = [
     "run_harness",
     "score_cases",
     "score_from_outputs",
+    "score_loaded",
 ]
 
 
@@ -98,7 +100,8 @@ class HarnessOptions:
     use_cache:
         False scores every case afresh (``--no-cache``); nothing is read or written.
     executor:
-        Where cases are loaded; default :class:`InlineExecutor`.
+        Where cases are loaded (and, for a :class:`ScoringExecutor`, scored);
+        default :class:`InlineExecutor`.
     progress:
         Progress reporter; ``None`` for silence.
     """
@@ -110,7 +113,7 @@ class HarnessOptions:
     preprocessing_digest: str | None = None
     cache_dir: Path | None = None
     use_cache: bool = True
-    executor: Executor | None = None
+    executor: Executor | ScoringExecutor | None = None
     progress: Progress | None = None
 
 
@@ -327,14 +330,22 @@ def _predict_padded(runner: Runner, arrays: list[np.ndarray], batch_size: int) -
 def _score_batch(
     batch: list[tuple[LoadOutcome, np.ndarray]],
     runner: Runner,
-    options: HarnessOptions,
+    *,
+    batch_size: int,
+    output_spec: OutputSpec,
 ) -> list[tuple[LoadOutcome, CaseResult]]:
     """Score one batch; if the runtime rejects it, score its cases one by one."""
     try:
-        rows = _predict_padded(runner, [array for _, array in batch], options.batch_size)
+        rows = _predict_padded(runner, [array for _, array in batch], batch_size)
     except Exception as error:  # a runtime error on some input must not end the run
         if len(batch) > 1:
-            return [pair for item in batch for pair in _score_batch([item], runner, options)]
+            return [
+                pair
+                for item in batch
+                for pair in _score_batch(
+                    [item], runner, batch_size=batch_size, output_spec=output_spec
+                )
+            ]
         outcome = batch[0][0]
         return [
             (
@@ -353,7 +364,7 @@ def _score_batch(
             _scored_or_failed(
                 outcome.case.case_id,
                 row,
-                options.output_spec,
+                output_spec,
                 cache_hit=False,
                 decoder=outcome.decoder,
             ),
@@ -370,12 +381,61 @@ def _flush(
     cache: PredictionCache | None,
     state: _RunState,
 ) -> None:
-    for outcome, result in _score_batch(batch, runner, options):
-        state.record(result)
-        if cache is not None and result.outputs is not None and outcome.case.sha256s:
-            cache.store(outcome.case.sha256s, result.outputs, decoder=result.decoder)
+    scored = _score_batch(
+        batch, runner, batch_size=options.batch_size, output_spec=options.output_spec
+    )
+    for outcome, result in scored:
+        _record_and_cache(outcome.case, result, cache, state)
     state.writer.flush()
     batch.clear()
+
+
+def _record_and_cache(
+    case: CaseInput, result: CaseResult, cache: PredictionCache | None, state: _RunState
+) -> None:
+    state.record(result)
+    if cache is not None and result.outputs is not None and case.sha256s:
+        cache.store(case.sha256s, result.outputs, decoder=result.decoder)
+
+
+def score_loaded(
+    outcomes: Sequence[LoadOutcome],
+    runner: Runner,
+    *,
+    input_spec: InputSpec,
+    output_spec: OutputSpec,
+    batch_size: int,
+) -> list[tuple[CaseInput, CaseResult]]:
+    """Check and score loaded cases in padded batches of ``batch_size`` rows, in order.
+
+    The same steps as :func:`run_harness` after loading (shape/dtype check, padded
+    batches, per-case retry when the runtime rejects a batch, activation in float64),
+    for an executor that scores where it loads (e.g. a Ray actor). Returns one
+    result per outcome, in the order of ``outcomes``.
+    """
+    results: dict[int, CaseResult] = {}
+    batch: list[tuple[LoadOutcome, np.ndarray]] = []
+    positions: list[int] = []
+
+    def flush() -> None:
+        scored = _score_batch(batch, runner, batch_size=batch_size, output_spec=output_spec)
+        for position, (_, result) in zip(positions, scored, strict=True):
+            results[position] = result
+        batch.clear()
+        positions.clear()
+
+    for position, outcome in enumerate(outcomes):
+        prepared = _prepared(outcome, input_spec)
+        if isinstance(prepared, CaseResult):
+            results[position] = prepared
+            continue
+        batch.append((outcome, prepared))
+        positions.append(position)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    return [(outcome.case, results[position]) for position, outcome in enumerate(outcomes)]
 
 
 def _open_cache(options: HarnessOptions, runner: Runner) -> PredictionCache | None:
@@ -394,6 +454,32 @@ def _open_cache(options: HarnessOptions, runner: Runner) -> PredictionCache | No
         output_name=options.output_spec.name,
     )
     return PredictionCache(options.cache_dir, context)
+
+
+def _load_and_score(
+    outcomes: Iterator[LoadOutcome],
+    runner: Runner,
+    options: HarnessOptions,
+    cache: PredictionCache | None,
+    state: _RunState,
+) -> None:
+    """Score loaded cases here, in batches of ``options.batch_size`` rows."""
+    batch: list[tuple[LoadOutcome, np.ndarray]] = []
+    try:
+        for outcome in outcomes:
+            prepared = _prepared(outcome, options.input_spec)
+            if isinstance(prepared, CaseResult):
+                state.record(prepared)
+                continue
+            batch.append((outcome, prepared))
+            if len(batch) == options.batch_size:
+                _flush(batch, runner, options, cache, state)
+        if batch:
+            _flush(batch, runner, options, cache, state)
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close is not None:
+            close()
 
 
 def run_harness(
@@ -431,27 +517,19 @@ def run_harness(
         raise UsageError(f"--batch-size: got {options.batch_size}, expected an integer >= 1")
     start = time.monotonic()
     cache = _open_cache(options, runner)
-    executor = options.executor if options.executor is not None else InlineExecutor()
+    executor: Executor | ScoringExecutor = (
+        options.executor if options.executor is not None else InlineExecutor()
+    )
     with ResultWriter(options.results_path) as writer:
         state = _RunState(writer, options.progress)
         misses = _serve_from_cache(cases, cache, state, options.output_spec)
-        outcomes = executor.load(loader, misses)
-        batch: list[tuple[LoadOutcome, np.ndarray]] = []
-        try:
-            for outcome in outcomes:
-                prepared = _prepared(outcome, options.input_spec)
-                if isinstance(prepared, CaseResult):
-                    state.record(prepared)
-                    continue
-                batch.append((outcome, prepared))
-                if len(batch) == options.batch_size:
-                    _flush(batch, runner, options, cache, state)
-            if batch:
-                _flush(batch, runner, options, cache, state)
-        finally:
-            close = getattr(outcomes, "close", None)
-            if close is not None:
-                close()
+        if isinstance(executor, ScoringExecutor):
+            # A cluster executor loads and scores where the data is; the records,
+            # cache and counts stay here, exactly as for a local run.
+            for case, result in executor.score(loader, misses, batch_size=options.batch_size):
+                _record_and_cache(case, result, cache, state)
+        else:
+            _load_and_score(executor.load(loader, misses), runner, options, cache, state)
     if options.progress is not None:
         options.progress.close()
     return HarnessResult(
@@ -535,9 +613,21 @@ def score_cases(
     golden = None
     if model_config.reference is not None:
         golden = run_golden_check(model_config.reference, runner, model_config.input)
-    chosen = (
-        executor if executor is not None else _executor_for(options.workers, options.batch_size)
-    )
+    chosen: Executor | ScoringExecutor
+    if executor is not None:
+        chosen = executor
+    elif options.executor == "ray":
+        from dxval.inference.ray_executor import RayExecutor
+
+        chosen = RayExecutor(
+            model_config,
+            device=options.device,
+            threads=options.threads,
+            address=options.ray_address,
+            gpus_per_worker=options.gpus_per_worker,
+        )
+    else:
+        chosen = _executor_for(options.workers, options.batch_size)
     total = len(cases) if isinstance(cases, Sized) else None
     harness = HarnessOptions(
         results_path=results_path,

@@ -136,6 +136,13 @@ CATALOG: Mapping[str, SoupPurpose] = {
         "medium",
         "Raw-HTTP attack tests and the browser test run against it (tests/serve).",
     ),
+    "ray": SoupPurpose(
+        "Optional (ray extra): validate --executor ray decodes and scores on a Ray cluster "
+        "(Ray Data tasks and an actor pool).",
+        "high",
+        "Ray and local runs compared byte for byte (cases.csv, metrics.json, criteria.json), "
+        "a killed actor loses no case, worker version mismatch refused (tests/inference).",
+    ),
     "weasyprint": SoupPurpose(
         "HTML to PDF conversion of reports.",
         "low",
