@@ -42,6 +42,10 @@ CRITERIA_NAME = "criteria.json"
 AUDIT_NAME = "audit.jsonl"
 #: The reader study's analysis, present when the protocol has a ``reader_study`` (issue 15).
 MRMC_NAME = "mrmc.json"
+#: The sample-size justification, present when the protocol has ``sample_size`` (issue 14).
+SAMPLE_SIZE_NAME = "sample_size.json"
+#: One original and one preprocessed image per site, for model runs (issue 14).
+CONTACT_SHEET_NAME = "preprocessing/contact-sheet.png"
 #: Detection and segmentation protocols (issue 16): per-population statistics and per-case
 #: outcomes in place of metrics.json; the bundle's run.json names the ``task``.
 DETECTION_NAME = "detection.json"
@@ -454,6 +458,8 @@ class RunRecord(Record):
     cases: dict[str, int]
     criteria: dict[str, Any]
     templates: dict[str, Any] | None = None
+    #: prior uses of each test set from the evidence root's ledger (absent in older bundles)
+    test_set_usage: list[dict[str, Any]] | None = None
     pccp: dict[str, Any] | None = None  # the gated modification and its decision (issue 13)
 
 
@@ -565,6 +571,8 @@ class BundleData:
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
     mrmc: dict[str, Any] | None = None
+    sample_size: dict[str, Any] | None = None
+    contact_sheet: bytes | None = None
     comparison: dict[str, Any] | None = None
 
     def file(self, name: str) -> EvidenceFile:
@@ -779,8 +787,20 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),
+        sample_size=_optional_json(folder, SAMPLE_SIZE_NAME),
+        contact_sheet=_optional_bytes(folder, CONTACT_SHEET_NAME),
         comparison=_comparison(folder),
     )
+
+
+def _optional_bytes(folder: Path, name: str) -> bytes | None:
+    """An optional file of the bundle (``None`` when the bundle has no such file)."""
+    return _read_bytes(folder, name) if (folder / name).is_file() else None
+
+
+def _optional_json(folder: Path, name: str) -> dict[str, Any] | None:
+    """An optional JSON object of the bundle (``None`` when the bundle has no such file)."""
+    return read_json_object(folder / name) if (folder / name).is_file() else None
 
 
 def _mrmc(folder: Path) -> dict[str, Any] | None:
@@ -806,7 +826,11 @@ def _comparison(folder: Path) -> dict[str, Any] | None:
 
 
 def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
-    """The evidence files, with ``mrmc.json`` and ``comparison.json`` after ``criteria.json``."""
-    optional = [name for name in (MRMC_NAME, COMPARISON_NAME) if (folder / name).is_file()]
+    """The evidence files, with the optional ones the bundle has after ``criteria.json``."""
+    optional = [
+        name
+        for name in (MRMC_NAME, COMPARISON_NAME, SAMPLE_SIZE_NAME, CONTACT_SHEET_NAME)
+        if (folder / name).is_file()
+    ]
     position = names.index(CRITERIA_NAME) + 1
     return (*names[:position], *optional, *names[position:])

@@ -34,6 +34,7 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.sample_size import plan_values
 from dxval.pipeline.task_plan import TaskPlan, task_plan
 from dxval.protocol import (
     CellPopulation,
@@ -184,11 +185,13 @@ class RunPlan:
     max_test_set_uses: int | None
     templates: Path | None
     reader_study: ReaderStudyPlan | None = None
+    sample_size: Mapping[str, Any] | None = None
     task: TaskPlan | None = None  # detection or segmentation (issue 16)
     robustness: tuple[PerturbationLevel, ...] = ()
     precision_column: str | None = None
     comparators: tuple[ComparatorPlan, ...] = ()
     pccp: Mapping[str, Any] | None = None
+    contact_sheet: bool = True  # report.contact_sheet
 
     @property
     def folder(self) -> Path:
@@ -285,11 +288,15 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         max_test_set_uses=protocol.qc.max_test_set_uses,
         templates=None if templates is None else loaded.resolve(templates),
         reader_study=_reader_study_plan(loaded),
+        sample_size=plan_values(
+            protocol.sample_size, default_method=protocol.statistics.proportion_ci
+        ),
         task=task_plan(loaded, population=_population_spec),
         robustness=robustness_levels(protocol.robustness),
         precision_column=None if protocol.precision is None else protocol.precision.repeat_group,
         comparators=tuple(_comparator_plans(loaded)),
         pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
+        contact_sheet=protocol.report.contact_sheet,
     )
 
 

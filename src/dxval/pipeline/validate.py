@@ -60,6 +60,7 @@ from dxval.evidence.format import (
     PROTOCOL_NAME,
     ROBUSTNESS_CASES_NAME,
     RUN_NAME,
+    SAMPLE_SIZE_NAME,
     ComparisonRecord,
     CriteriaDocument,
     MetricsDocument,
@@ -78,6 +79,7 @@ from dxval.pipeline.comparison import (
     pccp_record,
     score_comparators,
 )
+from dxval.pipeline.contact_sheet import CONTACT_SHEET_NAME, contact_sheet_png
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -88,6 +90,7 @@ from dxval.pipeline.lock import (
 )
 from dxval.pipeline.plan import RunPlan, plan_run
 from dxval.pipeline.robustness import render_level_cases, repeat_groups, score_levels
+from dxval.pipeline.sample_size import sample_size_document
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.pipeline.tasks import run_task
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
@@ -636,6 +639,18 @@ def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
     return digest
 
 
+def _write_design_records(
+    writer: BundleWriter, plan: RunPlan, gathered: _Gathered, result: AnalysisResult
+) -> None:
+    """The sample-size justification and the preprocessing contact sheet (issue 14)."""
+    sizes = sample_size_document(plan.sample_size, result.metrics_document)
+    if sizes is not None:
+        writer.write_json(SAMPLE_SIZE_NAME, sizes)
+    sheet = contact_sheet_png(plan, gathered.sources, gathered.rows)
+    if sheet is not None:
+        writer.write_bytes(CONTACT_SHEET_NAME, sheet)
+
+
 def _run_and_seal(
     plan: RunPlan,
     *,
@@ -702,6 +717,7 @@ def _run_and_seal(
         if study is not None:  # reader study hook (issue 15)
             check_record(MrmcRecord, study.document, name=MRMC_NAME)
             writer.write_json(MRMC_NAME, study.document)
+        _write_design_records(writer, plan, gathered, result)  # issue 14
         if gathered.level_cases is not None:  # robustness levels (issue 19)
             writer.write_bytes(ROBUSTNESS_CASES_NAME, gathered.level_cases)
         run = {

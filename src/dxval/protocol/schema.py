@@ -18,6 +18,7 @@ from pydantic import Field
 from dxval.protocol.comparators import Comparator, Pccp
 from dxval.protocol.criteria import Requirement
 from dxval.protocol.preprocessing import PreprocessingStep
+from dxval.protocol.provenance import DataSection, Deviation, SampleSizePlan
 from dxval.protocol.sections import (
     Analysis,
     Attribute,
@@ -68,6 +69,9 @@ class Protocol(Section):
         "the model (other sites, patients, time period, sequestration); stated in the report "
         "as FDA's guidance on CADe performance testing expects.",
     )
+    data: DataSection | None = Field(
+        default=None, description="Provenance of the test data (collection per test set)."
+    )
     truth: Truth | None = Field(default=None, description="Labels (task: classification only).")
     attributes: dict[Identifier, Attribute] = Field(
         default_factory=dict, description="Subgroup attributes by name."
@@ -81,6 +85,15 @@ class Protocol(Section):
         default=None,
         description="A multi-reader multi-case study of the device (aided vs unaided reading), "
         "analysed beside the standalone performance; criteria on mrmc_* metrics refer to it.",
+    )
+    sample_size: SampleSizePlan | None = Field(
+        default=None, description="Sample-size justification; dxval computes the required n."
+    )
+    limitations: list[str] = Field(
+        default_factory=list, description="Limitations stated by the manufacturer (free text)."
+    )
+    deviations: list[Deviation] = Field(
+        default_factory=list, description="Recorded deviations from the protocol."
     )
     robustness: Robustness | None = Field(
         default=None,

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from dxval.data.limits import MAX_BOOTSTRAP_REPLICATES
+from dxval.protocol.provenance import TruthProcess
 
 Identifier = Annotated[
     str,
@@ -174,6 +175,9 @@ class Truth(Section):
     )
     reference_standard: str = Field(
         description="How truth was established, e.g. '3-reader consensus'."
+    )
+    process: TruthProcess | None = Field(
+        default=None, description="Truthers, blinding, adjudication and agreement (optional)."
     )
 
     @field_validator("positive", "negative", mode="before")
@@ -392,4 +396,10 @@ class Report(Section):
         default=None,
         description="Folder of report templates used over the shipped ones (relative to this "
         "file); start from a copy of dxval's templates/ folder.",
+    )
+    contact_sheet: bool = Field(
+        default=True,
+        description="Draw one original and one model input per site into the bundle and the "
+        "report (model runs). Only cases whose every file states BurnedInAnnotation NO are "
+        "drawn; set false where pixel data must not leave the test site at all.",
     )

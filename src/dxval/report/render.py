@@ -54,13 +54,14 @@ from dxval.report.template_set import (
     url_fetcher,
 )
 from dxval.report.views import FILE_DESCRIPTIONS, ReportView, TemplatesView, build_report_view
+from dxval.report.views_model_card import MODEL_CARD_NAME
 
 TEMPLATES = SHIPPED
 REPORT_NAME = "report.pdf"
 SUBMISSION_NAME = "report-submission.pdf"
 HTML_NAME = "report.html"
 #: Files written by :func:`render_bundle_reports`; they are renderings, outside the signed set.
-RENDERED_NAMES = (REPORT_NAME, SUBMISSION_NAME, HTML_NAME)
+RENDERED_NAMES = (REPORT_NAME, SUBMISSION_NAME, HTML_NAME, MODEL_CARD_NAME)
 _MEDIA_TYPES = {".yaml": "application/yaml", ".json": "application/json", ".csv": "text/csv"}
 _RELATIONSHIPS = {"protocol.yaml": "Source", "environment.json": "Supplement"}
 
@@ -111,6 +112,7 @@ class RenderedReports:
     submission_pdf: bytes
     html: bytes
     figures: dict[str, bytes]
+    model_card: bytes = b""
 
 
 def render_html(report: ReportView, target: RenderTarget, folder: Path | None = None) -> str:
@@ -340,7 +342,20 @@ def render_reports(
         submission_pdf=submission_pdf,
         html=render_html(report, SCREEN, templates).encode("utf-8"),
         figures={figure.filename: figure.svg.encode("utf-8") for figure in figures},
+        model_card=render_model_card(report, templates),
     )
+
+
+def render_model_card(report: ReportView, folder: Path | None = None) -> bytes:
+    """``model-card.md`` of the report's model card (empty when the view has none)."""
+    if report.model_card is None:
+        return b""
+    environment = template_environment(folder)
+    try:
+        text = environment.get_template("model_card.md").render(card=report.model_card)
+    except jinja2.TemplateError as error:
+        raise template_error(error, folder) or error from None
+    return text.encode("utf-8")
 
 
 def render_bundle_reports(
@@ -379,6 +394,7 @@ def render_bundle_reports(
         REPORT_NAME: rendered.report_pdf,
         SUBMISSION_NAME: rendered.submission_pdf,
         HTML_NAME: rendered.html,
+        MODEL_CARD_NAME: rendered.model_card,
         **rendered.figures,
     }
     figures = bundle_dir / FIGURES_FOLDER

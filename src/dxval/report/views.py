@@ -24,9 +24,13 @@ from dxval.evidence.format import (
 from dxval.evidence.signatures import key_fingerprint
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, anchor, population_anchor
+from dxval.report.views_checklists import ChecklistView, build_checklists
 from dxval.report.views_comparison import ComparisonView, build_comparison, pccp_fields
 from dxval.report.views_data import TestDataView, build_test_data
+from dxval.report.views_design import DesignView, ModelInputView, build_design, build_model_input
+from dxval.report.views_limitations import LimitationsView, build_limitations
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
+from dxval.report.views_model_card import ModelCardView, build_model_card
 from dxval.report.views_reader_study import ReaderStudyView, build_reader_study
 from dxval.report.views_results import (
     FailureModesView,
@@ -52,6 +56,8 @@ FILE_DESCRIPTIONS = {
     "audit.jsonl": "hash-chained audit events of the run",
     "run.json": "run identity, times, status and exit code",
     "mrmc.json": "the reader study (MRMC) analysis",
+    "sample_size.json": "the sample-size justification: required and analysed cases",
+    "preprocessing/contact-sheet.png": "one original and one model input per site",
     "robustness.csv": "each case's score and decision at each robustness level",
     "comparison.json": "candidate − comparator paired statistics per population",
 }
@@ -228,6 +234,12 @@ class ReportView:
     reader_study: ReaderStudyView | None = None
     comparison: ComparisonView | None = None
     templates: TemplatesView | None = None
+    # issue 14: design, limitations, model card and checklists (sections 7-10, Appendix C)
+    model_input: ModelInputView | None = None
+    design: DesignView | None = None
+    limitations: LimitationsView | None = None
+    model_card: ModelCardView | None = None
+    checklists: tuple[ChecklistView, ...] = ()
     robustness: RobustnessView | None = None
     precision: PrecisionView | None = None
 
@@ -562,6 +574,8 @@ def build_report_view(bundle: BundleData) -> ReportView:
         else build_reader_study(bundle.mrmc, figure_number=last.number + 1)
     )
     last_number = last.number if reader_study is None else reader_study.last_number
+    test_data = build_test_data(bundle)
+    limitations = build_limitations(bundle)
     comparison = build_comparison(bundle, figure_number=last_number + 1)  # issue 13
     last_number = last_number if comparison is None else comparison.last_number
     return ReportView(
@@ -574,12 +588,17 @@ def build_report_view(bundle: BundleData) -> ReportView:
         ),
         trace=build_trace(bundle),
         files=build_files(bundle),
-        test_data=build_test_data(bundle),
+        test_data=test_data,
         results=results,
         failure_modes=build_failure_modes(bundle, figure_number=last_number + 1),
         methods=build_methods(bundle),
         appendix=build_appendix(bundle),
         reader_study=reader_study,
+        model_input=build_model_input(bundle),
+        design=build_design(bundle),
+        limitations=limitations,
+        model_card=build_model_card(bundle, test_data, limitations),
+        checklists=build_checklists(bundle),
         robustness=build_robustness(bundle.metrics.robustness),  # issue 19
         precision=build_precision(bundle.metrics.precision),
         comparison=comparison,

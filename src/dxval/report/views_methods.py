@@ -17,6 +17,7 @@ from dxval.evidence.format import BundleData, EstimateRecord, PopulationRecord
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, population_anchor
 from dxval.report.insufficiency import Insufficiency, insufficiency
+from dxval.report.views_limitations import deviations_summary
 
 #: (text found in a recorded method, reference) — first matches listed first.
 REFERENCES: tuple[tuple[str, str], ...] = (
@@ -369,10 +370,7 @@ def _determinism(bundle: BundleData) -> tuple[str, ...]:
 
 def _deviations(bundle: BundleData) -> tuple[str, ...]:
     run, cases = bundle.run, bundle.metrics.cases
-    lines = [
-        "dxval executes the protocol as written; it records no manual deviation. "
-        "Deviations decided outside dxval must be documented in the submission."
-    ]
+    lines = [deviations_summary(bundle)]  # issue 14: the protocol's recorded deviations
     if cases["non_evaluable"]:
         lines.append(
             f"{cases['non_evaluable']} of {cases['total']} cases were non-evaluable "

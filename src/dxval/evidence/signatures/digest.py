@@ -22,7 +22,7 @@ from dxval.evidence.manifest import MANIFEST_NAME, bundle_files, render_manifest
 
 #: Renderings of the bundle (dxval.report.render_bundle_reports), rewritten when a signature is
 #: added; not part of the evidence. Keep in step with the report module's output names.
-RENDERED_FILES = frozenset({"report.html", "report.pdf", "report-submission.pdf"})
+RENDERED_FILES = frozenset({"report.html", "report.pdf", "report-submission.pdf", "model-card.md"})
 RENDERED_FOLDERS = ("figures/",)
 SEALED_ACTION = "bundle.sealed"
 
