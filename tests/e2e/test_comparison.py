@@ -156,7 +156,7 @@ def _check_report_views(bundle: Path) -> None:
     (comparator,) = view.comparison.comparators
     assert comparator.role == "last released model"
     assert [row.population for row in comparator.rows] == ["All cases", "Site F", "Site M"]
-    assert comparator.rows[0].auc_difference == "-0.0923 (-0.1742–-0.0104)"
+    assert comparator.rows[0].auc_difference == "\u22120.0923 (\u22120.1742 to \u22120.0104)"
     assert "margin -0.02" in view.comparison.forest.svg
     assert view.comparison.decision == "PCCP-MOD-001: modification not to be implemented."
     cover = {field.label: field.value for field in view.cover.pccp}

@@ -112,7 +112,7 @@ def _check_report_sections(bundle: Path) -> None:
     data = read_bundle(bundle)
     html = render_html(build_report_view(data), SCREEN)
     assert "4.8 Precision over repeated acquisitions" in html
-    assert "30 group(s) of 2 scored repeats" in html
+    assert "30 groups of 2 scored repeats" in html
     assert "Upper limit of agreement" in html
     markdown = render_summary_markdown(build_summary_view(data))
     assert "### Precision" in markdown

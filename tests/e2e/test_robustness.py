@@ -188,7 +188,7 @@ def _check_report_sections(bundle: Path) -> None:
     assert "0 of 16 (0 to positive, 0 to negative)" in html  # the identity level
     markdown = render_summary_markdown(build_summary_view(data))
     assert "### Robustness" in markdown
-    assert "under 2 pre-specified perturbation level(s)" in markdown
+    assert "under 2 pre-specified perturbation levels" in markdown
 
 
 @pytest.mark.req("DXV-ROBUST-004")

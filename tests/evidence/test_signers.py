@@ -171,7 +171,9 @@ def test_report_signature_block_shows_registry_verdicts_names_and_fingerprints(
 def test_report_command_takes_the_registry(
     signed: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def html_only(bundle: Path, *, signers: SignerRegistry | None = None) -> list[Path]:
+    def html_only(
+        bundle: Path, *, signers: SignerRegistry | None = None, progress: object = None
+    ) -> list[Path]:
         """The HTML rendition only (the PDFs take half a minute and show the same block)."""
         view = build_report_view(read_bundle(bundle, signers=signers))
         (bundle / "report.html").write_text(render_html(view, SCREEN))

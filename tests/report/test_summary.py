@@ -48,7 +48,7 @@ def test_markdown_has_the_sections_in_order(sealed_bundle: Path) -> None:
 def test_limitations_follow_what_the_test_set_covered(sealed_bundle: Path) -> None:
     statements = proposed_limitations(read_bundle(sealed_bundle))
     text = "\n".join(statements)
-    assert "data from 2 site(s) (Site A, Site B)" in text
+    assert "data from 2 sites (Site A, Site B)" in text
     assert "patients of sex F (n = 60), M (n = 60)" in text
     assert "age bands [18, 50), [50, 70), [70, 100] (years)" in text
     assert "scanner model Scanner One, Scanner Two only" in text

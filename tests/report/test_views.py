@@ -86,7 +86,7 @@ def test_two_by_two_cells_come_from_the_recorded_counts(
     assert table.cells[0][1:3] == (str(tp), str(fp))
     assert table.cells[1][1:3] == (str(fn), str(tn))
     assert table.rates[0].fraction == f"{tp}/{tp + fn}"
-    assert table.note == "1 non-evaluable case(s) excluded"
+    assert table.note == "1 non-evaluable case excluded"
     assert [t.title for t in view.results.two_by_two] == ["All cases", "Site A", "Site B"]
 
 
@@ -118,7 +118,12 @@ def test_subgroups_flags_multiplicity_and_calibration(view: ReportView) -> None:
     results = view.results
     headers = [row.label for row in results.subgroups if row.header]
     assert headers == ["Overall", "Site", "Sex", "Age (years)", "Scanner model"]
-    flagged = [row.label for row in results.subgroups if row.flag]
+    flagged = [
+        (row.label, metric)
+        for row in results.subgroups
+        for metric in ("sensitivity", "specificity", "auc")
+        if getattr(row, metric).endswith("†")
+    ]
     assert flagged
     assert len(results.flags) == len(flagged)
     assert results.multiplicity[0].startswith("PERF-002 (auc, lower 97.5% bound, each site)")

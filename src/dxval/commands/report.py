@@ -9,15 +9,39 @@ attached), ``report-submission.pdf`` (PDF/A-2b), ``report.html`` and
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from pathlib import Path
+
+#: Renders shorter than this print no progress (seconds since the command started).
+PROGRESS_AFTER = 2.0
+
+
+class _SlowProgress:
+    """Progress lines on stderr, once the command has run for ``after`` seconds."""
+
+    def __init__(self, after: float = PROGRESS_AFTER) -> None:
+        self.started = time.monotonic()
+        self.after = after
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, message: str) -> None:
+        if self.elapsed() >= self.after:
+            print(f"dxval report: {message} ({self.elapsed():.1f} s)", file=sys.stderr, flush=True)
 
 
 def _report(args: argparse.Namespace) -> int:
+    progress = _SlowProgress()
     from dxval.evidence.signatures.registry import load_registry
     from dxval.report.refresh import refresh_reports
 
     signers = None if args.signers is None else load_registry(args.signers)
-    result = refresh_reports(args.bundle, templates=args.templates, signers=signers)
+    result = refresh_reports(
+        args.bundle, templates=args.templates, signers=signers, progress=progress
+    )
+    progress(f"rendered {args.bundle}")
     for path in result.written:
         print(f"wrote {path}")
     print(f"updated {result.manifest}")

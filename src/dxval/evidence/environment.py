@@ -12,20 +12,28 @@ are not listed; a distribution outside the closure that the process did load
 ``loaded_outside_dependencies``. Runtime details (ONNX
 Runtime providers, torch and CUDA versions, GPU, determinism flags) are
 captured by :func:`dxval.inference.capture_environment`; the pipeline passes
-them in (``runtime=``) and they are recorded under ``"runtime"``. This module
-imports nothing of dxval beyond its version.
+them in (``runtime=``) and they are recorded under ``"runtime"``. The commit
+dxval was built from (``dxval_source``) comes from pip's ``direct_url.json``
+(PEP 610) for an install from a VCS URL, else from ``git`` in the source
+folder dxval was imported from; ``None`` when neither says (a release
+wheel). This module imports nothing of dxval beyond its version.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import dxval
 from dxval import __version__
 
 #: Optional extras of dxval that hold development tools, never part of a run.
@@ -152,6 +160,54 @@ def installed_distributions() -> dict[str, str]:
     return runtime_distributions()[0]
 
 
+def _git(folder: Path, *arguments: str) -> str | None:
+    """Output of ``git -C folder ARGUMENTS``, or None (no git, not a work tree, an error)."""
+    executable = shutil.which("git")
+    if executable is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603  (fixed arguments, resolved executable)
+            [executable, "-C", str(folder), *arguments],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def dxval_source() -> dict[str, Any] | None:
+    """The commit dxval was built from: ``{"commit", "modified", "from"}``, or None.
+
+    ``direct_url.json`` (PEP 610) records the commit of a VCS install; for a
+    source checkout (editable install, or ``PYTHONPATH``) ``git`` is asked in
+    the folder dxval was imported from, and ``modified`` says whether tracked
+    files under it differ from that commit.
+    """
+    distribution = _distribution("dxval")
+    text = distribution.read_text("direct_url.json") if distribution is not None else None
+    if text:
+        try:
+            vcs = json.loads(text).get("vcs_info") or {}
+        except (ValueError, AttributeError):
+            vcs = {}
+        if isinstance(vcs, dict) and vcs.get("commit_id"):
+            return {"commit": str(vcs["commit_id"]), "modified": None, "from": "direct_url.json"}
+    # the package folder this process runs, wherever it was imported from
+    folder = Path(dxval.__file__).resolve().parent
+    commit = _git(folder, "rev-parse", "HEAD")
+    if not commit:
+        return None
+    changes = _git(folder, "status", "--porcelain", "--untracked-files=no", ".")
+    return {
+        "commit": commit,
+        "modified": None if changes is None else bool(changes),
+        "from": "git",
+    }
+
+
 def capture_environment(*, runtime: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-safe environment record written to ``environment.json``.
 
@@ -162,6 +218,7 @@ def capture_environment(*, runtime: Mapping[str, Any] | None = None) -> dict[str
     dependencies, outside = runtime_distributions()
     return {
         "dxval": __version__,
+        "dxval_source": dxval_source(),
         "python": {
             "version": platform.python_version(),
             "implementation": platform.python_implementation(),

@@ -102,12 +102,28 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class ForestRow:
-    """One row of a forest plot; a header row has no values."""
+    """One row of a forest plot; a header row has no values.
+
+    ``flags`` (per panel) marks estimates below the minimum cell size (hollow
+    grey marker; ``flagged`` marks every panel); ``thresholds`` (per panel)
+    are acceptance thresholds of criteria judged on this row, drawn as a
+    vermilion mark across the row.
+    """
 
     label: str
     values: tuple[Interval | None, ...]
     header: bool = False
     flagged: bool = False
+    flags: tuple[bool, ...] = ()
+    thresholds: tuple[float | None, ...] = ()
+
+    def flagged_in(self, panel: int) -> bool:
+        """Whether the estimate of ``panel`` is drawn as flagged."""
+        return self.flags[panel] if self.flags else self.flagged
+
+    def threshold(self, panel: int) -> float | None:
+        """The acceptance threshold judged on this row in ``panel``, if any."""
+        return self.thresholds[panel] if self.thresholds else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,42 +262,76 @@ def roc_figure(plot: RocPlot) -> str:
         return _svg(figure)
 
 
-def _forest_limits(plot: ForestPlot, panel: int) -> tuple[float, float]:
-    lows = [
-        value.low if value.low is not None else value.estimate
-        for row in plot.rows
-        if (value := row.values[panel] if row.values else None) is not None
-        and value.estimate is not None
-    ]
-    low = min([v for v in lows if v is not None], default=0.0)
-    return max(0.0, math.floor((low - 0.02) * 10) / 10), 1.0
+_TICK_STEPS = (0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+
+
+def forest_limits(plot: ForestPlot, panel: int) -> tuple[float, float, float]:
+    """Axis limits and tick step of one forest panel: every interval end, threshold and
+    reference inside, with a margin, so no interval is clipped at the plot edge.
+
+    The step is the smallest of 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1 giving at
+    most five ticks; ticks are its multiples, so they read as round numbers.
+    """
+    values: list[float] = []
+    for row in plot.rows:
+        value = row.values[panel] if row.values else None
+        if value is not None and value.estimate is not None:
+            values += [v for v in (value.estimate, value.low, value.high) if v is not None]
+        if (threshold := row.threshold(panel)) is not None:
+            values.append(threshold)
+    if plot.references[panel] is not None:
+        values.append(plot.references[panel])  # type: ignore[arg-type]  # checked just above
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high - low < 0.05:
+        low, high = low - 0.025, high + 0.025
+    step = next((s for s in _TICK_STEPS if (high - low) / s <= 4.0), 1.0)
+    margin = 0.06 * (high - low)
+    return low - margin, high + margin, step
+
+
+def _forest_axis(axes: Axes, plot: ForestPlot, panel: int) -> None:
+    low, high, step = forest_limits(plot, panel)
+    axes.set_xlim(low, high)
+    first = math.ceil(round(low / step, 9)) * step
+    ticks = [first + index * step for index in range(int((high - first) / step + 1e-9) + 1)]
+    axes.set_xticks(ticks)
+    axes.set_xticklabels([f"{tick:.10g}" if abs(tick) > 1e-12 else "0" for tick in ticks])
 
 
 def forest_figure(plot: ForestPlot) -> str:
     """Forest plot: a panel per metric, a row per population, intervals as lines; SVG text.
 
-    Flagged rows (insufficient N) are drawn with hollow grey markers; the
-    dashed line in each panel is the all-cases estimate.
+    Flagged estimates (insufficient N) are drawn with hollow grey markers; the
+    dashed grey line in each panel is the all-cases estimate; a vermilion mark
+    across a row is the acceptance threshold of a criterion judged on it.
     """
     count = len(plot.rows)
     height = 0.62 + 0.19 * count
     with _figure(7.0, height) as figure:
-        panels = figure.subplots(1, len(plot.titles), sharey=True)
+        panels = figure.subplots(1, len(plot.titles), sharey=True, squeeze=False)[0]
         positions = list(range(count))[::-1]
         for index, (axes, title) in enumerate(zip(panels, plot.titles, strict=True)):
             axes.set_title(title, loc="left")
-            axes.set_xlim(*_forest_limits(plot, index))
-            axes.xaxis.set_major_locator(MaxNLocator(nbins=4))
+            _forest_axis(axes, plot, index)
             axes.set_ylim(-0.7, count - 0.3)
             axes.grid(axis="y", visible=False)
             reference = plot.references[index]
             if reference is not None:
                 axes.axvline(reference, color=GREY, linestyle="--", linewidth=0.7)
             for row, y in zip(plot.rows, positions, strict=True):
+                threshold = row.threshold(index)
+                if threshold is not None:
+                    axes.plot(
+                        [threshold, threshold],
+                        [y - 0.45, y + 0.45],
+                        color=VERMILLION,
+                        linewidth=1.3,
+                    )
                 value = row.values[index] if row.values else None
                 if row.header or value is None or value.estimate is None:
                     continue
-                colour = GREY if row.flagged else BLUE
+                flagged = row.flagged_in(index)
+                colour = GREY if flagged else BLUE
                 if value.low is not None and value.high is not None:
                     axes.plot([value.low, value.high], [y, y], color=colour, linewidth=1.1)
                 axes.plot(
@@ -290,7 +340,7 @@ def forest_figure(plot: ForestPlot) -> str:
                     marker="s",
                     markersize=3.6,
                     color=colour,
-                    markerfacecolor="white" if row.flagged else colour,
+                    markerfacecolor="white" if flagged else colour,
                     linestyle="none",
                 )
         first = panels[0]
@@ -299,7 +349,7 @@ def forest_figure(plot: ForestPlot) -> str:
         for tick, row in zip(first.get_yticklabels(), plot.rows, strict=True):
             if row.header:
                 tick.set_fontweight("bold")
-            elif row.flagged:
+            elif row.flagged or any(row.flags):
                 tick.set_color("#555555")
         first.tick_params(axis="y", length=0)
         figure.subplots_adjust(
@@ -311,9 +361,10 @@ def forest_figure(plot: ForestPlot) -> str:
 def reliability_figure(points: Sequence[ReliabilityPoint], *, title: str) -> str:
     """Reliability diagram (observed fraction against mean predicted probability per bin).
 
-    The lower panel shows the number of cases per bin; empty bins have no point.
+    The lower panel shows the number of cases per bin, printed on each bar;
+    empty bins have no point.
     """
-    with _figure(3.4, 3.9) as figure:
+    with _figure(3.3, 3.3) as figure:
         top, bottom = figure.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": [3.2, 1.0], "hspace": 0.08}
         )
@@ -336,10 +387,14 @@ def reliability_figure(points: Sequence[ReliabilityPoint], *, title: str) -> str
         top.legend(loc="upper left")
         centres = [(p.lower + p.upper) / 2 for p in points]
         widths = [(p.upper - p.lower) * 0.9 for p in points]
-        bottom.bar(centres, [p.count for p in points], width=widths, color=SKY, edgecolor=BLUE)
+        bars = bottom.bar(
+            centres, [p.count for p in points], width=widths, color=SKY, edgecolor=BLUE
+        )
+        bottom.bar_label(bars, fontsize=5.5, padding=1)
+        bottom.set_ylim(0, max([p.count for p in points], default=0) * 1.3 + 1)
         bottom.set_xlabel("Mean predicted probability")
         bottom.set_ylabel("Cases")
-        figure.subplots_adjust(left=0.2, right=0.97, bottom=0.11, top=0.93)
+        figure.subplots_adjust(left=0.19, right=0.97, bottom=0.12, top=0.93)
         return _svg(figure)
 
 

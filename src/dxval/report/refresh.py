@@ -22,7 +22,13 @@ from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verif
 from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import bundle_files
 from dxval.evidence.signatures.registry import SignerRegistry
-from dxval.report.render import FIGURES_FOLDER, RENDERED_NAMES, render_bundle_reports
+from dxval.report.render import (
+    FIGURES_FOLDER,
+    RENDERED_NAMES,
+    Progress,
+    no_progress,
+    render_bundle_reports,
+)
 from dxval.report.template_set import check_template_folder
 
 
@@ -55,6 +61,7 @@ def refresh_reports(
     *,
     templates: str | Path | None = None,
     signers: SignerRegistry | None = None,
+    progress: Progress = no_progress,
 ) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
 
@@ -63,7 +70,7 @@ def refresh_reports(
     one recorded at the run: it is signed evidence). With ``signers`` the
     signature block shows each signature's registry verdict and registered
     name (a signature that is not TRUSTED is shown as such; it does not stop
-    the rendering).
+    the rendering). ``progress`` receives a line per stage.
 
     Raises
     ------
@@ -79,6 +86,7 @@ def refresh_reports(
     """
     bundle = Path(bundle_dir)
     folder = check_template_folder(templates, where="--templates")
+    progress("verifying the bundle")
     report = verify_bundle(bundle)
     blocking = [
         problem
@@ -93,9 +101,11 @@ def refresh_reports(
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
     if folder is None:
-        written = render_bundle_reports(bundle, signers=signers)
+        written = render_bundle_reports(bundle, signers=signers, progress=progress)
     else:
-        written = render_bundle_reports(bundle, templates=folder, signers=signers)
+        written = render_bundle_reports(
+            bundle, templates=folder, signers=signers, progress=progress
+        )
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

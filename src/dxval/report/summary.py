@@ -24,6 +24,7 @@ from dxval.evidence import verify_bundle
 from dxval.evidence.format import BundleData, PopulationRecord, read_bundle
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
+from dxval.report.insufficiency import Insufficiency, flagged_text, insufficiency
 from dxval.report.render import layout, run_time, template_environment, write_pdf
 from dxval.report.views import VERDICT_TEXT, DocumentView, build_document
 from dxval.report.views_comparison import summary_paragraph as comparison_paragraph
@@ -59,14 +60,14 @@ NAME_KINDS = (
 
 @dataclass(frozen=True, slots=True)
 class ResultRow:
-    """Sensitivity, specificity and AUC of one population with intervals."""
+    """Sensitivity, specificity and AUC of one population with intervals (``†`` appended to an
+    estimate below the protocol's minimum cell size, as in the report)."""
 
     population: str
     cases: str
     sensitivity: str
     specificity: str
     auc: str
-    flag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +126,20 @@ def attribute_kind(name: str, attribute: Attribute | None) -> str | None:
     return next((kind for word, kind in NAME_KINDS if word in lowered), None)
 
 
-def _result_row(population: PopulationRecord, label: str) -> ResultRow:
-    metrics = population.metrics
+def _result_row(population: PopulationRecord, label: str, flags: Insufficiency) -> ResultRow:
+    """One population's estimates; † on each estimate the report's section 4.3 marks."""
+
+    def cell(name: str) -> str:
+        record = population.metrics.get(name)
+        defined = record is not None and record.estimate is not None
+        return flagged_text(fmt.estimate_text(record), defined and flags.flagged(population, name))
+
     return ResultRow(
         population=label,
         cases=f"{population.evaluable} ({population.positives}+/{population.negatives}−)",
-        sensitivity=fmt.estimate_text(metrics.get("sensitivity"), digits=3),
-        specificity=fmt.estimate_text(metrics.get("specificity"), digits=3),
-        auc=fmt.estimate_text(metrics.get("auc"), digits=3),
-        flag="†" if population.insufficient else "",
+        sensitivity=cell("sensitivity"),
+        specificity=cell("specificity"),
+        auc=cell("auc"),
     )
 
 
@@ -201,12 +207,14 @@ def _attribute_limitations(bundle: BundleData, name: str, attribute: Attribute |
     settings = bundle.metrics.settings
     for population in _attribute_populations(bundle, name):
         if population.level == MISSING_LEVEL:
-            statements.append(f"{population.cases} case(s) had no recorded {label.lower()}.")
+            statements.append(
+                f"{fmt.plural(population.cases, 'case')} had no recorded {label.lower()}."
+            )
             continue
         # a class absent from a level (e.g. lesion size of negatives) makes that metric
         # inapplicable, not imprecise; only a present but small class limits the claim
         thin = [
-            f"{count} {what} case(s), minimum {minimum}"
+            f"{fmt.plural(count, what + ' case')}, minimum {minimum}"
             for count, what, minimum in (
                 (population.positives, "positive", settings["minimum_positives"]),
                 (population.negatives, "negative", settings["minimum_negatives"]),
@@ -232,7 +240,7 @@ def proposed_limitations(bundle: BundleData) -> tuple[str, ...]:
     protocol = bundle.loaded.protocol
     sites = [p.label for p in bundle.metrics.populations if p.kind == "site"]
     statements = [
-        f"Performance was established on data from {len(sites)} site(s) "
+        f"Performance was established on data from {fmt.plural(len(sites), 'site')} "
         f"({', '.join(sites)}); performance at other sites, populations and acquisition "
         "conditions has not been established."
     ]
@@ -300,20 +308,22 @@ def _methods(bundle: BundleData) -> str:
         f"({sensitivity.method if sensitivity else fmt.DASH}); ROC AUC with "
         f"{auc.method if auc else fmt.DASH} intervals; operating point fixed before testing "
         f"(score ≥ {bundle.loaded.protocol.operating_point:g}). Subgroup intervals are not "
-        f"adjusted for multiplicity; criteria over several populations use "
-        f"{bundle.metrics.settings['multiplicity']}-adjusted levels."
+        f"adjusted for multiplicity; criteria over K populations use "
+        f"{fmt.interval_adjustment(bundle.metrics.settings['multiplicity'])}."
     )
 
 
 def _data_text(test_data: TestDataView) -> str:
     total, flow = test_data.total, test_data.flow
     text = (
-        f"The test data comprised {total.cases} cases from {len(test_data.sites)} site(s): "
+        f"The test data comprised {fmt.plural(total.cases, 'case')} from "
+        f"{fmt.plural(len(test_data.sites), 'site')}: "
         f"{total.positives} positive and {total.negatives} negative by the reference standard "
         f"among {total.evaluable} analysed cases (prevalence {total.prevalence})."
     )
     if flow.non_evaluable:
-        text += f" {flow.non_evaluable} case(s) were non-evaluable and not analysed."
+        verb = "was" if flow.non_evaluable == 1 else "were"
+        text += f" {fmt.plural(flow.non_evaluable, 'case')} {verb} non-evaluable and not analysed."
     return text
 
 
@@ -322,6 +332,7 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
     protocol, run = bundle.loaded.protocol, bundle.run
     test_data = build_test_data(bundle)
     populations = bundle.metrics.populations
+    flags = insufficiency(bundle)
     return SummaryView(
         document=build_document(bundle),
         device=f"{protocol.device.name}, version {protocol.device.version}",
@@ -339,8 +350,12 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
         independence=protocol.independence or INDEPENDENCE_MISSING,
         level=fmt.level_text(bundle.metrics.settings["confidence_level"]),
         methods=_methods(bundle),
-        overall=tuple(_result_row(p, p.label) for p in populations if p.kind in ("all", "site")),
-        subgroups=tuple(_result_row(p, p.label) for p in populations if p.kind == "attribute"),
+        overall=tuple(
+            _result_row(p, p.label, flags) for p in populations if p.kind in ("all", "site")
+        ),
+        subgroups=tuple(
+            _result_row(p, p.label, flags) for p in populations if p.kind == "attribute"
+        ),
         criteria=tuple(
             CriterionRow(
                 name=criterion.name,

@@ -387,7 +387,8 @@ def _multiplicity_text(criterion: CriterionRecord) -> str:
     if record.method == "none":
         return ""
     text = (
-        f"{record.method.capitalize()} over {record.family_size} populations: intervals at "
+        f"{fmt.multiplicity_name(record.method)} over {record.family_size} populations: "
+        "intervals at "
         f"{fmt.level_text(record.adjusted_confidence_level)} "
         f"(family {fmt.level_text(record.family_confidence_level)})"
     )

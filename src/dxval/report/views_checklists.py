@@ -153,7 +153,7 @@ def _uncertainty(bundle: BundleData) -> str:
     return (
         f"Two-sided {fmt.level_text(settings['confidence_level'])} intervals: proportions "
         f"{settings['proportion_method']}, AUC {settings['auc_method']}; multiplicity "
-        f"{settings['multiplicity']}"
+        f"{fmt.multiplicity_name(settings['multiplicity'])}"
     )
 
 

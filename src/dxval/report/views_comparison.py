@@ -88,7 +88,7 @@ def _interval(entry: Mapping[str, Any] | None, *, signed: bool = False) -> str:
     if entry is None or entry.get("estimate") is None:
         return fmt.UNDEFINED
     value = entry["estimate"]
-    text = f"{value:+.4f}" if signed else fmt.number(value)
+    text = fmt.signed(f"{value:+.4f}") if signed else fmt.number(value)
     if entry.get("low") is None or entry.get("high") is None:
         return text + " (no CI)"
     return f"{text} ({fmt.bounds(entry['low'], entry['high'])})"
@@ -230,7 +230,8 @@ def build_comparison(bundle: BundleData, *, figure_number: int) -> ComparisonVie
         decision = f"{pccp.get('id')}: {pccp.get('decision')}."
     return ComparisonView(
         level=level,
-        intro=f"The candidate was compared with {len(comparators)} reference model(s) on the "
+        intro="The candidate was compared with "
+        f"{fmt.plural(len(comparators), 'reference model')} on the "
         "same locked cases (differences are candidate − comparator; a case counts when both "
         "scored it). ΔAUC: DeLong's paired test as pROC roc.test(paired = TRUE); Δsensitivity "
         "and Δspecificity: Newcombe's hybrid score interval (method 10), with Tango's score "

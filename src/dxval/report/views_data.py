@@ -68,14 +68,33 @@ class ReasonRow:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedCaseRow:
+    """One non-evaluable case: its reference standard and why it was not analysed."""
+
+    case_id: str
+    site: str
+    truth: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlowView:
-    """STARD-style flow of cases from the manifests to the 2×2 outcome."""
+    """STARD-style flow of cases from the manifests to the 2×2 outcome.
+
+    STARD 2015 item 19 asks for the reference-standard result of the cases
+    that did not receive an index-test result: ``non_evaluable_truth`` counts
+    them and ``failed`` lists every one (the reason names the file).
+    """
 
     total: int
     test_sets: int
+    manifests: str
     per_site: tuple[tuple[str, int], ...]
     non_evaluable: int
+    non_evaluable_truth: str
     reasons: tuple[ReasonRow, ...]
+    failed: tuple[FailedCaseRow, ...]
     evaluable: int
     positives: int
     negatives: int
@@ -207,12 +226,31 @@ def _flow(bundle: BundleData) -> FlowView:
     true_positive, false_negative = split(sensitivity)
     true_negative, false_positive = split(specificity)
     cases = bundle.metrics.cases
+    test_sets = len(bundle.loaded.protocol.test_sets)
+    failed = tuple(
+        FailedCaseRow(
+            case.case_id,
+            case.site,
+            "positive" if case.truth else "negative",
+            case.reason_code or "unspecified",
+            case.reason or case.reason_code or "unspecified",
+        )
+        for case in bundle.cases
+        if case.status != "scored"
+    )
+    failed_positives = sum(1 for row in failed if row.truth == "positive")
     return FlowView(
         total=cases["total"],
-        test_sets=len(bundle.loaded.protocol.test_sets),
+        test_sets=test_sets,
+        manifests=fmt.plural(test_sets, "test-set manifest"),
         per_site=tuple((p.label, p.cases) for p in bundle.metrics.populations if p.kind == "site"),
         non_evaluable=cases["non_evaluable"],
+        non_evaluable_truth=(
+            f"reference standard positive {failed_positives} · "
+            f"negative {len(failed) - failed_positives}"
+        ),
         reasons=_reasons(bundle),
+        failed=failed,
         evaluable=cases["evaluable"],
         positives=overall.positives if overall is not None else 0,
         negatives=overall.negatives if overall is not None else 0,

@@ -9,12 +9,14 @@ with its version).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from dxval.evidence.format import BundleData, EstimateRecord, PopulationRecord
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, population_anchor
+from dxval.report.insufficiency import Insufficiency, insufficiency
 from dxval.report.views_limitations import deviations_summary
 
 #: (text found in a recorded method, reference) — first matches listed first.
@@ -184,12 +186,23 @@ class PopulationTable:
 
 
 @dataclass(frozen=True, slots=True)
+class SoupRow:
+    """One runtime distribution of the run with its licence (from dxval's SOUP list)."""
+
+    name: str
+    version: str
+    licence: str
+
+
+@dataclass(frozen=True, slots=True)
 class AppendixView:
     """The appendix: full metric tables and the environment / SOUP summary."""
 
     populations: tuple[PopulationTable, ...]
     environment: tuple[Field, ...]
     distributions: tuple[tuple[str, str], ...]
+    soup: tuple[SoupRow, ...] = ()
+    outside: str = ""
 
 
 def _name(setting: str) -> str:
@@ -236,8 +249,15 @@ def _methods(bundle: BundleData) -> tuple[tuple[MethodRow, ...], tuple[str, ...]
     if band is not None:
         texts.append(("ROC band", band.method))
     settings = bundle.metrics.settings
-    texts.append(("failure modes", "Fisher exact; " + str(settings["multiplicity"])))
-    texts.append(("criteria over K populations", str(settings["multiplicity"])))
+    method = str(settings["multiplicity"])
+    texts.append(
+        (
+            "failure modes",
+            "Fisher exact, each group against the rest; p-values adjusted across groups "
+            f"({fmt.multiplicity_name(method)})",
+        )
+    )
+    texts.append(("criteria over K populations", fmt.interval_adjustment(method)))
     used = [
         key for key, _ in REFERENCES if any(key.lower() in method.lower() for _, method in texts)
     ]
@@ -276,12 +296,53 @@ def _software(bundle: BundleData) -> tuple[Field, ...]:
     return tuple(fields)
 
 
-def _runtime_lines(runtime: dict[str, Any]) -> list[str]:
+def _runner_threads(runner: dict[str, Any]) -> str:
+    """``onnxruntime: intra-op threads 2, inter-op threads 1, ...`` from a runner's record."""
+    threads = runner.get("threads")
+    if not isinstance(threads, dict) or not threads:
+        return ""
+    names = {
+        "intra_op_num_threads": "intra-op threads",
+        "inter_op_num_threads": "inter-op threads",
+        "execution_mode": "execution mode",
+        "intra_op_allow_spinning": "spinning",
+    }
+    parts = [f"{names.get(key, key.replace('_', ' '))} {value}" for key, value in threads.items()]
+    return f"{runner.get('name', 'runner')}: {', '.join(parts)}"
+
+
+def _thread_lines(runtime: dict[str, Any]) -> list[str]:
+    """What the runner recorded about threads: each runner's settings, the executor, and the
+    thread environment variables (those set, then those not set)."""
     lines = []
-    threads = runtime.get("threads")
-    if isinstance(threads, dict):
-        set_variables = [f"{k}={v}" for k, v in threads.items() if v is not None]
-        lines.append("Thread variables: " + (", ".join(set_variables) or "none set"))
+    runners = runtime.get("runners")
+    for runner in runners if isinstance(runners, list) else []:
+        if isinstance(runner, dict) and (text := _runner_threads(runner)):
+            lines.append(f"Threads, {text}")
+    executor = runtime.get("executor")
+    if isinstance(executor, dict) and executor.get("name"):
+        workers = executor.get("workers")
+        start = executor.get("start_method")
+        lines.append(
+            f"Executor: {executor['name']}"
+            + (f", {fmt.plural(int(workers), 'worker')}" if isinstance(workers, int) else "")
+            + (f" ({start})" if start else "")
+        )
+    variables = runtime.get("threads")
+    if isinstance(variables, dict):
+        set_variables = [f"{k}={v}" for k, v in variables.items() if v is not None]
+        unset = [k for k, v in variables.items() if v is None]
+        text = ", ".join(set_variables) if set_variables else "none set"
+        if set_variables and unset:
+            text += f"; not set: {', '.join(unset)}"
+        elif unset:
+            text += f" ({', '.join(unset)})"
+        lines.append(f"Thread environment variables: {text}")
+    return lines
+
+
+def _runtime_lines(runtime: dict[str, Any]) -> list[str]:
+    lines = _thread_lines(runtime)
     onnx = runtime.get("onnxruntime")
     if isinstance(onnx, dict) and onnx.get("available"):
         providers = ", ".join(onnx.get("providers", []))
@@ -347,19 +408,37 @@ def _metric_line(name: str, record: EstimateRecord) -> MetricLine:
     )
 
 
-def _population_table(population: PopulationRecord) -> PopulationTable:
+def _population_table(population: PopulationRecord, flags: Insufficiency) -> PopulationTable:
     counts = (
-        f"{population.cases} cases, {population.evaluable} evaluable "
+        f"{fmt.plural(population.cases, 'case')}, {population.evaluable} evaluable "
         f"({population.positives} positive, {population.negatives} negative)"
     )
-    if population.insufficient:
-        counts += "; below minimum: " + "; ".join(population.insufficient)
+    short = flags.short_classes(population, "auc")  # the classes below the minimum
+    if short:
+        counts += (
+            f"; below the protocol's minimum of {flags.minimum_positives} positive and "
+            f"{flags.minimum_negatives} negative cases ({' and '.join(short)}): estimates that "
+            "need that class are marked † in section 4.3"
+        )
     return PopulationTable(
         label=population.label,
         counts=counts,
         anchor=population_anchor(population.key),
         lines=tuple(_metric_line(name, record) for name, record in population.metrics.items()),
     )
+
+
+def _commit_text(environment: dict[str, Any]) -> str:
+    """The commit dxval was built from, as ``environment.json`` records it."""
+    if "dxval_source" not in environment:
+        return "not recorded (environment.json written before dxval recorded its commit)"
+    source = environment["dxval_source"]
+    if not isinstance(source, dict) or not source.get("commit"):
+        return "not known (installed from a release distribution without VCS information)"
+    text = f"{source['commit']} (from {source.get('from')})"
+    if source.get("modified"):
+        text += "; the source tree had uncommitted changes to tracked files"
+    return text
 
 
 def _environment(bundle: BundleData) -> tuple[Field, ...]:
@@ -372,6 +451,7 @@ def _environment(bundle: BundleData) -> tuple[Field, ...]:
     devices = gpus.get("devices", []) if isinstance(gpus, dict) else []
     return (
         Field("dxval", str(environment.get("dxval"))),
+        Field("dxval commit", _commit_text(environment)),
         Field("Operating system", str(platform.get("description"))),
         Field(
             "CPU",
@@ -383,11 +463,52 @@ def _environment(bundle: BundleData) -> tuple[Field, ...]:
     )
 
 
+def _normal_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _licences() -> dict[str, tuple[str, str]]:
+    """Licence and version of each item of the SOUP list shipped with this dxval, by name."""
+    from dxval.errors import DxvalError
+    from dxval.qms.soup import load_soup, packaged_soup_path
+
+    try:
+        soup = load_soup(packaged_soup_path())
+    except DxvalError:
+        return {}
+    return {_normal_name(item.name): (item.licence, item.version) for item in soup.items}
+
+
+def _soup_rows(distributions: dict[str, Any]) -> tuple[SoupRow, ...]:
+    """The run's runtime distributions with the licence dxval's SOUP list records for them."""
+    licences = _licences()
+    rows = []
+    for name, version in distributions.items():
+        licence, listed = licences.get(_normal_name(str(name)), ("", ""))
+        if str(name).lower() == "dxval":
+            licence = "this software"
+        elif not licence:
+            licence = "not in dxval's SOUP list"
+        elif listed != str(version):
+            licence += f" (SOUP list: version {listed})"
+        rows.append(SoupRow(str(name), str(version), licence))
+    return tuple(rows)
+
+
 def build_appendix(bundle: BundleData) -> AppendixView:
-    """The appendix: every metric of every population, and the software environment."""
+    """The appendix: every metric of every population, and the software environment.
+
+    The SOUP table lists the run's runtime dependency closure
+    (``environment.json`` ``distributions``: development tools are not part of
+    a run) with each licence as dxval's shipped SOUP list records it.
+    """
     distributions = bundle.environment.get("distributions", {})
+    outside = bundle.environment.get("loaded_outside_dependencies") or {}
+    flags = insufficiency(bundle)
     return AppendixView(
-        populations=tuple(_population_table(p) for p in bundle.metrics.populations),
+        populations=tuple(_population_table(p, flags) for p in bundle.metrics.populations),
         environment=_environment(bundle),
         distributions=tuple((str(k), str(v)) for k, v in distributions.items()),
+        soup=_soup_rows(distributions),
+        outside=", ".join(f"{name} {version}" for name, version in outside.items()),
     )

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dxval.analysis.reader_study import sample_size_text
 from dxval.report import formatting as fmt
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.plots import (  # the report's shared figure style
@@ -128,11 +127,11 @@ def _test_text(document: Mapping[str, Any]) -> str:
         if document.get("test_distribution") == "t":
             statistic = f"t({document['df2']}; BDG df {document['df_bdg']:.2f})"
         p_value = fmt.p_value(document["p_value"])
-        return f"{statistic} = {document['z']:.4f}, two-sided p = {p_value}"
+        return f"{statistic} = {fmt.number(document['z'])}, two-sided p = {p_value}"
     name = "F" if document.get("test_distribution") == "F" else "χ²"
     df2 = "" if document.get("df2") is None else f", {document['df2']:.2f}"
     return (
-        f"{name}({document['df1']}{df2}) = {document['f']:.4f}, "
+        f"{name}({document['df1']}{df2}) = {fmt.number(document['f'])}, "
         f"p = {fmt.p_value(document['p_value'])}"
     )
 
@@ -207,6 +206,10 @@ def build_reader_study(document: Mapping[str, Any], *, figure_number: int) -> Re
         for name in ("sensitivity", "specificity")
         if name in document
     )
+    # imported here: the reader-study analysis pulls in pandas, which a report
+    # without a reader study never needs (report start-up, issue 18)
+    from dxval.analysis.reader_study import sample_size_text
+
     return ReaderStudyView(
         summary=f"{document['n_readers']} readers read {document['n_cases']} cases "
         f"({document['n_positive']} positive) in {len(modalities)} modalities "

@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dxval.evidence.format import BundleData, ErrorAnalysis, EstimateRecord, PopulationRecord
+from dxval.evidence.format import (
+    BundleData,
+    ErrorAnalysis,
+    ErrorCount,
+    ErrorGroupRecord,
+    EstimateRecord,
+    PopulationRecord,
+)
 from dxval.report import formatting as fmt
 from dxval.report import plots
 from dxval.report.elements import FigureView, figure_view
+from dxval.report.insufficiency import FLAG, Insufficiency, flagged_text, insufficiency
 
 FOREST_METRICS = (
     ("sensitivity", "Sensitivity"),
@@ -23,7 +31,6 @@ FOREST_METRICS = (
     ("auc", "ROC AUC"),
 )
 FOREST_ROWS_PER_FIGURE = 34
-FLAG = "†"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +65,7 @@ class SubgroupRow:
     sensitivity: str
     specificity: str
     auc: str
-    flag: str
+    note: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,16 @@ class CalibrationRow:
 
 
 @dataclass(frozen=True, slots=True)
+class BinRow:
+    """One bin of the reliability diagram, as printed beside it."""
+
+    interval: str
+    count: str
+    mean_predicted: str
+    observed: str
+
+
+@dataclass(frozen=True, slots=True)
 class CalibrationView:
     """Calibration section: a table and a reliability diagram, or why there is none."""
 
@@ -83,6 +100,7 @@ class CalibrationView:
     reason: str
     bins: str
     figure: FigureView | None
+    bin_rows: tuple[BinRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +193,7 @@ def _two_by_two(population: PopulationRecord) -> TwoByTwoView:
         ("Total", str(positives), str(negatives), str(positives + negatives)),
     )
     rates = tuple(
-        RateRow(label, fmt.fraction(record), fmt.percent_interval(record), record.method)
+        RateRow(label, fmt.fraction(record), fmt.estimate_text(record), record.method)
         for label, record in (
             ("Sensitivity", sensitivity),
             ("Specificity", specificity),
@@ -184,7 +202,7 @@ def _two_by_two(population: PopulationRecord) -> TwoByTwoView:
         )
     )
     note = (
-        f"{population.non_evaluable} non-evaluable case(s) excluded"
+        f"{fmt.plural(population.non_evaluable, 'non-evaluable case')} excluded"
         if population.non_evaluable
         else ""
     )
@@ -229,7 +247,7 @@ def _roc(bundle: BundleData, operating_point: float) -> tuple[FigureView | None,
             (
                 record,
                 plots.Curve(
-                    f"{record.label}, AUC {fmt.estimate_text(auc, digits=3)}",
+                    f"{record.label}, AUC {fmt.estimate_text(auc)}",
                     tuple(record.curve["false_positive_rate"]),
                     tuple(record.curve["true_positive_rate"]),
                 ),
@@ -273,21 +291,56 @@ def _roc(bundle: BundleData, operating_point: float) -> tuple[FigureView | None,
     return figure, "; ".join(notes)
 
 
-def _groups(bundle: BundleData) -> list[tuple[str, list[PopulationRecord]]]:
-    """Populations in report order, grouped under a heading (site, each attribute, site ×)."""
-    labels = {name: a.label or name for name, a in bundle.loaded.protocol.attributes.items()}
+def _coinciding(bundle: BundleData) -> dict[str, str]:
+    """Attributes whose levels are the sites one for one (same cases), with a note naming the pairs.
+
+    Their populations repeat the site rows estimate for estimate (a demo
+    manufacturer per site); the report says so once instead of repeating them.
+    """
+    sites = {case.site for case in bundle.cases}
+    notes = {}
+    for name in bundle.attributes:
+        pairs = {(case.site, case.levels[name]) for case in bundle.cases}
+        levels = {level for _, level in pairs}
+        if len(sites) > 1 and len(pairs) == len(sites) == len(levels):
+            joined = "; ".join(
+                f"{level}: {site}" for site, level in sorted(pairs, key=lambda p: p[1])
+            )
+            notes[name] = (
+                f"one {_label(bundle, name).lower()} per site ({joined}): as the Site rows"
+            )
+    return notes
+
+
+def _label(bundle: BundleData, name: str) -> str:
+    attribute = bundle.loaded.protocol.attributes.get(name)
+    return attribute.label if attribute is not None and attribute.label else name
+
+
+def _groups(bundle: BundleData) -> list[tuple[str, list[PopulationRecord], str]]:
+    """Populations in report order, grouped under a heading (site, each attribute, site ×).
+
+    The third item is a note replacing the rows of an attribute that coincides
+    with the sites (its populations are left out: they repeat the Site rows).
+    """
+    coinciding = _coinciding(bundle)
     groups: dict[str, list[PopulationRecord]] = {}
+    notes: dict[str, str] = {}
     for population in bundle.metrics.populations:
         if population.kind == "all":
             heading = "Overall"
         elif population.kind in ("site", "test_set"):
             heading = "Site" if population.kind == "site" else "Test set"
         elif population.kind == "attribute":
-            heading = labels.get(population.attribute or "", population.attribute or "")
+            heading = _label(bundle, population.attribute or "")
+            if (population.attribute or "") in coinciding:
+                notes[heading] = coinciding[population.attribute or ""]
+                groups.setdefault(heading, [])
+                continue
         else:
-            heading = f"Site × {labels.get(population.attribute or '', population.attribute)}"
+            heading = f"Site × {_label(bundle, population.attribute or '')}"
         groups.setdefault(heading, []).append(population)
-    return list(groups.items())
+    return [(heading, members, notes.get(heading, "")) for heading, members in groups.items()]
 
 
 def _short_label(population: PopulationRecord) -> str:
@@ -298,18 +351,42 @@ def _short_label(population: PopulationRecord) -> str:
     return population.label
 
 
+def _thresholds(bundle: BundleData) -> dict[tuple[str, str], float]:
+    """Acceptance thresholds of criteria on a forest metric, by (population key, metric)."""
+    found = {}
+    for requirement in bundle.criteria.requirements:
+        for criterion in requirement.criteria:
+            if criterion.spread is not None:
+                continue  # a spread is judged on a difference, not on one population's estimate
+            for outcome in criterion.populations:
+                found[(outcome.population, criterion.metric)] = criterion.value
+    return found
+
+
+def _forest_row(
+    population: PopulationRecord, flags: Insufficiency, thresholds: dict[tuple[str, str], float]
+) -> plots.ForestRow:
+    values = tuple(_interval(_metric(population, name)) for name, _ in FOREST_METRICS)
+    cell_flags = tuple(
+        flags.flagged(population, name) and value is not None and value.estimate is not None
+        for (name, _), value in zip(FOREST_METRICS, values, strict=True)
+    )
+    return plots.ForestRow(
+        _short_label(population) + (f" {FLAG}" if any(cell_flags) else ""),
+        values,
+        flags=cell_flags,
+        thresholds=tuple(thresholds.get((population.key, name)) for name, _ in FOREST_METRICS),
+    )
+
+
 def _forest(bundle: BundleData, *, first: int) -> tuple[FigureView, ...]:
+    flags, thresholds = insufficiency(bundle), _thresholds(bundle)
     rows: list[plots.ForestRow] = []
-    for heading, populations in _groups(bundle):
+    for heading, populations, note in _groups(bundle):
         rows.append(plots.ForestRow(heading, (), header=True))
-        rows += [
-            plots.ForestRow(
-                _short_label(p) + (f" {FLAG}" if p.insufficient else ""),
-                tuple(_interval(_metric(p, name)) for name, _ in FOREST_METRICS),
-                flagged=bool(p.insufficient),
-            )
-            for p in populations
-        ]
+        if note:
+            rows.append(plots.ForestRow("same cases as the Site rows", ()))
+        rows += [_forest_row(p, flags, thresholds) for p in populations]
     overall = bundle.metrics.population("all")
     references = tuple(
         (record.estimate if (record := _metric(overall, name)) is not None else None)
@@ -326,8 +403,9 @@ def _forest(bundle: BundleData, *, first: int) -> tuple[FigureView, ...]:
         part = f" (part {index} of {len(chunks)})" if len(chunks) > 1 else ""
         caption = (
             f"Point estimates with {level} intervals (unadjusted) by population{part}. "
-            f"Dashed line: all cases. Hollow grey markers and {FLAG}: fewer cases than the "
-            "protocol's minimum in the cell."
+            "Dashed grey line: all cases. Vermilion mark across a row: the acceptance threshold "
+            "of a criterion judged on that population (criteria.json). Hollow grey markers and "
+            f"{FLAG}: fewer cases of the class the estimate needs than the protocol's minimum."
         )
         alt = "Forest plot of sensitivity, specificity and ROC AUC by site and subgroup"
         key = "forest" if len(chunks) == 1 else f"forest-{index}"
@@ -340,12 +418,28 @@ def _forest(bundle: BundleData, *, first: int) -> tuple[FigureView, ...]:
 
 
 def _subgroups(bundle: BundleData) -> tuple[tuple[SubgroupRow, ...], tuple[str, ...]]:
-    rows, flags = [], []
-    for heading, populations in _groups(bundle):
-        rows.append(SubgroupRow(heading, True, "", "", "", "", "", "", ""))
+    rows, notes = [], []
+    flags = insufficiency(bundle)
+    for heading, populations, note in _groups(bundle):
+        rows.append(SubgroupRow(heading, True, "", "", "", "", "", ""))
+        if note:
+            rows.append(
+                SubgroupRow(
+                    note[0].upper() + note[1:] + ".", False, "", "", "", "", "", "", note=True
+                )
+            )
         for p in populations:
-            if p.insufficient:
-                flags.append(f"{p.label}: {'; '.join(p.insufficient)}")
+            cells = {}
+            for name in ("sensitivity", "specificity", "auc"):
+                record = _metric(p, name)
+                flagged = (
+                    flags.flagged(p, name) and record is not None and record.estimate is not None
+                )
+                cells[name] = flagged_text(fmt.estimate_text(record), flagged)
+                if flagged:
+                    notes.append(
+                        f"{p.label}, {name.replace('auc', 'ROC AUC')}: {flags.reason(p, name)}"
+                    )
             rows.append(
                 SubgroupRow(
                     label=_short_label(p),
@@ -353,13 +447,12 @@ def _subgroups(bundle: BundleData) -> tuple[tuple[SubgroupRow, ...], tuple[str, 
                     cases=str(p.cases),
                     positives=str(p.positives),
                     negatives=str(p.negatives),
-                    sensitivity=fmt.estimate_text(_metric(p, "sensitivity")),
-                    specificity=fmt.estimate_text(_metric(p, "specificity")),
-                    auc=fmt.estimate_text(_metric(p, "auc")),
-                    flag=FLAG if p.insufficient else "",
+                    sensitivity=cells["sensitivity"],
+                    specificity=cells["specificity"],
+                    auc=cells["auc"],
                 )
             )
-    return tuple(rows), tuple(flags)
+    return tuple(rows), tuple(notes)
 
 
 def _multiplicity(bundle: BundleData) -> tuple[str, ...]:
@@ -370,7 +463,8 @@ def _multiplicity(bundle: BundleData) -> tuple[str, ...]:
             if record.method == "none":
                 continue
             lines.append(
-                f"{criterion.name} ({criterion.description}): {record.method} over "
+                f"{criterion.name} ({criterion.description}): "
+                f"{fmt.multiplicity_name(record.method)} over "
                 f"{record.family_size} populations, intervals at "
                 f"{fmt.level_text(record.adjusted_confidence_level)} for a family level of "
                 f"{fmt.level_text(record.family_confidence_level)}"
@@ -395,8 +489,8 @@ def _calibration(bundle: BundleData, *, number: int) -> CalibrationView:
                 log_loss=fmt.number(record["log_loss"]),
                 ece=fmt.number(record["ece"]),
                 mce=fmt.number(record["mce"]),
-                slope=fmt.estimate_text(slope, digits=3),
-                intercept=fmt.estimate_text(intercept, digits=3),
+                slope=fmt.estimate_text(slope),
+                intercept=fmt.estimate_text(intercept),
             )
         )
         if population.kind == "all":
@@ -413,7 +507,16 @@ def _calibration(bundle: BundleData, *, number: int) -> CalibrationView:
     figure = figure_view(
         number, "reliability", title="Reliability diagram", caption=caption, alt=caption, svg=svg
     )
-    return CalibrationView(tuple(rows), reason, bins, figure)
+    bin_rows = tuple(
+        BinRow(
+            f"[{point.lower:g}, {point.upper:g}{']' if point.upper >= 1.0 else ')'}",
+            str(point.count),
+            fmt.number(point.mean_predicted) if point.count else fmt.DASH,
+            fmt.number(point.observed_fraction) if point.count else fmt.DASH,
+        )
+        for point in points
+    )
+    return CalibrationView(tuple(rows), reason, bins, figure, bin_rows)
 
 
 def build_results(bundle: BundleData) -> ResultsView:
@@ -439,17 +542,36 @@ def build_results(bundle: BundleData) -> ResultsView:
     )
 
 
+def _uninformative(group: ErrorGroupRecord, overall: ErrorCount) -> bool:
+    """Whether the group-versus-rest 2×2 table has an empty row or column.
+
+    Rows: the group and the rest; columns: errors and non-errors. With an
+    empty margin (a group of no cases, a group holding every case, no error
+    or nothing but errors) Fisher's test compares nothing; the analysis
+    records p = 1, which the report shows as undefined, never as a p-value.
+    """
+    return (
+        group.cases in {0, overall.cases}  # an empty row: the group or the rest
+        or overall.errors in {0, overall.cases}  # an empty column: no error, or no non-error
+    )
+
+
+def _p_text(value: float | None, *, undefined: bool) -> str:
+    return fmt.UNDEFINED if undefined else fmt.p_value(value)
+
+
 def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: float) -> ErrorSection:
     overall = analysis.overall
     groups = tuple(
         ErrorGroupRow(
             label=group.label,
             errors=f"{group.errors}/{group.cases}",
-            rate=fmt.percent_interval(group.rate),
-            odds_ratio=fmt.estimate_text(group.fisher_exact.effect, digits=2),
-            p_value=fmt.p_value(group.fisher_exact.p_value),
-            p_adjusted=fmt.p_value(group.p_value_adjusted),
-            enriched=group.p_value_adjusted is not None
+            rate=fmt.estimate_text(group.rate),
+            odds_ratio=fmt.estimate_text(group.fisher_exact.effect),
+            p_value=_p_text(group.fisher_exact.p_value, undefined=_uninformative(group, overall)),
+            p_adjusted=_p_text(group.p_value_adjusted, undefined=_uninformative(group, overall)),
+            enriched=not _uninformative(group, overall)
+            and group.p_value_adjusted is not None
             and group.p_value_adjusted < alpha
             and group.rate.estimate is not None
             and overall.rate.estimate is not None
@@ -461,13 +583,13 @@ def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: floa
         title="False negatives (missed positive cases)"
         if false_negative
         else "False positives (negative cases called positive)",
-        overall=f"{overall.errors}/{overall.cases}, {fmt.percent_interval(overall.rate)}",
+        overall=f"{overall.errors}/{overall.cases}, {fmt.estimate_text(overall.rate)}",
         groups=groups,
         confident_title="Lowest-scoring false negatives"
         if false_negative
         else "Highest-scoring false positives",
         confident=tuple(
-            ConfidentRow(error.case_id, error.site, f"{error.score:.4g}")
+            ConfidentRow(error.case_id, error.site, fmt.number(error.score))
             for error in analysis.most_confident
         ),
     )
@@ -526,7 +648,8 @@ def build_failure_modes(bundle: BundleData, *, figure_number: int) -> FailureMod
         method=modes.method,
         enriched_rule=(
             f"A group is flagged as enriched when its error rate exceeds the overall rate and "
-            f"its {settings['multiplicity']}-adjusted p-value is below {alpha:.4g}."
+            f"its {fmt.multiplicity_name(settings['multiplicity'])}-adjusted p-value is below "
+            f"{alpha:.4g}."
         ),
         enriched=enriched,
         sections=sections,

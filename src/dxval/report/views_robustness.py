@@ -76,7 +76,7 @@ def _estimate(entry: Mapping[str, Any] | None) -> str:
     record = _record(entry)
     text = fmt.estimate_text(record)
     if record is not None and record.estimate is not None and record.low is None:
-        return f"{record.estimate:.4f} (CI undefined: {record.reason})"
+        return f"{fmt.number(record.estimate)} (CI undefined: {record.reason})"
     return text
 
 
@@ -146,7 +146,8 @@ def summary_paragraph(robustness: Mapping[str, Any] | None) -> str | None:
     ]
     return (
         "Robustness to reasonably foreseeable input changes was tested by re-scoring every "
-        f"test case under {len(view.rows)} pre-specified perturbation level(s) with the locked "
+        "test case under "
+        f"{fmt.plural(len(view.rows), 'pre-specified perturbation level')} with the locked "
         f"model; paired differences to the unperturbed images ({view.level} CIs, level − "
         "unperturbed): " + "; ".join(parts) + "."
     )
@@ -191,9 +192,12 @@ def build_precision(precision: Mapping[str, Any] | None) -> PrecisionView | None
     return PrecisionView(
         level=fmt.level_text(float(precision["confidence_level"])),
         groups=(
-            f"{precision['complete_groups']} group(s) of {precision['repeats']} scored repeats "
+            f"{fmt.plural(precision['complete_groups'], 'group')} of {precision['repeats']} "
+            "scored repeats "
             f"(manifest column {precision['repeat_group']}; {precision['excluded_groups']} "
-            f"group(s) of another size excluded; sites: {sites}); decisions at the operating "
+            f"{'group' if precision['excluded_groups'] == 1 else 'groups'} of another size "
+            "excluded; "
+            f"sites: {sites}); decisions at the operating "
             f"point {precision['operating_point']:g}"
         ),
         rows=tuple(
