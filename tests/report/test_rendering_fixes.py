@@ -202,8 +202,14 @@ def test_empty_group_prints_undefined_p_values(bundle: BundleData) -> None:
         update={
             "errors": 0,
             "cases": 0,
-            "fisher_exact": group.fisher_exact.model_copy(update={"p_value": 1.0}),
-            "p_value_adjusted": 1.0,
+            "fisher_exact": group.fisher_exact.model_copy(
+                update={
+                    "p_value": None,
+                    "status": "undefined",
+                    "reason": "a row or column of the table is empty: the test is not informative",
+                }
+            ),
+            "p_value_adjusted": None,
         }
     )
     informative = analysis.groups[1]

@@ -36,7 +36,10 @@ def test_zero_cell_gives_undefined_odds_ratio_with_p_value() -> None:
 
 def test_empty_margin_and_negative_count() -> None:
     result = fisher_exact_test(0, 0, 2, 8)
-    assert result.p_value == 1.0
+    assert result.status is Status.UNDEFINED  # no p = 1 presented as a real p-value
+    assert result.p_value is None
+    assert "empty" in (result.reason or "")
+    assert result.to_dict()["p_value"] is None
     assert result.odds_ratio is not None
     assert "empty" in (result.odds_ratio.reason or "")
     with pytest.raises(ValueError, match="expected non-negative counts"):

@@ -5,7 +5,12 @@ positive cases and the false-positive rate among its negative cases are
 compared with the overall rates: a confidence interval of the group's rate
 (the protocol's proportion method) and Fisher's exact test of the group
 against the rest (two-sided; p-values also adjusted across the groups of
-each error type by the protocol's multiplicity method). Non-evaluable cases
+each error type by the protocol's multiplicity method). A group whose table
+against the rest has an empty row or column (no case in the group or in the
+rest, no error or nothing but errors) has an undefined test: status
+``undefined`` with the reason, no p-value, and it is left out of the family
+the p-values are adjusted over, so the family size K is the number of
+defined tests (recorded per error type). Non-evaluable cases
 are left out here; they are counted in the metrics. The most confident
 errors (false negatives with the lowest scores, false positives with the
 highest) are listed by case ID, and the score distribution is summarised by
@@ -47,7 +52,8 @@ def _group_rows(
     error_mask: npt.NDArray[np.bool_],
     class_mask: npt.NDArray[np.bool_],
     settings: StatisticsSettings,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each group's rate and test against the rest, and the multiplicity family they form."""
     rows: list[dict[str, Any]] = []
     for group in groups:
         inside = group.mask & class_mask
@@ -67,14 +73,23 @@ def _group_rows(
                 "fisher_exact": test.to_dict(),
             }
         )
-    p_values = [row["fisher_exact"]["p_value"] for row in rows]
-    defined = [index for index, value in enumerate(p_values) if value is not None]
-    adjusted = adjust_p_values([p_values[i] for i in defined], method=settings.multiplicity)
+    # Only defined tests form the family: an undefined one tests nothing, and
+    # counting it in K would make every other adjusted p-value more conservative.
+    defined = [index for index, row in enumerate(rows) if row["fisher_exact"]["status"] == "ok"]
+    adjusted = adjust_p_values(
+        [rows[index]["fisher_exact"]["p_value"] for index in defined],
+        method=settings.multiplicity,
+    )
     for row in rows:
         row["p_value_adjusted"] = None
     for position, index in enumerate(defined):
         rows[index]["p_value_adjusted"] = float(adjusted[position])
-    return rows
+    family = {
+        "method": settings.multiplicity,
+        "family_size": len(defined),
+        "undefined_tests": len(rows) - len(defined),
+    }
+    return rows, family
 
 
 def _most_confident(
@@ -158,18 +173,22 @@ def failure_modes(
     called = table.called_positive()
     result: dict[str, Any] = {
         "method": "rate with the protocol's proportion CI; Fisher's exact test of the group "
-        "against the rest (two-sided), p-values adjusted across groups; evaluable cases only",
+        "against the rest (two-sided), p-values adjusted across the groups whose test is "
+        "defined (a group whose table against the rest has an empty row or column has an "
+        "undefined test and is left out of the family); evaluable cases only",
     }
     for name, truth_class, wrong_call in _ERROR_TYPES:
         class_mask = table.evaluable & (table.truth == truth_class)
         error_mask = class_mask & (called == wrong_call)
+        rows, family = _group_rows(table, groups, error_mask, class_mask, settings)
         result[name] = {
             "overall": {
                 "errors": int(error_mask.sum()),
                 "cases": int(class_mask.sum()),
                 "rate": _rate(int(error_mask.sum()), int(class_mask.sum()), settings),
             },
-            "groups": _group_rows(table, groups, error_mask, class_mask, settings),
+            "groups": rows,
+            "multiplicity": family,
             "most_confident": _most_confident(
                 table,
                 error_mask,

@@ -228,12 +228,22 @@ class ConfidentError(Record):
     score: float
 
 
+class ErrorFamilyRecord(Record):
+    """The family the group p-values were adjusted over: the defined tests only."""
+
+    method: str
+    family_size: int
+    undefined_tests: int
+
+
 class ErrorAnalysis(Record):
     """False negatives or false positives: overall, by group, the most confident ones."""
 
     overall: ErrorCount
     groups: list[ErrorGroupRecord]
     most_confident: list[ConfidentError]
+    #: Absent in bundles written before undefined tests were left out of the family.
+    multiplicity: ErrorFamilyRecord | None = None
 
 
 class ScoreSummary(Record):

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from dxval.evidence.format import (
     BundleData,
     ErrorAnalysis,
-    ErrorCount,
     ErrorGroupRecord,
     EstimateRecord,
     PopulationRecord,
@@ -150,6 +149,8 @@ class ErrorSection:
     groups: tuple[ErrorGroupRow, ...]
     confident_title: str
     confident: tuple[ConfidentRow, ...]
+    #: The family the p-values were adjusted over (empty for bundles that did not record it).
+    family: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,22 +543,37 @@ def build_results(bundle: BundleData) -> ResultsView:
     )
 
 
-def _uninformative(group: ErrorGroupRecord, overall: ErrorCount) -> bool:
-    """Whether the group-versus-rest 2×2 table has an empty row or column.
+def _uninformative(group: ErrorGroupRecord) -> bool:
+    """Whether the group's test against the rest is undefined (an empty row or column).
 
-    Rows: the group and the rest; columns: errors and non-errors. With an
-    empty margin (a group of no cases, a group holding every case, no error
-    or nothing but errors) Fisher's test compares nothing; the analysis
-    records p = 1, which the report shows as undefined, never as a p-value.
+    With an empty margin (a group of no cases, a group holding every case, no
+    error or nothing but errors) Fisher's test compares nothing; the analysis
+    records it as undefined with no p-value, and the report shows it as
+    undefined, never as a p-value.
     """
-    return (
-        group.cases in {0, overall.cases}  # an empty row: the group or the rest
-        or overall.errors in {0, overall.cases}  # an empty column: no error, or no non-error
-    )
+    return group.fisher_exact.status == "undefined"
 
 
 def _p_text(value: float | None, *, undefined: bool) -> str:
     return fmt.UNDEFINED if undefined else fmt.p_value(value)
+
+
+def _family_text(analysis: ErrorAnalysis) -> str:
+    """Which tests the adjusted p-values were adjusted over: the defined ones, K of them."""
+    family = analysis.multiplicity
+    if family is None:
+        return ""
+    if family.method == "none":
+        adjustment = "No multiplicity adjustment"
+    else:
+        adjustment = f"{fmt.multiplicity_name(family.method)} adjustment over K = " + fmt.plural(
+            family.family_size, "defined test"
+        )
+    if family.undefined_tests:
+        adjustment += (
+            f"; {fmt.plural(family.undefined_tests, 'undefined test')} left out of the family"
+        )
+    return adjustment + "."
 
 
 def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: float) -> ErrorSection:
@@ -568,9 +584,9 @@ def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: floa
             errors=f"{group.errors}/{group.cases}",
             rate=fmt.estimate_text(group.rate),
             odds_ratio=fmt.estimate_text(group.fisher_exact.effect),
-            p_value=_p_text(group.fisher_exact.p_value, undefined=_uninformative(group, overall)),
-            p_adjusted=_p_text(group.p_value_adjusted, undefined=_uninformative(group, overall)),
-            enriched=not _uninformative(group, overall)
+            p_value=_p_text(group.fisher_exact.p_value, undefined=_uninformative(group)),
+            p_adjusted=_p_text(group.p_value_adjusted, undefined=_uninformative(group)),
+            enriched=not _uninformative(group)
             and group.p_value_adjusted is not None
             and group.p_value_adjusted < alpha
             and group.rate.estimate is not None
@@ -592,6 +608,7 @@ def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: floa
             ConfidentRow(error.case_id, error.site, fmt.number(error.score))
             for error in analysis.most_confident
         ),
+        family=_family_text(analysis),
     )
 
 

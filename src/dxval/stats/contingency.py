@@ -46,6 +46,8 @@ def fisher_exact_test(
         :class:`TestResult` (no test statistic) with the two-sided p-value and ``effect`` (also
         ``odds_ratio``) the conditional MLE odds ratio; the effect is
         undefined (with reason) when it or its interval is infinite or 0/0.
+        With an empty row or column the test itself is undefined: status
+        ``undefined``, the reason, and no p-value.
 
     Raises
     ------
@@ -69,9 +71,11 @@ def fisher_exact_test(
     table = np.array(cells, dtype=np.int64).reshape(2, 2)
     n = int(table.sum())
     if min(table.sum(axis=0).min(), table.sum(axis=1).min()) == 0:
+        # With a margin of 0 every table with those margins is the observed one: the
+        # test compares nothing, so it has no p-value (never p = 1 presented as real).
         reason = "a row or column of the table is empty: the test is not informative"
         effect = Estimate.undefined(reason, confidence_level=level, method=FISHER_METHOD, n=n)
-        return TestResult(FISHER_METHOD, None, 1.0, n, Status.OK, None, effect)
+        return TestResult(FISHER_METHOD, None, None, n, Status.UNDEFINED, reason, effect)
     p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
     estimate = float(odds_ratio(table, kind="conditional").statistic)
     low, high = conditional_odds_ratio_interval(table, level)
