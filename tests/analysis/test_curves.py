@@ -51,6 +51,6 @@ def test_curves_per_population_with_a_band_for_the_first() -> None:
         "population": "site=C",
         "label": "C",
         "status": "undefined",
-        "reason": "3 positive and 0 negative evaluable case(s)",
+        "reason": "3 evaluable cases: 3 positive, 0 negative",
     }
     assert roc_curves(table, index.populations[:2], settings) == records[:2]

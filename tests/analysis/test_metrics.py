@@ -151,17 +151,13 @@ def test_insufficient_cells_are_flagged(
     counts = population_counts(table, populations.by_key["wfns=3"])
     assert (counts.positives, counts.negatives) == (1, 3)
     assert counts.insufficient(settings) == (
-        "1 positive case(s) < minimum 10",
-        "3 negative case(s) < minimum 10",
+        "1 positive case < minimum 10",
+        "3 negative cases < minimum 10",
     )
     assert population_counts(table, populations.by_key["all"]).insufficient(settings) == ()
     # a metric is flagged only for the classes it is computed from
-    assert counts.insufficient(settings, metric="sensitivity") == (
-        "1 positive case(s) < minimum 10",
-    )
-    assert counts.insufficient(settings, metric="specificity") == (
-        "3 negative case(s) < minimum 10",
-    )
+    assert counts.insufficient(settings, metric="sensitivity") == ("1 positive case < minimum 10",)
+    assert counts.insufficient(settings, metric="specificity") == ("3 negative cases < minimum 10",)
     assert len(counts.insufficient(settings, metric="auc")) == 2
 
 

@@ -72,7 +72,7 @@ def test_hand_built_example_through_the_command(
         (TRUTH, MARKS + "A,m9,1,1,2,2,\n", "marks.csv:8: empty score"),
         (TRUTH, MARKS + "A,m9,5,1,2,2,0.1\n", "marks.csv:8: box (5.0, 1.0, 2.0, 2.0)"),
         (TRUTH + "A,L1,0,0,4,4,64,64\n", MARKS, "truth.csv:8: lesion 'L1' repeated"),
-        ("case_id,x0,y0,x1,y1\n", MARKS, "missing column(s) lesion_id"),
+        ("case_id,x0,y0,x1,y1\n", MARKS, "missing column lesion_id"),
     ],
 )
 def test_bad_inputs_exit_2_with_one_line(

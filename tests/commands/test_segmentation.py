@@ -118,7 +118,7 @@ def test_label_selects_the_structure(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("case_id,truth\nc,t.npz\n", "missing column(s) prediction"),
+        ("case_id,truth\nc,t.npz\n", "missing column prediction"),
         ("case_id,truth,prediction\nc,t.npz,p.npz\nc,t.npz,p.npz\n", "case_id repeated"),
         ("case_id,truth,prediction\n", "no cases"),
         ("case_id,truth,prediction\nc,,p.npz\n", ":2: empty truth"),

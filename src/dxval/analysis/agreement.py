@@ -30,6 +30,7 @@ from dxval.stats.agreement import (
     within_subject_sd,
 )
 from dxval.stats.results import Estimate
+from dxval.stats.wording import plural
 
 __all__ = ["AgreementReport", "Ratings", "agreement_report", "format_agreement", "read_ratings"]
 
@@ -105,8 +106,8 @@ def read_ratings(path: Path, *, subject: str, rater: str, score: str) -> Ratings
     first_line, cells, raters = _collect(path, raw, subject, rater, score)
     if len(first_line) < 2 or len(raters) < 2:
         raise InputError(
-            f"{path}: got {len(first_line)} subject(s) (column {subject!r}) and {len(raters)} "
-            f"rater(s) (column {rater!r}), expected at least 2 of each"
+            f"{path}: got {plural(len(first_line), 'subject')} (column {subject!r}) and "
+            f"{plural(len(raters), 'rater')} (column {rater!r}), expected at least 2 of each"
         )
     subjects = sorted(first_line, key=first_line.__getitem__)
     matrix = np.empty((len(subjects), len(raters)))

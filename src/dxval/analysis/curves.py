@@ -20,6 +20,7 @@ from dxval.analysis.metrics import StatisticsSettings
 from dxval.analysis.populations import Population
 from dxval.analysis.table import CaseTable
 from dxval.stats import roc_curve, sensitivity_band
+from dxval.stats.wording import plural
 
 BAND_SPECIFICITIES = tuple(round(0.1 * step, 1) for step in range(11))
 
@@ -72,7 +73,8 @@ def roc_curves(
         negatives = int(selected.sum()) - positives
         record: dict[str, Any] = {"population": population.key, "label": population.label}
         if positives == 0 or negatives == 0:
-            reason = f"{positives} positive and {negatives} negative evaluable case(s)"
+            evaluable = plural(positives + negatives, "evaluable case")
+            reason = f"{evaluable}: {positives} positive, {negatives} negative"
             records.append({**record, "status": "undefined", "reason": reason})
             continue
         curve = roc_curve(table.truth[selected], np.asarray(table.scores[selected]))

@@ -60,7 +60,8 @@ def _rows(path: Path, what: str, required: tuple[str, ...]) -> list[tuple[int, d
     columns = reader.fieldnames or []
     missing = [column for column in required if column not in columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)} in {what}")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise InputError(f"{path}: missing {noun} {', '.join(missing)} in {what}")
     if not set(BOX) <= set(columns) and not set(POINT) <= set(columns):
         raise InputError(f"{path}: expected box columns x0,y0,x1,y1 or point columns x,y")
     rows = [

@@ -35,6 +35,7 @@ from dxval.stats import (
     proportion_ci,
 )
 from dxval.stats.vocabulary import CALIBRATION_METRICS
+from dxval.stats.wording import plural
 
 HANDLINGS = ("exclude", "as_negative", "as_positive")
 
@@ -84,11 +85,11 @@ class PopulationCounts:
         flags = []
         if needs_positives and self.positives < settings.minimum_positives:
             flags.append(
-                f"{self.positives} positive case(s) < minimum {settings.minimum_positives}"
+                f"{plural(self.positives, 'positive case')} < minimum {settings.minimum_positives}"
             )
         if needs_negatives and self.negatives < settings.minimum_negatives:
             flags.append(
-                f"{self.negatives} negative case(s) < minimum {settings.minimum_negatives}"
+                f"{plural(self.negatives, 'negative case')} < minimum {settings.minimum_negatives}"
             )
         return tuple(flags)
 

@@ -41,6 +41,7 @@ from dxval.stats.agreement import (
     icc,
     within_subject_sd,
 )
+from dxval.stats.wording import plural
 
 __all__ = ["PrecisionResult", "analyse_precision"]
 
@@ -108,7 +109,7 @@ def analyse_precision(
         table.scores[np.array(complete, dtype=np.intp)] if complete else np.zeros((0, 2))
     )
     decisions = matrix >= settings.operating_point
-    undefined_reason = f"{n} complete repeat group(s), expected at least 2"
+    undefined_reason = f"{plural(n, 'complete repeat group')}, expected at least 2"
 
     def guarded(name: str, method: str, compute: Callable[[], Estimate]) -> Estimate:
         if n < 2:

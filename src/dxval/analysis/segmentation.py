@@ -109,7 +109,7 @@ def read_segmentation_manifest(path: Path) -> list[ManifestRow]:
     missing = [column for column in MANIFEST_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"{path}: missing {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}; "
             f"expected {', '.join(MANIFEST_COLUMNS)}"
         )
     rows: list[ManifestRow] = []

@@ -14,6 +14,7 @@ minus is never read as a dash); counts of things agree in number ("1 case",
 from __future__ import annotations
 
 from dxval.evidence.format import EstimateRecord
+from dxval.stats import wording
 
 UNDEFINED = "undefined"
 DASH = "–"  # en dash: an empty cell, and between interval ends (thin-spaced)
@@ -46,10 +47,9 @@ def span(low: str, high: str, *, negative: bool) -> str:
     return f"{low} to {high}" if negative else f"{low}{RANGE}{high}"
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``count`` with its noun in the right number: ``1 case``, ``3 sites``, ``0 cases``."""
-    noun = singular if count == 1 else (plural_form or f"{singular}s")
-    return f"{count} {noun}"
+# Defined in stats so that the analysis's reasons in metrics.json agree in number the
+# same way (analysis cannot import report); ``fmt.plural`` stays the report's name for it.
+plural = wording.plural
 
 
 def level_text(confidence_level: float) -> str:

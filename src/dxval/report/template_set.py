@@ -31,6 +31,7 @@ import jinja2
 import jinja2.meta
 
 from dxval.errors import UsageError
+from dxval.report.formatting import plural
 
 __all__ = [
     "MONITORING_ROOTS",
@@ -139,6 +140,8 @@ def template_environment(folder: Path | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["cell"] = _markdown_cell
+    # counts in words: {{ n | plural("case") }} → "1 case", "3 cases" (never "case(s)")
+    environment.filters["plural"] = plural
     return environment
 
 
