@@ -127,8 +127,8 @@ def test_table_without_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
             r":26: the subject first seen on line 6 \(column 'target'\) already has a score "
             r"from rater 'J4' \(column 'judge'\) on line 9",
         ),
-        ([(f"T{i}", "J1", "1") for i in range(4)], r"got 4 subject\(s\).* and 1 rater\(s\)"),
-        ([("T1", "J1", "1"), ("T1", "J2", "2")], r"got 1 subject\(s\).* expected at least 2"),
+        ([(f"T{i}", "J1", "1") for i in range(4)], r"got 4 subjects.* and 1 rater \("),
+        ([("T1", "J1", "1"), ("T1", "J2", "2")], r"got 1 subject .* expected at least 2"),
         ([("T1", "J1", "1"), ("T1", "J2", "nan")], r":3 column 'rating': got 'nan'"),
         ([("T1", "", "1")], r":2 column 'judge': empty"),
     ],

@@ -22,7 +22,7 @@ def test_preview_writes_a_png_and_names_failed_cases(
     out = tmp_path / "sheet" / "preview.png"
     assert main(["preview", str(protocol), "--cases", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert f"{out}: 2 case(s) shown" in printed
+    assert f"{out}: 2 cases shown" in printed
     assert "B2: not_dicom" in printed
     picture = matplotlib_image.imread(out)
     assert picture.ndim == 3
@@ -34,7 +34,7 @@ def test_preview_cases_limit_per_test_set(
 ) -> None:
     protocol = write_model_protocol(tmp_path)
     assert main(["preview", str(protocol), "--cases", "1", "--out", str(tmp_path / "p.png")]) == 0
-    assert "2 case(s) shown" in capsys.readouterr().out
+    assert "2 cases shown" in capsys.readouterr().out
     assert main(["preview", str(protocol), "--cases", "0", "--out", str(tmp_path / "p.png")]) == 2
     assert "got '0', expected a positive integer" in capsys.readouterr().err
     assert main(["preview", str(protocol), "--out", str(tmp_path / "p.jpg")]) == 2

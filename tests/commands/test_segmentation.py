@@ -145,5 +145,5 @@ def test_npz_without_spacing_and_float_masks_are_reasons(
     _npz(tmp_path / "t.npz", _cube(0))
     rows = [("a", "t.npz", "nospacing.npz"), ("b", "t.npz", "soft.npz")]
     data = _run(capsys, str(_manifest(tmp_path, rows)))
-    assert "missing array(s) ['spacing']" in data["cases"][0]["reason"]
+    assert "missing array ['spacing']" in data["cases"][0]["reason"]
     assert "non-integer values" in data["cases"][1]["reason"]

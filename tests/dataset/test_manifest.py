@@ -36,7 +36,7 @@ def test_predictions_only_manifest_has_no_paths(tmp_path: Path) -> None:
     ("content", "message"),
     [
         ("", r"m\.csv: got an empty file expected a CSV header line"),
-        ("label\n1\n", r"m\.csv: got no 'case_id' column among 1 header field\(s\)"),
+        ("label\n1\n", r"m\.csv: got no 'case_id' column among 1 header field"),
         ("case_id,label\n", r"m\.csv: got no case rows expected at least one case in test set a"),
         ("case_id,label\nx,1,extra\n", r"m\.csv:2: got 3 fields expected 2 \(as in the header\)"),
         ("case_id,label\n,1\n", r"m\.csv:2 case_id: got an empty value expected a case ID"),

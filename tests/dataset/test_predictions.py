@@ -40,7 +40,7 @@ def test_reads_scores_and_failure_reasons(tmp_path: Path) -> None:
         ("id,prob\na,1\na,2\n", r"p\.csv:3 id: got duplicate 'a' \(first on line 2\)"),
         (
             "id,score\na,1\n",
-            r"got no 'prob' column among 2 header field\(s\) "
+            r"got no 'prob' column among 2 header fields "
             r"expected a 'prob' column \(predictions\.score\)",
         ),
     ],
@@ -70,17 +70,15 @@ def test_coverage_missing_and_extra_cases(tmp_path: Path) -> None:
     path = _write(tmp_path, "id,prob\na,1\nz,2\n")
     predictions = read_predictions(path, case_id_column="id", score_column="prob")
     with pytest.raises(
-        InputError, match=r"p\.csv: got no row for 2 case\(s\) \('b', 'c'\) expected one row per"
+        InputError, match=r"p\.csv: got no row for 2 cases \('b', 'c'\) expected one row per"
     ):
         check_coverage(path, predictions, ["a", "b", "c", "z"])
-    with pytest.raises(
-        InputError, match=r"got rows for 1 case\(s\) \('z'\) that no manifest lists"
-    ):
+    with pytest.raises(InputError, match=r"got rows for 1 case \('z'\) that no manifest lists"):
         check_coverage(path, predictions, ["a"])
 
 
 def test_coverage_message_summarises_long_lists(tmp_path: Path) -> None:
     path = _write(tmp_path, "id,prob\na,1\n")
     predictions = read_predictions(path, case_id_column="id", score_column="prob")
-    with pytest.raises(InputError, match=r"got no row for 7 case\(s\) \('c1', .*'c5' and 2 more\)"):
+    with pytest.raises(InputError, match=r"got no row for 7 cases \('c1', .*'c5' and 2 more\)"):
         check_coverage(path, predictions, ["a", *(f"c{i}" for i in range(1, 8))])

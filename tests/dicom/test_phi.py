@@ -237,9 +237,9 @@ def test_burned_in_annotation_and_inconsistent_flags() -> None:
 def test_summary_counts_cases_not_values() -> None:
     findings = scan_dataset(_planted(), case_id="a") + scan_dataset(_planted(), case_id="b")
     summary = phi_summary(findings, limit=3)
-    assert summary.startswith("PHI scan: findings in 2 case(s)")
-    assert "(identifying_attribute): 2 case(s)" in summary
-    assert "more attribute(s)" in summary
+    assert summary.startswith("PHI scan: findings in 2 cases")
+    assert "(identifying_attribute): 2 cases" in summary
+    assert "more attribute" in summary
 
 
 def test_unreadable_files_are_case_failures(tmp_path: Path) -> None:

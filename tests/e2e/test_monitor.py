@@ -69,7 +69,7 @@ def test_stable_production_exits_0_with_a_verifiable_bundle(
     code = main(["monitor", str(baseline), str(production), "--out", str(out), "--no-report"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "0 alert(s); exit code 0" in captured.out
+    assert "0 alerts; exit code 0" in captured.out
     bundle = _only_bundle(out)
     assert bundle.parent.name == "MODEL-E2E-monitoring"
     report = verify_bundle(bundle)

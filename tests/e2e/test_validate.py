@@ -57,7 +57,7 @@ def test_example_end_to_end_matches_reference_values(
     assert bundle.parent.name == "ASAH-EXAMPLE"
     assert f"evidence: {bundle}" in stdout
     assert "PERF-004  auc, lower 95% bound, all cases" in stdout
-    assert "validate: 113 cases read from 2 test set(s); scoring" in stderr
+    assert "validate: 113 cases read from 2 test sets; scoring" in stderr
     metrics = json.loads((bundle / "metrics.json").read_text())
     overall = metrics["populations"][0]
     assert overall["key"] == "all"
@@ -379,13 +379,13 @@ BAD_INPUTS: list[tuple[str, Mutation, int, str]] = [
         "predictions missing cases",
         _relock(_replace(PREDICTIONS, "asah-005,0.13\n", "")),
         2,
-        r"predictions\.csv: got no row for 1 case\(s\) \('asah-005'\) expected one row per",
+        r"predictions\.csv: got no row for 1 case \('asah-005'\) expected one row per",
     ),
     (
         "predictions with extra cases",
         _relock(_replace(PREDICTIONS, "asah-005,0.13\n", "asah-005,0.13\nasah-999,0.3\n")),
         2,
-        r"predictions\.csv: got rows for 1 case\(s\) \('asah-999'\) that no manifest lists",
+        r"predictions\.csv: got rows for 1 case \('asah-999'\) that no manifest lists",
     ),
     (
         "NaN score",
@@ -416,7 +416,7 @@ BAD_INPUTS: list[tuple[str, Mutation, int, str]] = [
         "lock mismatch on a manifest",
         _replace(SITE_F, "asah-002,Good", "asah-002,Poor"),
         3,
-        r"lock mismatch: test set site-f \(manifest and the 0 file\(s\) it names\) "
+        r"lock mismatch: test set site-f \(manifest and the 0 files it names\) "
         r"\(.*site-f/manifest\.csv\): expected sha256 [0-9a-f]{64} got [0-9a-f]{64}$",
     ),
     (

@@ -91,7 +91,7 @@ def test_a_run_past_the_cap_is_refused_with_exit_2(tmp_path: Path) -> None:
     assert raised.value.exit_code == ExitCode.USAGE
     assert raised.value.message.startswith(
         "qc.max_test_set_uses 2: test set site-a (lock sha256 aaaaaaaaaaaa…) was already used "
-        "in 2 run(s), the last VAL-001/run-2; refusing another use"
+        "in 2 runs, the last VAL-001/run-2; refusing another use"
     )
     assert "site-b" not in raised.value.message
     assert check_test_set_reuse(tmp_path, [SITE_A], max_uses=None)[0].prior_uses == 2

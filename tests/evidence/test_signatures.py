@@ -111,7 +111,7 @@ def test_keygen_never_overwrites_and_refuses_short_passphrases(
     assert not (tmp_path / "new.key").exists()
     monkeypatch.setenv(PASSPHRASE_VARIABLE, "short")
     assert main(["keygen", "--name", "A", "--out", str(tmp_path / "x.key")]) == 2
-    assert "dxval: error: passphrase: got 5 character(s)" in capsys.readouterr().err
+    assert "dxval: error: passphrase: got 5 characters" in capsys.readouterr().err
 
 
 @pytest.mark.req("DXV-SIGN-001")

@@ -432,6 +432,6 @@ def test_a_join_csv_without_a_row_for_a_pulled_study_is_refused_before_retrieval
     arguments = _dicomweb(pacs, out, site_key, "--query", "StudyDate=20260101", "--join", str(join))
     assert main(arguments) == 2
     error = capsys.readouterr().err
-    assert f"{join}: no row for case(s) P" in error
+    assert f"{join}: no row for case P" in error
     assert "expected one row per pulled study" in error
     assert not out.exists()

@@ -120,7 +120,7 @@ def test_preprocessing_in_a_predictions_protocol(
     text = valid_protocol.replace("test_sets:", "preprocessing: [{op: modality_lut}]\ntest_sets:")
     with pytest.raises(
         ProtocolError,
-        match=r":10:\d+ preprocessing: got 1 step\(s\) in a predictions protocol expected no",
+        match=r":10:\d+ preprocessing: got 1 step in a predictions protocol expected no",
     ):
         load_protocol(write_protocol(text))
 

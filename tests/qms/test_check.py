@@ -43,4 +43,4 @@ def test_check_command_lists_problems_and_exits_1(
     assert main([*arguments, "--pyproject", str(repository / "pyproject.toml")]) == 1
     out = capsys.readouterr().out
     assert "DXV-EXIT-001 (Exit 0 when every criterion is met): no test carries" in out
-    assert out.splitlines()[-1].endswith(" problem(s)")
+    assert out.splitlines()[-1].endswith(" problems")

@@ -177,7 +177,7 @@ def test_the_command_prints_the_drift_after_the_verdict(
     assert command._self_validate(arguments) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "PASS: 1 of 1 checks passed"
-    assert lines[1].startswith("version drift: 1 installed version(s) differ from the SOUP list")
+    assert lines[1].startswith("version drift: 1 installed version differs from the SOUP list")
     assert lines[2] == "  numpy 2.1 installed, 2.0 listed"
 
 

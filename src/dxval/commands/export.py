@@ -6,12 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from dxval.stats.wording import plural
+
 
 def _not_exported(cases: tuple[str, ...]) -> None:
     if cases:
         shown = ", ".join(cases[:10]) + (" ..." if len(cases) > 10 else "")
         print(
-            f"dxval: note: {len(cases)} case(s) without a score (failed, see cases.csv) "
+            f"dxval: note: {plural(len(cases), 'case')} without a score (failed, see cases.csv) "
             f"not exported: {shown}",
             file=sys.stderr,
         )
@@ -22,7 +24,7 @@ def _export_sr(args: argparse.Namespace) -> int:
 
     result = export_sr(args.bundle, args.out, protocol=args.protocol)
     _not_exported(result.not_exported)
-    print(f"{result.folder}: {len(result.written)} Comprehensive SR file(s) written")
+    print(f"{result.folder}: {plural(len(result.written), 'Comprehensive SR file')} written")
     return 0
 
 
@@ -31,7 +33,7 @@ def _export_fhir(args: argparse.Namespace) -> int:
 
     result = export_fhir(args.bundle, args.out)
     _not_exported(result.not_exported)
-    print(f"{result.path}: FHIR R4 Bundle with {result.resources} resource(s) written")
+    print(f"{result.path}: FHIR R4 Bundle with {plural(result.resources, 'resource')} written")
     return 0
 
 

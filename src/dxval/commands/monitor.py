@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from dxval.stats.wording import plural
+
 # Spelled here so that registering the command imports nothing heavy (dxval --help stays
 # fast); tests/e2e/test_monitor.py keeps it equal to dxval.monitor.Window.
 WINDOW_CHOICES = ("day", "week", "month", "all")
@@ -67,7 +69,7 @@ def _monitor(args: argparse.Namespace) -> int:
     else:
         _print_table(result.document)
         alerts = len(result.alerts)
-        print(f"{alerts} alert(s); exit code {int(result.exit_code)}")
+        print(f"{plural(alerts, 'alert')}; exit code {int(result.exit_code)}")
         print(f"evidence: {result.bundle}")
         print(f"evidence digest: {result.evidence_digest}")
     return int(result.exit_code)

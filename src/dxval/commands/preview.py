@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from dxval.errors import UsageError
+from dxval.stats.wording import plural
 
 
 def _count(text: str) -> int:
@@ -41,7 +42,7 @@ def _preview(args: argparse.Namespace) -> int:
     loader = case_loader_for(args.protocol)
     cases = preview_cases(args.protocol, args.cases)
     result = write_contact_sheet(cases, loader.steps, args.out, title=str(args.protocol))
-    print(f"{result.path}: {result.shown} case(s) shown")
+    print(f"{result.path}: {plural(result.shown, 'case')} shown")
     for case_id, reason in result.failed:
         print(f"  {case_id}: {reason}")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dxval.errors import UsageError
+from dxval.stats.wording import plural
 
 if TYPE_CHECKING:
     from dxval.interop.source import StudySource
@@ -59,13 +60,13 @@ def _pull(args: argparse.Namespace) -> int:
     )
     if result.phi_warnings:
         print(
-            f"dxval: warning: PHI scan (phi: warn): {result.phi_warnings} finding(s) recorded "
-            f"in {result.record} (attribute names only)",
+            f"dxval: warning: PHI scan (phi: warn): {plural(result.phi_warnings, 'finding')} "
+            f"recorded in {result.record} (attribute names only)",
             file=sys.stderr,
         )
     state = "written" if result.changed else "up to date; nothing changed"
     print(
-        f"{result.manifest}: {result.cases} case(s), {result.files} file(s): "
+        f"{result.manifest}: {plural(result.cases, 'case')}, {plural(result.files, 'file')}: "
         f"{result.retrieved} retrieved, {result.already_verified} already verified ({state})"
     )
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from dxval.stats.wording import plural
+
 
 def _soup(args: argparse.Namespace) -> int:
     from dxval.qms.soup import write_soup
@@ -23,7 +25,9 @@ def _check(args: argparse.Namespace) -> int:
     problems = qms_problems(args.qms, tests=args.tests, pyproject=args.pyproject)
     for problem in problems:
         print(problem)
-    print(f"{args.qms}: {len(problems)} problem(s)" if problems else f"{args.qms}: consistent")
+    print(
+        f"{args.qms}: {plural(len(problems), 'problem')}" if problems else f"{args.qms}: consistent"
+    )
     return 1 if problems else 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dxval.stats.wording import plural
+
 # Choices and defaults the parser shows, spelt out here so that building the
 # parser (``dxval --help``, ``--version``) imports no library; a test checks
 # each against the library's own value.
@@ -39,7 +41,8 @@ def _self_validate(args: argparse.Namespace) -> int:
     print(f"{verdict}: {passed} of {len(result.checks)} checks passed")
     if result.drift:
         print(
-            f"version drift: {len(result.drift)} installed version(s) differ from the SOUP list "
+            f"version drift: {plural(len(result.drift), 'installed version')} "
+            f"{'differs' if len(result.drift) == 1 else 'differ'} from the SOUP list "
             "(they fail --strict-versions):"
         )
     for item in result.drift:

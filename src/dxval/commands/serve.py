@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from dxval.errors import UsageError
+from dxval.stats.wording import plural
 
 
 def _announce(text: str) -> None:
@@ -38,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     index = EvidenceIndex(args.evidence_root, index_path=args.index)
     result = index.refresh()
     _announce(
-        f"indexed {result.bundles} bundle(s) under {index.root} in {result.seconds:.1f} s "
+        f"indexed {plural(result.bundles, 'bundle')} under {index.root} in {result.seconds:.1f} s "
         f"({result.added} new, {result.changed} changed, {result.removed} removed); "
         f"index {index.path}"
     )

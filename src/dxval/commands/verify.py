@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dxval.errors import IntegrityError
+from dxval.stats.wording import plural
 
 if TYPE_CHECKING:
     from dxval.evidence.signatures.registry import SignerRegistry
@@ -83,7 +84,9 @@ def _verify(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     findings = "; ".join(str(problem) for problem in report.problems)
-    raise IntegrityError(f"{report.bundle}: {len(report.problems)} problem(s) found: {findings}")
+    raise IntegrityError(
+        f"{report.bundle}: {plural(len(report.problems), 'problem')} found: {findings}"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

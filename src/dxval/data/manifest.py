@@ -22,6 +22,7 @@ from pathlib import Path, PureWindowsPath
 from dxval.data.hashing import sha256_bytes
 from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
 from dxval.errors import InputError
+from dxval.stats.wording import plural
 
 CASE_ID_COLUMN = "case_id"
 PATH_COLUMN = "path"
@@ -268,8 +269,9 @@ def read_manifest(path: Path, *, label: str, data_root: Path | None = None) -> M
         case_id = values.get(CASE_ID_COLUMN)
         if case_id is None:
             raise InputError(  # the header is not echoed: the file may not be a manifest
-                f"{path}: got no {CASE_ID_COLUMN!r} column among {len(header)} header "
-                f"field(s) expected a manifest CSV with a {CASE_ID_COLUMN!r} column"
+                f"{path}: got no {CASE_ID_COLUMN!r} column among "
+                f"{plural(len(header), 'header field')} expected a manifest CSV with a "
+                f"{CASE_ID_COLUMN!r} column"
             )
         if not case_id:
             raise InputError(

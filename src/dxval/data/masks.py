@@ -90,7 +90,9 @@ def read_npz(path: Path) -> LabelMap:
             missing = {"mask", "spacing"} - set(archive.files)
             if missing:
                 raise _fail(
-                    path, f"missing array(s) {sorted(missing)}; expected 'mask' and 'spacing'"
+                    path,
+                    f"missing {'array' if len(missing) == 1 else 'arrays'} {sorted(missing)}; "
+                    "expected 'mask' and 'spacing'",
                 )
             array = _check_dimensions(path, archive["mask"])
             spacing = _spacing(path, archive["spacing"], array.ndim)

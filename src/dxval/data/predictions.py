@@ -17,6 +17,7 @@ from pathlib import Path
 from dxval.data.limits import MAX_CSV_BYTES, read_input_bytes
 from dxval.data.manifest import check_case_id, csv_records
 from dxval.errors import InputError
+from dxval.stats.wording import plural
 
 #: How many case IDs an error message lists before summarising.
 _SHOWN_IDS = 5
@@ -47,7 +48,7 @@ def _require_columns(path: Path, header: list[str], wanted: Mapping[str, str | N
     for field, column in wanted.items():
         if column is not None and column not in header:
             raise InputError(
-                f"{path}: got no {column!r} column among {len(header)} header field(s) "
+                f"{path}: got no {column!r} column among {plural(len(header), 'header field')} "
                 f"expected a {column!r} column (predictions.{field})"
             )
 
@@ -99,7 +100,7 @@ def _listed(case_ids: Iterable[str]) -> str:
     ordered = sorted(case_ids)
     shown = ", ".join(repr(case_id) for case_id in ordered[:_SHOWN_IDS])
     more = f" and {len(ordered) - _SHOWN_IDS} more" if len(ordered) > _SHOWN_IDS else ""
-    return f"{len(ordered)} case(s) ({shown}{more})"
+    return f"{plural(len(ordered), 'case')} ({shown}{more})"
 
 
 def check_coverage(

@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
+from dxval.stats.wording import plural
+
 __all__ = [
     "DxvalNotice",
     "ReaderNote",
@@ -89,7 +91,7 @@ def captured() -> Iterator[list[warnings.WarningMessage]]:
 def notes_summary(notes: dict[str, set[str]], *, limit: int = 10) -> str:
     """One line: ``note (n cases); ...`` from note text → case IDs, most frequent first."""
     ordered = sorted(notes.items(), key=lambda item: (-len(item[1]), item[0]))
-    shown = "; ".join(f"{text} ({len(cases)} case(s))" for text, cases in ordered[:limit])
+    shown = "; ".join(f"{text} ({plural(len(cases), 'case')})" for text, cases in ordered[:limit])
     more = f"; and {len(ordered) - limit} more" if len(ordered) > limit else ""
     return f"DICOM reader notes (values not shown): {shown}{more}"
 

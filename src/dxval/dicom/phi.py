@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.notes import ReaderNote, captured, note_code
 from dxval.dicom.phi_table import OPTION_CODES, ProfileRow, match_row
+from dxval.stats.wording import plural
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -399,9 +400,9 @@ def phi_summary(findings: Collection[PhiFinding], *, limit: int = 10) -> str:
     total = len({case for ids in cases.values() for case in ids})
     claiming = len({finding.case_id for finding in findings if finding.claim != "none"})
     claims = f" ({claiming} of them claim de-identification)" if claiming else ""
-    lines = [f"PHI scan: findings in {total} case(s){claims}"]
+    lines = [f"PHI scan: findings in {plural(total, 'case')}{claims}"]
     for (attribute, kind), count in counts.most_common(limit):
-        lines.append(f"  {attribute} ({kind}): {count} case(s)")
+        lines.append(f"  {attribute} ({kind}): {plural(count, 'case')}")
     if len(counts) > limit:
-        lines.append(f"  ... and {len(counts) - limit} more attribute(s)")
+        lines.append(f"  ... and {plural(len(counts) - limit, 'more attribute')}")
     return "\n".join(lines)

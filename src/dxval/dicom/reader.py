@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 from dxval.dicom.decoders import DecoderInfo, select_decoder
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.notes import captured
+from dxval.stats.wording import plural
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -154,7 +155,7 @@ def _check_image_pixel_module(dataset: Dataset, path: Path) -> tuple[int, int, i
         raise CaseFailure(
             ReasonCode.UNSUPPORTED_PHOTOMETRIC_INTERPRETATION,
             f"{path.name}: PhotometricInterpretation {photometric or '(missing)'} with "
-            f"{samples} sample(s) per pixel; expected MONOCHROME1 or MONOCHROME2",
+            f"{plural(samples, 'sample')} per pixel; expected MONOCHROME1 or MONOCHROME2",
         )
     return rows, columns, frames, allocated
 

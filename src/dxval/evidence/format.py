@@ -698,7 +698,8 @@ def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tu
     required = ("case_id", "test_set", "site", "truth", "score", "decision", "status")
     missing = [column for column in required if column not in columns]
     if missing:
-        raise InputError(f"{where}: missing column(s) {', '.join(missing)}")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise InputError(f"{where}: missing {noun} {', '.join(missing)}")
     attributes = tuple(c.removeprefix("attribute.") for c in columns if c.startswith("attribute."))
     lines = []
     for number, row in enumerate(reader, start=2):

@@ -31,6 +31,7 @@ from typing import Any
 from dxval.errors import InputError
 from dxval.evidence.audit import current_host, current_user, utc_now
 from dxval.evidence.chain import LOCK_NAME, append_chain, locked, read_chain
+from dxval.stats.wording import plural
 
 LEDGER_NAME = "test-set-ledger.jsonl"
 SCHEMA = "dxval-test-set-use/1"
@@ -164,7 +165,7 @@ def check_test_set_reuse(
     if exhausted:
         details = "; ".join(
             f"test set {usage.test_set} (lock sha256 {usage.sha256[:12]}…) was already used in "
-            f"{usage.prior_uses} run(s), the last {usage.prior_runs[-1]}"
+            f"{plural(usage.prior_uses, 'run')}, the last {usage.prior_runs[-1]}"
             for usage in exhausted
         )
         raise InputError(

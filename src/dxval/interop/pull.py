@@ -49,6 +49,7 @@ from dxval.data.manifest import CASE_ID_COLUMN, PATH_COLUMN, SHA256_COLUMN, csv_
 from dxval.errors import InputError, UsageError
 from dxval.evidence.audit import utc_now
 from dxval.interop.source import InstanceRef, PacsError, StudySource
+from dxval.stats.wording import plural
 
 __all__ = [
     "KEY_ENVIRONMENT",
@@ -233,7 +234,8 @@ def _joined_tables(request: PullRequest) -> tuple[list[str], dict[str, dict[str,
         names, table = _read_keyed_csv(path)
         clash = [name for name in names if name in columns]
         if clash:
-            raise InputError(f"{path}: column(s) {clash} are also in another joined CSV")
+            noun, verb = ("column", "is") if len(clash) == 1 else ("columns", "are")
+            raise InputError(f"{path}: {noun} {clash} {verb} also in another joined CSV")
         columns += names
         for uid, values in table.items():
             rows.setdefault(uid, {}).update(values)
@@ -266,7 +268,8 @@ def _plan(source: StudySource, request: PullRequest, key: SiteKey, progress: Pro
     ]
     if missing:
         raise InputError(
-            f"{request.join_file or request.studies_file}: no row for case(s) "
+            f"{request.join_file or request.studies_file}: no row for "
+            f"{'case' if len(missing) == 1 else 'cases'} "
             f"{', '.join(sorted(missing)[:5])} expected one row per pulled study"
         )
     studies: dict[str, str] = {}
@@ -284,7 +287,10 @@ def _plan(source: StudySource, request: PullRequest, key: SiteKey, progress: Pro
         studies[case_id] = uid
         instances[case_id] = found
     joined = {case_id: table.get(uid, {}) for case_id, uid in studies.items()}
-    progress(f"pull: {len(studies)} stud(ies), {sum(map(len, instances.values()))} instance(s)")
+    instance_count = sum(map(len, instances.values()))
+    progress(
+        f"pull: {plural(len(studies), 'study', 'studies')}, {plural(instance_count, 'instance')}"
+    )
     return _Plan(studies, instances, joined, join_columns)
 
 
@@ -400,8 +406,9 @@ def _refusal_text(refused: Mapping[str, list[dict[str, Any]]], total: int) -> st
         names = sorted({f"{item['attribute']} {item['tag']}" for item in findings})
         parts.append(f"case {case_id}: {', '.join(names)}")
     return (
-        f"PHI scan on arrival (phi: refuse): {len(refused)} of {total} stud(ies) refused and "
-        f"their files removed; no manifest written; {'; '.join(parts)}"
+        f"PHI scan on arrival (phi: refuse): {len(refused)} of "
+        f"{plural(total, 'study', 'studies')} refused and their files removed; "
+        f"no manifest written; {'; '.join(parts)}"
     )
 
 

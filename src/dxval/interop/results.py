@@ -24,6 +24,7 @@ from dxval.data.locks import case_input_digest
 from dxval.data.manifest import read_manifest
 from dxval.errors import InputError, IntegrityError
 from dxval.protocol import load_protocol
+from dxval.stats.wording import plural
 
 __all__ = ["BundleResults", "CaseResult", "ModelIdentity", "load_results"]
 
@@ -95,8 +96,8 @@ def _verified(folder: Path) -> None:
     if not report.intact:
         findings = "; ".join(str(problem) for problem in report.problems[:3])
         raise IntegrityError(
-            f"{folder}: bundle does not verify ({len(report.problems)} problem(s): {findings}); "
-            "nothing exported"
+            f"{folder}: bundle does not verify ({plural(len(report.problems), 'problem')}: "
+            f"{findings}); nothing exported"
         )
 
 

@@ -128,7 +128,8 @@ def _read_frame(path: Path, content: bytes) -> pd.DataFrame:
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; expected "
+            f"{path}: missing {'column' if len(missing) == 1 else 'columns'} "
+            f"{', '.join(missing)}; expected "
             f"{', '.join(REQUIRED_COLUMNS)} and optional attribute columns and truth"
         )
     return frame

@@ -34,6 +34,7 @@ from dxval.inference.options import InferenceOptions
 from dxval.inference.results import CaseInput, CaseResult, CaseStatus
 from dxval.inference.runner import load_runner
 from dxval.stats import AucComparison, TestResult
+from dxval.stats.wording import plural
 
 __all__ = [
     "CaseComparison",
@@ -302,7 +303,7 @@ def compare_results(
         missing = [case_id for case_id in truth if case_id not in results]
         if missing:
             raise InputError(
-                f"concordance: the {label} run has no result for {len(missing)} case(s), "
+                f"concordance: the {label} run has no result for {plural(len(missing), 'case')}, "
                 f"e.g. {missing[0]!r}"
             )
     case_ids = list(truth)

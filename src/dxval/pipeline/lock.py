@@ -26,6 +26,7 @@ from dxval.data import (
 )
 from dxval.pipeline.plan import RunPlan, plan_run
 from dxval.pipeline.score import ModelScores
+from dxval.stats.wording import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,8 @@ def protocol_pins(plan: RunPlan, sources: Sequence[TestSetSource]) -> list[Pinne
         update = PinUpdate(
             ("test_sets", index), "sha256", "manifest", test_set.sha256, source.lock.digest
         )
-        what = (
-            f"test set {test_set.id} (manifest and the {len(source.lock.files)} file(s) it names)"
-        )
+        files = plural(len(source.lock.files), "file")
+        what = f"test set {test_set.id} (manifest and the {files} it names)"
         items.append(_pinned(update, what=what, path=source.manifest.path))
     if plan.predictions is not None:
         path = plan.predictions.resolved

@@ -85,6 +85,7 @@ from dxval.report.template_set import (
     template_set,
 )
 from dxval.stats import Estimate, Status
+from dxval.stats.wording import plural
 
 __all__ = [
     "SCHEMA",
@@ -184,8 +185,8 @@ def load_baseline(folder: str | Path, *, psi_bins: int) -> LoadedBaseline:
     if not report.intact:
         findings = "; ".join(str(problem) for problem in report.problems[:5])
         raise IntegrityError(
-            f"{folder}: baseline bundle does not verify ({len(report.problems)} problem(s): "
-            f"{findings}); run dxval verify {folder}"
+            f"{folder}: baseline bundle does not verify "
+            f"({plural(len(report.problems), 'problem')}: {findings}); run dxval verify {folder}"
         )
     bundle = read_bundle(folder)
     model = bundle.lock.get("model")

@@ -94,6 +94,7 @@ from dxval.pipeline.sample_size import sample_size_document
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.pipeline.tasks import run_task
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
+from dxval.stats.wording import plural
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -344,7 +345,7 @@ def _gather(
     groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
-    progress(f"{len(cases)} cases read from {len(sources)} test set(s); scoring")
+    progress(f"{plural(len(cases), 'case')} read from {plural(len(sources), 'test set')}; scoring")
     model_run = None
     if plan.model is not None:
         outcomes, model_run = _model_scores(plan, cases, options, out / ".dxval-cache")
@@ -361,7 +362,7 @@ def _gather(
     audit.record("cases.scored", counts, f"scores from the {origin}")
     comparators: tuple[ComparatorScores, ...] = ()
     if plan.comparators:  # comparison stage (issue 13)
-        progress(f"scoring {len(plan.comparators)} comparator(s) on the same cases")
+        progress(f"scoring {plural(len(plan.comparators), 'comparator')} on the same cases")
         comparators = score_comparators(
             plan, cases, table, options=options, cache_dir=out / ".dxval-cache", audit=audit
         )
@@ -395,7 +396,7 @@ def _robustness(
     """Score the robustness levels (issue 19); their case tables and ``robustness.csv``."""
     if not plan.robustness or plan.model is None:
         return (), None
-    progress(f"robustness: scoring {len(plan.robustness)} perturbation level(s)")
+    progress(f"robustness: scoring {plural(len(plan.robustness), 'perturbation level')}")
     runs = score_levels(plan, cases, options=options, default_cache_dir=out / ".dxval-cache")
     levels = []
     for level_run in runs:

@@ -35,6 +35,7 @@ from dxval.protocol.studies import (
 from dxval.protocol.tasks import task_problems
 from dxval.stats.vocabulary import DECISION_METRICS as STATS_DECISION_METRICS
 from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
+from dxval.stats.wording import plural
 
 Location = tuple[str | int, ...]
 
@@ -103,7 +104,7 @@ def _check_source(protocol: Protocol) -> Iterator[Issue]:
     if protocol.predictions is not None and protocol.preprocessing:
         yield Issue(
             ("preprocessing",),
-            f"{len(protocol.preprocessing)} step(s) in a predictions protocol",
+            f"{plural(len(protocol.preprocessing), 'step')} in a predictions protocol",
             "no preprocessing (scores come from the predictions file)",
         )
         return

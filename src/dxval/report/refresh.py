@@ -22,6 +22,7 @@ from dxval.evidence import MANIFEST_NAME, parse_manifest, render_manifest, verif
 from dxval.evidence.format import SIGNATURES_FOLDER
 from dxval.evidence.manifest import bundle_files
 from dxval.evidence.signatures.registry import SignerRegistry
+from dxval.report.formatting import plural
 from dxval.report.render import (
     FIGURES_FOLDER,
     RENDERED_NAMES,
@@ -97,7 +98,7 @@ def refresh_reports(
     ]
     if blocking:
         raise IntegrityError(
-            f"{bundle}: {len(blocking)} integrity problem(s), first: {blocking[0]}; "
+            f"{bundle}: {plural(len(blocking), 'integrity problem')}, first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
     if folder is None:

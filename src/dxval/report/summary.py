@@ -432,7 +432,7 @@ def write_summary(bundle_dir: str | Path, *, out: str | Path | None = None) -> S
     verified = verify_bundle(bundle_dir)
     if not verified.intact:
         raise IntegrityError(
-            f"{bundle_dir}: {len(verified.problems)} integrity problem(s), first: "
+            f"{bundle_dir}: {fmt.plural(len(verified.problems), 'integrity problem')}, first: "
             f"{verified.problems[0]}; refusing to write a summary from evidence that does "
             "not verify (run dxval verify)"
         )

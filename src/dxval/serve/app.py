@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dxval.errors import UsageError
 from dxval.serve import views
 from dxval.serve.index import FAILED_VERIFY, VERIFIED, EvidenceIndex, IndexedBundle
+from dxval.stats.wording import plural
 
 #: Policy of every page: nothing but this origin's stylesheet and images; no script, no frames.
 PAGE_POLICY = (
@@ -135,6 +136,7 @@ def _environment() -> Environment:
     )
     environment.filters["number"] = _number
     environment.filters["exact"] = _exact
+    environment.filters["plural"] = plural
     environment.globals.update(
         url=_url, file_url=_file_url, VERIFIED=VERIFIED, FAILED_VERIFY=FAILED_VERIFY
     )

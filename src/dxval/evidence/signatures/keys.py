@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from dxval.data.hashing import sha256_bytes
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence.audit import utc_now
+from dxval.stats.wording import plural
 
 KEY_SCHEMA = "dxval-key/1"
 #: Environment variable read instead of prompting for the passphrase (automation, CI).
@@ -95,7 +96,7 @@ def check_passphrase(passphrase: str) -> None:
     """
     if len(passphrase) < MINIMUM_PASSPHRASE_LENGTH:
         raise UsageError(
-            f"passphrase: got {len(passphrase)} character(s), expected at least "
+            f"passphrase: got {plural(len(passphrase), 'character')}, expected at least "
             f"{MINIMUM_PASSPHRASE_LENGTH}"
         )
 

@@ -222,7 +222,8 @@ def _record_problems(
         )
     absent = [name for name in record.required_files if name not in present]
     if absent:
-        findings.append("required file(s) missing since signing: " + ", ".join(absent))
+        noun = "file" if len(absent) == 1 else "files"
+        findings.append(f"required {noun} missing since signing: " + ", ".join(absent))
     return findings
 
 

@@ -109,7 +109,8 @@ def _signer(entry: Any, *, path: Path, index: int) -> Signer:
     unknown = set(entry) - {"name", "roles", "public_key", "valid_from", "valid_until"}
     missing = {"name", "roles", "public_key", "valid_from"} - set(entry)
     if unknown or missing:
-        detail = f"unknown field(s) {sorted(unknown)}" if unknown else f"missing {sorted(missing)}"
+        noun = "field" if len(unknown) == 1 else "fields"
+        detail = f"unknown {noun} {sorted(unknown)}" if unknown else f"missing {sorted(missing)}"
         raise UsageError(f"{where}: {detail}")
     name = " ".join(str(entry["name"]).split())
     roles = entry["roles"]
