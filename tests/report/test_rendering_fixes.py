@@ -137,6 +137,19 @@ def _table_cells(bundle: BundleData) -> dict[tuple[str, str], str]:
     return cells
 
 
+def _model_card_cells(bundle: BundleData) -> dict[tuple[str, str], str]:
+    from dxval.report.views_data import build_test_data
+    from dxval.report.views_limitations import build_limitations
+    from dxval.report.views_model_card import build_model_card
+
+    card = build_model_card(bundle, build_test_data(bundle), build_limitations(bundle))
+    return {
+        (row.population, metric): getattr(row, metric)
+        for row in card.performance
+        for metric in ("sensitivity", "specificity", "auc")
+    }
+
+
 def _summary_cells(bundle: BundleData) -> dict[tuple[str, str], str]:
     view = build_summary_view(bundle)
     return {
@@ -162,7 +175,8 @@ def test_dagger_follows_criteria_json_exactly_in_report_and_summary(bundle: Bund
         judged = {(key, metric): flag for key, metric, flag in _outcome_cells(changed)}
         report_cells = _table_cells(changed)
         summary_cells = _summary_cells(changed)
-        checked = 0
+        card_cells = _model_card_cells(changed)
+        checked = carded = 0
         for (key, metric), flagged in judged.items():
             population = populations[key]
             record = population.metrics.get(metric)
@@ -176,7 +190,12 @@ def test_dagger_follows_criteria_json_exactly_in_report_and_summary(bundle: Bund
             summary_cell = summary_cells.get((population.label, metric))
             if summary_cell is not None:
                 assert summary_cell.endswith(FLAG) == flagged, (key, metric, summary_cell)
+            card_cell = card_cells.get((population.label, metric))
+            if card_cell is not None:
+                assert card_cell.endswith(FLAG) == flagged, (key, metric, card_cell)
+                carded += 1
         assert checked
+        assert carded
 
 
 @pytest.mark.req("DXV-RENDER-002")

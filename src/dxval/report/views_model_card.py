@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from dxval.evidence.format import BundleData, PopulationRecord
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field
+from dxval.report.insufficiency import Insufficiency, flagged_text, insufficiency
 from dxval.report.views_comparison import pccp_fields
 from dxval.report.views_data import TestDataView
 from dxval.report.views_design import NOT_STATED, input_shape_text, truth_process_fields
@@ -43,7 +44,6 @@ class PerformanceRow:
     sensitivity: str
     specificity: str
     auc: str
-    flag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,16 +65,22 @@ class ModelCardView:
     source: str
 
 
-def _performance_row(population: PopulationRecord) -> PerformanceRow:
+def _performance_row(population: PopulationRecord, flags: Insufficiency) -> PerformanceRow:
+    """One population's estimates; † on each estimate the report's section 4.3 marks."""
     metrics = population.metrics
+
+    def cell(name: str) -> str:
+        record = metrics.get(name)
+        defined = record is not None and record.estimate is not None
+        return flagged_text(fmt.estimate_text(record), defined and flags.flagged(population, name))
+
     return PerformanceRow(
         population=population.label,
         kind=population.kind.replace("_", " "),
         cases=f"{population.evaluable} ({population.positives}+/{population.negatives}−)",
-        sensitivity=fmt.estimate_text(metrics.get("sensitivity")),
-        specificity=fmt.estimate_text(metrics.get("specificity")),
-        auc=fmt.estimate_text(metrics.get("auc")),
-        flag="†" if population.insufficient else "",
+        sensitivity=cell("sensitivity"),
+        specificity=cell("specificity"),
+        auc=cell("auc"),
     )
 
 
@@ -155,6 +161,7 @@ def build_model_card(
     protocol, run = bundle.loaded.protocol, bundle.run
     summary = bundle.criteria.summary
     kinds = ("all", "site", "attribute")
+    flags = insufficiency(bundle)
     return ModelCardView(
         title=f"Model card: {protocol.device.name}, version {protocol.device.version}",
         identity=_identity(bundle),
@@ -164,7 +171,7 @@ def build_model_card(
         reference_standard=truth_process_fields(bundle),
         level=fmt.level_text(bundle.metrics.settings["confidence_level"]),
         performance=tuple(
-            _performance_row(p) for p in bundle.metrics.populations if p.kind in kinds
+            _performance_row(p, flags) for p in bundle.metrics.populations if p.kind in kinds
         ),
         criteria=(
             f"{summary['passed']} of {summary['total']} pre-specified acceptance criteria met, "
