@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,10 @@ def _check_report_views(bundle: Path) -> None:
     assert comparator.role == "last released model"
     assert [row.population for row in comparator.rows] == ["All cases", "Site F", "Site M"]
     assert comparator.rows[0].auc_difference == "\u22120.0923 (\u22120.1742 to \u22120.0104)"
+    # pROC roc.test(paired = TRUE): z = -2.208983591, p = 0.02717578223 (shared/reference)
+    assert comparator.rows[0].auc_test == "z = \u22122.2090, p = 0.0272"
+    fraction = comparator.flips[0].fraction
+    assert re.fullmatch(r"0\.\d{4} \(0\.\d{4}\u202f\u2013\u20090\.\d{4}\)", fraction), fraction
     assert "margin -0.02" in view.comparison.forest.svg
     assert view.comparison.decision == "PCCP-MOD-001: modification not to be implemented."
     cover = {field.label: field.value for field in view.cover.pccp}

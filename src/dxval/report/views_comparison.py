@@ -104,7 +104,7 @@ def _row(item: Mapping[str, Any]) -> ComparisonRow:
     test = (
         "no test"
         if auc.get("z") is None
-        else f"z = {auc['z']:.3f}, p = {fmt.p_value(auc['p_value'])}"
+        else f"z = {fmt.number(auc['z'], digits=4)}, p = {fmt.p_value(auc['p_value'])}"
     )
     return ComparisonRow(
         population=item["label"],
@@ -125,7 +125,8 @@ def _flip_row(item: Mapping[str, Any]) -> FlipRow:
     share = fmt.UNDEFINED
     if fraction.get("estimate") is not None:
         share = (
-            f"{fraction['estimate']:.1%} ({fmt.bounds(fraction.get('low'), fraction.get('high'))})"
+            f"{fmt.number(fraction['estimate'])} "
+            f"({fmt.bounds(fraction.get('low'), fraction.get('high'))})"
         )
     return FlipRow(
         population=item["label"],
