@@ -7,15 +7,12 @@ does not exist as ``Status.UNDEFINED`` with a reason, never as NaN.
 
 Names are imported from their modules on first use (PEP 562): a command that
 needs the AUC does not import the sample-size, drift or segmentation modules
-and the parts of scipy they use.
+and the parts of scipy they use, and importing a light submodule such as
+:mod:`dxval.stats.wording` imports no numpy at all.
 """
 
 import importlib
 from typing import TYPE_CHECKING, Any
-
-# Imported at once: ``calibration`` is also the name of its module, which would shadow the
-# function in this package once anything imported the module (scipy is imported lazily there).
-from dxval.stats.calibration import BinConvention, CalibrationResult, ReliabilityBin, calibration
 
 if TYPE_CHECKING:
     from dxval.stats.binary import (
@@ -80,6 +77,12 @@ if TYPE_CHECKING:
         precision_recall_curve,
     )
     from dxval.stats.proportion import ProportionMethod, proportion_ci
+    from dxval.stats.reliability import (
+        BinConvention,
+        CalibrationResult,
+        ReliabilityBin,
+        calibration,
+    )
     from dxval.stats.results import Estimate, MarginHypothesis, MarginTest, Status, TestResult
     from dxval.stats.roc import (
         RocCurve,
@@ -98,6 +101,11 @@ if TYPE_CHECKING:
     )
 
 _HOMES = {
+    # The calibration function lives in ``reliability`` so that no module shadows its name.
+    "BinConvention": "dxval.stats.reliability",
+    "CalibrationResult": "dxval.stats.reliability",
+    "ReliabilityBin": "dxval.stats.reliability",
+    "calibration": "dxval.stats.reliability",
     "AucComparison": "dxval.stats.delong",
     "AucSampleSizeMethod": "dxval.stats.sample_size",
     "BinaryMetricName": "dxval.stats.bootstrap",
