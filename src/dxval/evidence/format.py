@@ -110,6 +110,11 @@ TASK_REQUIRED_FILES = {
            AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
     for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
 }  # fmt: skip
+#: Files attached to a detection / segmentation ``report.pdf`` (PDF/A-3), in this order.
+TASK_ATTACHED_FILES = {
+    task: (PROTOCOL_NAME, name, CRITERIA_NAME, CASES_NAME, ENVIRONMENT_NAME)
+    for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
+}
 
 
 def required_files(run: object) -> tuple[str, ...]:
@@ -718,6 +723,17 @@ def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tu
             )
         )
     return tuple(lines), attributes
+
+
+def read_signature_entries(
+    folder: str | Path, *, signers: SignerRegistry | None = None
+) -> tuple[SignatureEntry, ...]:
+    """The signature records of the bundle at ``folder`` as a report shows them.
+
+    The same entries as :attr:`BundleData.signatures` (see :func:`read_bundle`),
+    for bundles that :func:`read_bundle` does not read (detection, segmentation).
+    """
+    return _signatures(Path(folder), signers)
 
 
 def _signatures(folder: Path, signers: SignerRegistry | None) -> tuple[SignatureEntry, ...]:

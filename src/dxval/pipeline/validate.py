@@ -592,6 +592,7 @@ def run_validation(
             task = run_task(
                 plan, audit=audit, progress=progress, run_id=run_id, started=started,
                 out=out, ledger=ledger, reports=reports,
+                templates=None if report_templates is None else report_templates.folder,
             )  # fmt: skip
             evidence = _anchor(out, task.bundle, plan.protocol_id, run_id)
             return RunResult(

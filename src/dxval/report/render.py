@@ -33,7 +33,7 @@ import multiprocessing
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -153,14 +153,16 @@ def source_date_epoch(moment: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def _attachments(bundle: BundleData, moment: datetime) -> list[Any]:
-    """The evidence files as PDF/A-3 associated files, with fixed MIME types and dates."""
+def evidence_attachments(
+    folder: Path, moment: datetime, names: Sequence[str] = ATTACHED_FILES
+) -> list[Any]:
+    """The bundle files ``names`` as PDF/A-3 associated files, with fixed MIME types and dates."""
     from weasyprint import Attachment
 
     naive = moment.replace(tzinfo=None)
     attachments: list[Any] = []
-    for name in ATTACHED_FILES:
-        content = (bundle.folder / name).read_bytes()
+    for name in names:
+        content = (folder / name).read_bytes()
         media = _MEDIA_TYPES[Path(name).suffix]
         url = f"data:{media};base64,{base64.b64encode(content).decode('ascii')}"
         attachments.append(
@@ -335,7 +337,7 @@ def render_reports(
     ]
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
     report_pdf, submission_pdf = write_both_pdfs(
-        document, attachments=_attachments(bundle, moment), moment=moment
+        document, attachments=evidence_attachments(bundle.folder, moment), moment=moment
     )
     return RenderedReports(
         report_pdf=report_pdf,
@@ -386,7 +388,9 @@ def render_bundle_reports(
     from dxval.report.task_report import render_task_reports, task_of
 
     if task_of(bundle_dir) is not None:  # detection / segmentation bundle (issue 16)
-        return render_task_reports(bundle_dir)
+        return render_task_reports(
+            bundle_dir, templates=templates, signers=signers, progress=progress
+        )
     rendered = render_reports(
         read_bundle(bundle_dir, signers=signers), templates, progress=progress
     )

@@ -60,6 +60,8 @@ FILE_DESCRIPTIONS = {
     "preprocessing/contact-sheet.png": "one original and one model input per site",
     "robustness.csv": "each case's score and decision at each robustness level",
     "comparison.json": "candidate − comparator paired statistics per population",
+    "detection.json": "lesion-level statistics, FROC and per-case matches per population",
+    "segmentation.json": "per-case, per-structure overlap and distance metrics and aggregates",
 }
 
 
@@ -287,7 +289,8 @@ def _fingerprint(key_id: str | None) -> str:
     return key_id
 
 
-def _signature(entry: SignatureEntry) -> SignatureView:
+def signature_view(entry: SignatureEntry) -> SignatureView:
+    """One signature record as the signature block shows it (name, time, meaning, check)."""
     record = entry.record
     valid = record is not None and not entry.findings
     findings = entry.findings or ((entry.problem,) if entry.problem else ())
@@ -355,7 +358,7 @@ def build_cover(bundle: BundleData) -> CoverView:
         ),
         digests=tuple(_source_digests(bundle)),
         outcome=_outcome(bundle),
-        signatures=tuple(_signature(entry) for entry in bundle.signatures),
+        signatures=tuple(signature_view(entry) for entry in bundle.signatures),
         pccp=pccp_fields(bundle),
     )
 
