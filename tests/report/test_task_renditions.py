@@ -166,12 +166,13 @@ def test_validate_renders_a_task_report_from_the_templates_folder_and_records_it
     assert "The same template set is recorded in run.json" in (bundle / "report.html").read_text()
 
 
-@pytest.mark.parametrize("task", ["detection", "segmentation"])
 @pytest.mark.req("DXV-TASKRPT-004")
 def test_rerendering_a_task_bundle_gives_the_same_bytes_and_it_verifies(
-    task_bundles: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str
+    task_bundles: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    original = task_bundles[task]
+    # Detection only, to keep the suite short: the rendering path is the same for
+    # segmentation, whose re-render under --templates is checked above.
+    original = task_bundles["detection"]
     bundle = _copy(original, tmp_path)
     assert main(["report", str(bundle)]) == 0
     rendered = ["report.pdf", "report-submission.pdf", "report.html"]
