@@ -48,7 +48,7 @@ class StatisticsSettings:
     confidence_level: float = 0.95
     proportion_method: str = "wilson"
     auc_method: str = "delong"
-    ap_method: str = "bootstrap"
+    ap_method: str = "logit"
     bootstrap_replicates: int = 2000
     bootstrap_seed: int = 20261126
     bootstrap_interval: str = "percentile"
@@ -58,6 +58,17 @@ class StatisticsSettings:
     minimum_positives: int = 10
     minimum_negatives: int = 10
     most_confident_errors: int = 10
+
+    @property
+    def resampling_replicates(self) -> int:
+        """Replicates that resample every case (0 when every interval is closed-form).
+
+        The protocol's draw limit (data/limits.py ``MAX_BOOTSTRAP_DRAWS``) applies
+        to these only: the ROC band's replicates are drawn by binomial splitting
+        (:mod:`dxval.stats.band`), whose cost does not grow with the cases.
+        """
+        bootstraps = "bootstrap" in (self.auc_method, self.ap_method)
+        return self.bootstrap_replicates if bootstraps else 0
 
 
 @dataclass(frozen=True, slots=True)

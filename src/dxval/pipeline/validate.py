@@ -324,7 +324,7 @@ def _gather(
     check_run_size(
         plan.path,
         sum(len(source.manifest.rows) for source in sources),
-        plan.statistics.bootstrap_replicates,
+        plan.statistics.resampling_replicates,  # closed-form intervals draw nothing
     )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
