@@ -138,3 +138,32 @@ def test_roc_section_states_the_band_method_and_is_reproducible() -> None:
     assert "ci.se" in band["method"]
     assert "binomial-splitting" in band["method"]
     assert all(v is None or 0.0 <= v <= 1.0 for v in band["low"] + band["high"])
+
+
+def test_most_confident_errors_equal_a_full_sort_with_ties() -> None:
+    from dxval.analysis.failure_modes import _most_confident
+
+    rng = np.random.default_rng(9)
+    table = _table(5_000, decimals=2)  # many ties: the case ID breaks them
+    errors = rng.random(5_000) < 0.4
+    for lowest_first in (True, False):
+        for limit in (0, 1, 10, 4_000):
+            got = _most_confident(table, errors, lowest_first=lowest_first, limit=limit)
+            indices = np.flatnonzero(errors)
+            keys = table.scores[indices] if lowest_first else -table.scores[indices]
+            full = indices[np.lexsort((table.case_ids[indices], keys))][:limit]
+            assert [row["case_id"] for row in got] == table.case_ids[full].tolist()
+
+
+def test_case_pair_counts_equal_a_counter() -> None:
+    from collections import Counter
+
+    from dxval.report.case_columns import pair_counts
+
+    rng = np.random.default_rng(3)
+    first = rng.choice(np.array(["Site A", "Site B", "C"]), 2_000)
+    second = rng.choice(np.array(["x", "", "missing", "[0, 50)"]), 2_000)
+    second[first == "C"] = "x"  # a pair absent from the data is absent from the counts
+    assert pair_counts(first, second) == dict(
+        Counter(zip(first.tolist(), second.tolist(), strict=True))
+    )

@@ -140,6 +140,7 @@ def roc_curves(
     ``status: undefined`` with the reason and no curve.
     """
     records = []
+    drawn: list[tuple[npt.NDArray[np.bool_], dict[str, Any]]] = []  # same cases, same curve
     for position, population in enumerate(populations):
         selected = population.mask & table.evaluable
         positives = int(table.truth[selected].sum())
@@ -150,9 +151,13 @@ def roc_curves(
             reason = f"{evaluable}: {positives} positive, {negatives} negative"
             records.append({**record, "status": "undefined", "reason": reason})
             continue
-        curve = roc_curve(table.truth[selected], np.asarray(table.scores[selected]))
+        same = next((curve for mask, curve in drawn if np.array_equal(mask, selected)), None)
+        if same is None:  # e.g. the one site of a one-site protocol is all cases again
+            curve = roc_curve(table.truth[selected], np.asarray(table.scores[selected]))
+            same = thin_curve(curve)
+            drawn.append((selected, same))
         band = _band(table, population, settings) if position == 0 else None
         records.append(
-            {**record, "status": "ok", "reason": None, "curve": thin_curve(curve), "band": band}
+            {**record, "status": "ok", "reason": None, "curve": dict(same), "band": band}
         )
     return records

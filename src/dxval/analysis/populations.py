@@ -255,5 +255,5 @@ def _level_populations(
             attribute=spec.name,
             level=level,
         )
-        for level in spec.levels_in_order(set(values[within].tolist()))
+        for level in spec.levels_in_order(set(np.unique(values[within]).tolist()))
     ]

@@ -54,7 +54,7 @@ from dxval.stats._arrays import (
     check_confidence_level,
     check_fraction,
 )
-from dxval.stats._resampling import bin_cases, strata_codes
+from dxval.stats._resampling import strata_codes
 from dxval.stats.bootstrap import BootstrapInterval, bootstrap_interval, bootstrap_method_label
 from dxval.stats.operating_point import TOLERANCE
 from dxval.stats.results import Estimate
@@ -158,14 +158,15 @@ def _weights(
     positives = int(np.count_nonzero(truth_array))
     if positives in (0, truth_array.shape[0]):
         raise ValueError("truth: a ROC curve needs both positive and negative cases")
-    binned = bin_cases(truth_array, score_array, None)
+    values, inverse = np.unique(score_array, return_inverse=True)  # the one sort
+    codes, bins = inverse.reshape(-1), int(values.shape[0])
     extra = strata_codes(strata, truth_array.shape[0])
     weights = {}
     for label in (True, False):
         of_class = truth_array == label
         present = np.unique(extra[of_class])
         weights[label] = np.array(
-            [_cumulative(binned.codes[of_class & (extra == s)], binned.bins) for s in present]
+            [_cumulative(codes[of_class & (extra == s)], bins) for s in present]
         )
     return weights, positives, int(truth_array.shape[0]) - positives
 
