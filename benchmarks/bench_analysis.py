@@ -26,12 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_validate import write_protocol  # noqa: E402
+from bench_validate import write_protocol
 
-from dxval.analysis.populations import band_labels  # noqa: E402
-from dxval.analysis.table import CaseTable  # noqa: E402
-from dxval.pipeline.plan import plan_run  # noqa: E402
-from dxval.pipeline.validate import _analyse  # noqa: E402
+from dxval.analysis.populations import band_labels
+from dxval.analysis.table import CaseTable
+from dxval.pipeline.plan import plan_run
+from dxval.pipeline.validate import _analyse
 
 
 def table_of(cases: int, seed: int = 4) -> CaseTable:
@@ -63,6 +63,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         plan = plan_run(write_protocol(Path(name), 200))
     table = table_of(args.cases)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"case table of {args.cases:,} cases built: peak RSS so far {before:.2f} GiB")
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     cpu0, wall0 = time.process_time(), time.perf_counter()
     profiler = cProfile.Profile() if args.profile else None
