@@ -100,14 +100,16 @@ def thin_curve(curve: RocCurve) -> dict[str, Any]:
 def _band(table: CaseTable, population: Population, settings: StatisticsSettings) -> dict[str, Any]:
     """Pointwise bootstrap interval of the sensitivity at each of ``BAND_SPECIFICITIES``."""
     selected = population.mask & table.evaluable
-    truth, scores, sites = table.truth[selected], table.scores[selected], table.sites[selected]
+    truth, scores = table.truth[selected], table.scores[selected]
+    same_site = table.sites == table.sites[int(np.argmax(selected))]
+    one_site = bool(np.all(same_site[selected]))  # no string gather or sort for one site
     estimates = sensitivity_band_by_splitting(  # one bootstrap for all points (issue 18)
         truth,
         scores,
         BAND_SPECIFICITIES,
         seed=settings.bootstrap_seed,
         replicates=settings.bootstrap_replicates,
-        strata=sites,
+        strata=None if one_site else table.sites[selected],  # one stratum: the same draws
         confidence_level=settings.confidence_level,
     )
     return {

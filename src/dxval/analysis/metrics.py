@@ -182,9 +182,9 @@ class MetricEngine:
             selected = mask & table.evaluable
             truth, scores = table.truth[selected], table.scores[selected]
             results.update(self._decision(truth, scores, settings.operating_point, level))
-            results["auc"] = self._auc(truth, scores, table.sites[selected], level)
+            results["auc"] = self._auc(truth, scores, selected, level)
             results["average_precision"] = (
-                self._average_precision(truth, scores, table.sites[selected], level)
+                self._average_precision(truth, scores, selected, level)
                 if self.average_precision
                 else Estimate.undefined(
                     "not computed: not needed by this analysis",
@@ -207,7 +207,7 @@ class MetricEngine:
         self,
         truth: npt.NDArray[np.bool_],
         scores: npt.NDArray[np.float64],
-        sites: npt.NDArray[np.str_],
+        selected: npt.NDArray[np.bool_],  # the sites are gathered only to bootstrap
         level: float,
     ) -> Estimate:
         settings = self.settings
@@ -218,7 +218,7 @@ class MetricEngine:
             scores,
             seed=settings.bootstrap_seed,
             replicates=settings.bootstrap_replicates,
-            strata=sites,
+            strata=self.table.sites[selected],
             confidence_level=level,
             interval=settings.bootstrap_interval,
         )
@@ -244,7 +244,7 @@ class MetricEngine:
         self,
         truth: npt.NDArray[np.bool_],
         scores: npt.NDArray[np.float64],
-        sites: npt.NDArray[np.str_],
+        selected: npt.NDArray[np.bool_],  # the sites are gathered only to bootstrap
         level: float,
     ) -> Estimate:
         if self.settings.auc_method == "delong":
@@ -254,7 +254,7 @@ class MetricEngine:
             scores,
             seed=self.settings.bootstrap_seed,
             replicates=self.settings.bootstrap_replicates,
-            strata=sites,
+            strata=self.table.sites[selected],
             confidence_level=level,
             interval=self.settings.bootstrap_interval,
         )
