@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from dxval.inference.timing import CaseTiming
 
 __all__ = [
     "CaseInput",
@@ -90,6 +92,10 @@ class CaseResult:
         Which pixel decoder the loader used, when it says.
     outputs:
         The raw model output row the score came from; ``None`` when failed.
+    timing:
+        Wall time of each stage in this run (:mod:`dxval.inference.timing`);
+        ``None`` for a cache hit (not timed). Not part of equality: two runs
+        that give the same results never take the same time.
     """
 
     case_id: str
@@ -100,6 +106,7 @@ class CaseResult:
     cache_hit: bool = False
     decoder: str | None = None
     outputs: tuple[float, ...] | None = None
+    timing: CaseTiming | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (one line of the results file)."""
@@ -112,12 +119,14 @@ class CaseResult:
             "cache_hit": self.cache_hit,
             "decoder": self.decoder,
             "outputs": None if self.outputs is None else list(self.outputs),
+            "timing": None if self.timing is None else self.timing.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
         """Inverse of :meth:`to_dict`."""
         outputs = data.get("outputs")
+        timing = data.get("timing")
         return cls(
             case_id=str(data["case_id"]),
             score=None if data["score"] is None else float(data["score"]),
@@ -127,6 +136,7 @@ class CaseResult:
             cache_hit=bool(data.get("cache_hit", False)),
             decoder=data.get("decoder"),
             outputs=None if outputs is None else tuple(float(value) for value in outputs),
+            timing=None if timing is None else CaseTiming.from_dict(timing),
         )
 
 

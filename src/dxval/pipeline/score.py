@@ -32,6 +32,7 @@ from dxval.pipeline.plan import RunPlan
 
 if TYPE_CHECKING:  # the DICOM stack is imported only when a case is read
     from dxval.dicom.loader import CaseLoader
+    from dxval.inference.timing import CaseTiming
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class ModelScores:
     golden: dict[str, Any] | None
     environment: dict[str, Any]
     phi_findings: tuple[dict[str, str | None], ...] = field(default_factory=tuple)
+    #: Per-case wall times of this run (None: a cache hit, not timed); latency study (issue 19).
+    timings: dict[str, CaseTiming | None] = field(default_factory=dict)
 
 
 def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
@@ -171,7 +174,9 @@ def score_with_model(
         failures: dict[str, tuple[str, str]] = {}
         decoders: dict[str, str] = {}
         hits: list[str] = []
+        timings: dict[str, CaseTiming | None] = {}
         for case_result in result.iter_results():
+            timings[case_result.case_id] = case_result.timing
             if case_result.cache_hit:
                 hits.append(case_result.case_id)
             scores[case_result.case_id] = (
@@ -195,4 +200,5 @@ def score_with_model(
         golden=None if result.golden is None else result.golden.to_dict(),
         environment=dict(result.environment),
         phi_findings=phi_findings,
+        timings=timings,
     )

@@ -24,6 +24,7 @@ from dxval.protocol.criteria import (
     EachPopulation,
     TestSetPopulation,
 )
+from dxval.protocol.latency import latency_issues
 from dxval.protocol.provenance import check_provenance
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
@@ -86,6 +87,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *(Issue(*problem) for problem in task_problems(protocol)),
         *_check_robustness(protocol),  # issue 19
         *(Issue(*found) for found in check_comparators(protocol)),
+        *(Issue(*found) for found in latency_issues(protocol)),  # issue 19: latency
     ]
 
 
