@@ -155,6 +155,7 @@ def test_matching_hardware_fails_on_the_value(
 
 
 @pytest.mark.req("DXV-LAT-003")
+@pytest.mark.req("DXV-LAT-009")
 def test_other_hardware_is_undefined_with_the_reason_never_pass(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -168,6 +169,26 @@ def test_other_hardware_is_undefined_with_the_reason_never_pass(
     reason = str(criterion["reason"])
     assert reason.startswith("run on cpu, ")
     assert reason.endswith("criterion states cuda, NVIDIA H100 80GB HBM3")
+    _check_report_sections(_bundle(out), reason)
+
+
+def _check_report_sections(bundle: Path, reason: str) -> None:
+    """The report's latency section and the 510(k) summary paragraph, from the bundle."""
+    from dxval.evidence.format import read_bundle
+    from dxval.report.render import SCREEN, render_html
+    from dxval.report.summary import build_summary_view, render_summary_markdown
+    from dxval.report.views import build_report_view
+
+    data = read_bundle(bundle)
+    html = render_html(build_report_view(data), SCREEN)
+    assert "4.9 Latency" in html
+    assert "stated for cuda, NVIDIA H100 80GB HBM3; stage end_to_end" in html
+    assert reason in html
+    assert "0 served from the prediction cache" in html
+    markdown = render_summary_markdown(build_summary_view(data))
+    assert "### Latency" in markdown
+    assert "over 8 scored cases timed: median " in markdown
+    assert f"LAT-001 UNDEFINED ({reason})" in markdown
 
 
 @pytest.mark.req("DXV-LAT-002")
