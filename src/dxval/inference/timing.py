@@ -12,7 +12,7 @@ What is timed, and how (issue 19, latency):
   loader that does not say which part was which (any callable other than
   :class:`dxval.dicom.loader.CaseLoader`) gives only their sum, **load**.
 - **inference**: inference is batched, so a case's inference time is the wall
-  time of the model call(s) of the batch it was in (stacking and padding,
+  time of the model call for the batch it was in (stacking and padding,
   the runtime call, reading the outputs back, the activation; and the per-case
   retries when the runtime rejected the batch). Every case of a batch gets the
   same value: its result is not available before its batch finishes.

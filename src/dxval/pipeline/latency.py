@@ -50,7 +50,7 @@ STAGE_DEFINITIONS = {
     "decode": "reading and decoding the case's files",
     "preprocess": "the preprocessing steps and the shape check",
     "load": "decode + preprocess (one loader call)",
-    "inference": "wall time of the model call(s) of the case's batch",
+    "inference": "wall time of the model call for the case's batch",
     "end_to_end": "start of the case's decode to the end of its batch",
 }
 
