@@ -166,6 +166,9 @@ def test_other_hardware_is_undefined_with_the_reason_never_pass(
     criterion = _latency_criterion(_bundle(out))
     assert criterion["verdict"] == "undefined"
     assert criterion["observed"] is None
+    assert criterion["description"] == (
+        "latency_p95, point estimate, scored cases timed in this run, stage end_to_end"
+    )
     reason = str(criterion["reason"])
     assert reason.startswith("run on cpu, ")
     assert reason.endswith("criterion states cuda, NVIDIA H100 80GB HBM3")

@@ -79,7 +79,8 @@ class PopulationSpec:
             "reader_study": "all readers and cases of the reader study",
             "perturbation": f"perturbation {self.value}",
             "precision": "all repeat groups",
-            "latency": "scored cases timed in this run",
+            "latency": "scored cases timed in this run"
+            + ("" if self.value is None else f", stage {self.value}"),
         }
         return texts[self.form]
 

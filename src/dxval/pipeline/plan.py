@@ -432,6 +432,14 @@ def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  
     return PopulationSpec("all")
 
 
+def _with_stage(spec: PopulationSpec, loaded: LoadedProtocol) -> PopulationSpec:
+    """A latency criterion's population names the stage its times are of (issue 19)."""
+    section = loaded.protocol.latency
+    if spec.form != "latency" or section is None:
+        return spec
+    return PopulationSpec("latency", value=section.stage)
+
+
 def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
     return [
         RequirementSpec(
@@ -440,7 +448,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
             tuple(
                 CriterionSpec(
                     metric=criterion.metric,
-                    population=_population_spec(criterion),
+                    population=_with_stage(_population_spec(criterion), loaded),
                     op=criterion.op,
                     value=criterion.value,
                     bound=criterion.bound,
