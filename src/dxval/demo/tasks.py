@@ -10,7 +10,10 @@ CSV with hits, misses and false positives. One case of each set has no
 prediction at all, to show it counted as missed. Everything comes from
 ``numpy.random.default_rng(seed)`` and the ``.npz`` archives carry a fixed
 timestamp, so the same seed gives byte-identical files (the demo protocols
-pin them). Synthetic, for demonstration only: not patient data.
+pin them). ``segmentation-model`` writes, instead of predictions, each case's
+CT series and a tiny frozen ONNX segmentation model with its golden-check
+input (:mod:`dxval.demo.segmentation_model`), for a model run through the
+harness. Synthetic, for demonstration only: not patient data.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class ModelInput(Section):
 
 
 class ModelOutput(Section):
-    """How a model output becomes one score per case (larger = more likely positive)."""
+    """How a model output becomes one score per case (larger = more likely positive), or,
+    with ``kind: mask``, one label map per case (issue 16 item 5)."""
 
     name: str = Field(description="Output name in the artifact that carries the score.")
     activation: Literal["none", "sigmoid", "softmax"] = Field(
