@@ -377,12 +377,15 @@ def _score_batch(
                 ),
             )
         ]
-    if output_spec.mask is not None:  # kind: mask (dxval.inference.outputs)
-        check_batch_width(output_spec.mask, rows.shape[1], output_spec.name)
+    mask = output_spec.mask
+    if mask is not None:  # kind: mask (dxval.inference.outputs)
+        check_batch_width(mask, rows.shape[1], output_spec.name)
         return [
-            (outcome, mask_case_result(case_id, row, output_spec.mask, masks, decoder=decoder))
+            (
+                outcome,
+                mask_case_result(outcome.case.case_id, row, mask, masks, decoder=outcome.decoder),
+            )
             for (outcome, _), row in zip(batch, rows, strict=True)
-            for case_id, decoder in [(outcome.case.case_id, outcome.decoder)]
         ]
     return [
         (
