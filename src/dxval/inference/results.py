@@ -70,6 +70,8 @@ class HarnessReason(str, Enum):
     """The model returned NaN or ±inf."""
     WORKER_CRASHED = "worker_crashed"
     """The worker process died while loading this case (e.g. a decoder crash)."""
+    INVALID_MASK_VALUES = "invalid_mask_values"
+    """A ``kind: mask, encoding: labels`` output holds values that are not labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,11 @@ class CaseResult:
     decoder:
         Which pixel decoder the loader used, when it says.
     outputs:
-        The raw model output row the score came from; ``None`` when failed.
+        The raw model output row the score came from; ``None`` when failed or for a
+        mask output.
+    mask_sha256:
+        A ``kind: mask`` output: the SHA-256 naming the case's label map in the run's
+        :class:`~dxval.inference.outputs.MaskStore` (``score`` is then ``None``).
     timing:
         Wall time of each stage in this run (:mod:`dxval.inference.timing`);
         ``None`` for a cache hit (not timed). Not part of equality: two runs
@@ -106,6 +112,7 @@ class CaseResult:
     cache_hit: bool = False
     decoder: str | None = None
     outputs: tuple[float, ...] | None = None
+    mask_sha256: str | None = None
     timing: CaseTiming | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +126,7 @@ class CaseResult:
             "cache_hit": self.cache_hit,
             "decoder": self.decoder,
             "outputs": None if self.outputs is None else list(self.outputs),
+            "mask_sha256": self.mask_sha256,
             "timing": None if self.timing is None else self.timing.to_dict(),
         }
 
@@ -136,6 +144,7 @@ class CaseResult:
             cache_hit=bool(data.get("cache_hit", False)),
             decoder=data.get("decoder"),
             outputs=None if outputs is None else tuple(float(value) for value in outputs),
+            mask_sha256=data.get("mask_sha256"),
             timing=None if timing is None else CaseTiming.from_dict(timing),
         )
 
