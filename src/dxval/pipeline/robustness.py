@@ -33,6 +33,7 @@ from dxval.protocol.studies import PerturbationLevel
 __all__ = [
     "ROBUSTNESS_CASE_COLUMNS",
     "LevelRun",
+    "check_window_levels",
     "render_level_cases",
     "repeat_groups",
     "score_levels",
@@ -68,6 +69,45 @@ class LevelRun:
             "failed": failed,
             "cache": self.run.cache,
         }
+
+
+def check_window_levels(plan: RunPlan, cases: Sequence[Case]) -> None:
+    """Refuse a ``ct_window`` level when a test set is not CT (before anything is scored).
+
+    Reads the header of every case's first file (only when the protocol has a
+    window level); a file whose header cannot be read is left to the harness,
+    which records it as a failed case.
+
+    Raises
+    ------
+    InputError
+        A case whose Modality (0008,0060) is not CT: exit 2, naming the level,
+        the model, the test set and the case.
+    """
+    from dxval.dicom import CaseFailure
+    from dxval.dicom.notes import captured
+    from dxval.dicom.perturbations import CT_MODALITY
+    from dxval.dicom.reader import read_header
+
+    window = [level for level in plan.robustness if level.perturbation.acts_on_window]
+    if not window or plan.model is None:
+        return
+    level = window[0]
+    for case in cases:
+        if not case.files:
+            continue
+        try:
+            with captured():  # pydicom's warnings quote raw values: never shown
+                modality = str(read_header(case.files[0]).get("Modality") or "").strip()
+        except CaseFailure:
+            continue
+        if modality != CT_MODALITY:
+            raise InputError(
+                f"robustness level {level.id!r} ({level.perturbation.name.value}) of model "
+                f"{plan.model.path}: test set {case.test_set} case {case.case_id} has Modality "
+                f"{modality!r}, expected {CT_MODALITY!r} (the level moves the CT window of the "
+                "model's preprocessing)"
+            )
 
 
 def score_levels(

@@ -39,6 +39,7 @@ PERTURBATION_TEXT = {
     "jpeg": "JPEG re-compression",
     "resampling": "down/up-sampling",
     "lateral_flip": "left-right flip",
+    "ct_window": "CT window of the model's preprocessing (HU)",
 }
 
 
