@@ -131,6 +131,8 @@ def test_identity_window_changes_nothing_and_a_moved_window_changes_scores(
     assert identity["perturbation"]["perturbation"] == "ct_window"
     assert identity["perturbation"]["parameters"] == {"center_shift": 0.0, "width_scale": 1.0}
     assert identity["perturbation"]["identity"] is True
+    assert identity["perturbation"]["window"] == {"center": 40.0, "width": 400.0}
+    assert levels["window_moved"]["perturbation"]["window"] == {"center": 340.0, "width": 200.0}
     for name in ("auc_difference", "sensitivity_difference", "specificity_difference"):
         assert identity["differences"][name]["estimate"] == 0.0, name
     assert identity["differences"]["flip_fraction"]["estimate"] == 0.0
@@ -160,6 +162,7 @@ def test_identity_window_changes_nothing_and_a_moved_window_changes_scores(
     events = [json.loads(line) for line in (bundle / "audit.jsonl").read_text().splitlines()]
     scored = [event["object"] for event in events if event["action"] == "robustness.scored"]
     assert len({level["loader_digest"] for level in scored}) == 2
+    assert main(["verify", str(bundle)]) == 0
     _check_report(bundle)
 
 
@@ -172,9 +175,11 @@ def _check_report(bundle: Path) -> None:
 
     data = read_bundle(bundle)
     html = render_html(build_report_view(data), SCREEN)
-    assert "CT window of the model&#39;s preprocessing (HU): center_shift 300, width_scale 0.5" in (
-        html
+    row = (
+        "CT window of the model&#39;s preprocessing (HU): center_shift 300, width_scale 0.5; "
+        "seed 11 (window centre 340, width 200 HU)"
     )
+    assert row in html
     markdown = render_summary_markdown(build_summary_view(data))
     assert "under 2 pre-specified perturbation levels" in markdown
 

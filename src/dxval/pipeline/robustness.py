@@ -47,6 +47,7 @@ class LevelRun:
     level: PerturbationLevel
     run: ModelScores
     loader_digest: str
+    window: tuple[float, float] | None = None  # (centre, width) HU applied at a ct_window level
 
     def record(self) -> dict[str, Any]:
         """The level's identity for the evidence: ID, perturbation, label, cache digest."""
@@ -58,6 +59,11 @@ class LevelRun:
             "identity": perturbation.is_identity,
             "lateral_flip_reason": perturbation.lateral_flip_reason,
             "loader_digest": self.loader_digest,
+            **(
+                {}
+                if self.window is None
+                else {"window": {"center": self.window[0], "width": self.window[1]}}
+            ),
         }
 
     def audit(self) -> dict[str, Any]:
@@ -125,6 +131,7 @@ def score_levels(
         As :func:`dxval.pipeline.score.score_with_model` (exit 2 / 3).
     """
     from dxval.dicom.perturbed_loader import PerturbedCaseLoader
+    from dxval.dicom.steps import WindowOp
 
     if not plan.robustness or plan.model is None:
         return ()
@@ -138,7 +145,9 @@ def score_levels(
         run = score_with_model(
             plan, cases, options=options, default_cache_dir=default_cache_dir, loader=loader
         )
-        runs.append(LevelRun(level, run, loader.digest))
+        windows = [(s.center, s.width) for s in loader.steps if isinstance(s, WindowOp)]
+        moved = windows[0] if level.perturbation.acts_on_window and windows else None
+        runs.append(LevelRun(level, run, loader.digest, moved))
     return tuple(runs)
 
 
