@@ -14,6 +14,10 @@ Pipeline of :func:`run_harness`:
    declared activation is applied by dxval in float64, and each result is
    appended to the JSON Lines results file.
 
+Each case scored in this run carries the wall time of its stages (decode,
+preprocess, its batch's inference, end to end; :mod:`dxval.inference.timing`
+says exactly what each is); cache hits carry none.
+
 A case that cannot be loaded or scored is recorded with its reason and the
 run goes on; if the runtime rejects a whole batch, its cases are retried one
 by one so that only the offending case fails. Memory is bounded by the
@@ -28,6 +32,7 @@ shape, so the batch size is recorded and is part of the cache key.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -53,6 +58,7 @@ from dxval.inference.executor import (
 )
 from dxval.inference.golden import GoldenCheckResult, run_golden_check
 from dxval.inference.options import InferenceOptions
+from dxval.inference.outputs import MaskStore, check_batch_width, mask_case_result
 from dxval.inference.progress import Progress
 from dxval.inference.results import (
     CaseInput,
@@ -63,6 +69,7 @@ from dxval.inference.results import (
     read_results,
 )
 from dxval.inference.runner import Runner, RunnerInfo, file_sha256, load_runner
+from dxval.inference.timing import batch_timing, clock_ns, failure_timing
 
 __all__ = [
     "HarnessOptions",
@@ -115,6 +122,8 @@ class HarnessOptions:
     use_cache: bool = True
     executor: Executor | ScoringExecutor | None = None
     progress: Progress | None = None
+    mask_store: MaskStore | None = None
+    """Where a ``kind: mask`` output's label maps go (set by :func:`run_harness`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +143,8 @@ class HarnessResult:
     elapsed_seconds: float
     environment: Mapping[str, Any] = field(default_factory=dict)
     golden: GoldenCheckResult | None = None
+    mask_store: MaskStore | None = None
+    """A mask output's label maps, named by the results' ``mask_sha256``."""
 
     def iter_results(self) -> Iterator[CaseResult]:
         """Stream the per-case results from the results file (completion order)."""
@@ -283,6 +294,18 @@ def _serve_from_cache(
         if hit is None:
             yield hashed
             continue
+        if hit.mask_sha256 is not None:  # a mask output (issue 16 item 5)
+            state.record(
+                CaseResult(
+                    case.case_id,
+                    None,
+                    CaseStatus.SCORED,
+                    cache_hit=True,
+                    decoder=hit.decoder,
+                    mask_sha256=hit.mask_sha256,
+                )
+            )
+            continue
         state.record(
             _scored_or_failed(case.case_id, hit.outputs, spec, cache_hit=True, decoder=hit.decoder)
         )
@@ -292,11 +315,12 @@ def _prepared(outcome: LoadOutcome, spec: InputSpec) -> np.ndarray | CaseResult:
     """The case's tensor in the declared dtype, or the failure to record."""
     case_id = outcome.case.case_id
     if outcome.array is None:
-        return _failed(
+        failed = _failed(
             case_id,
             outcome.reason_code or HarnessReason.LOADER_ERROR.value,
             outcome.reason or "the loader returned no tensor",
         )
+        return replace(failed, timing=failure_timing(outcome.timing, "load"))
     array = outcome.array
     expected = spec.case_shape
     fits = array.ndim == len(expected) and all(
@@ -304,13 +328,14 @@ def _prepared(outcome: LoadOutcome, spec: InputSpec) -> np.ndarray | CaseResult:
     )
     if not fits:
         wanted = "[" + ", ".join("any" if axis is None else str(axis) for axis in expected) + "]"
-        return _failed(
+        failed = _failed(
             case_id,
             HarnessReason.INPUT_SHAPE_MISMATCH.value,
             f"the loader produced shape {list(array.shape)}, the model input needs {wanted} "
             "per case (model.input.shape without the batch axis)",
             outcome.decoder,
         )
+        return replace(failed, timing=failure_timing(outcome.timing, "input_check"))
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
 
@@ -333,6 +358,7 @@ def _score_batch(
     *,
     batch_size: int,
     output_spec: OutputSpec,
+    masks: MaskStore | None = None,
 ) -> list[tuple[LoadOutcome, CaseResult]]:
     """Score one batch; if the runtime rejects it, score its cases one by one."""
     try:
@@ -343,7 +369,7 @@ def _score_batch(
                 pair
                 for item in batch
                 for pair in _score_batch(
-                    [item], runner, batch_size=batch_size, output_spec=output_spec
+                    [item], runner, batch_size=batch_size, output_spec=output_spec, masks=masks
                 )
             ]
         outcome = batch[0][0]
@@ -357,6 +383,16 @@ def _score_batch(
                     outcome.decoder,
                 ),
             )
+        ]
+    mask = output_spec.mask
+    if mask is not None:  # kind: mask (dxval.inference.outputs)
+        check_batch_width(mask, rows.shape[1], output_spec.name)
+        return [
+            (
+                outcome,
+                mask_case_result(outcome.case.case_id, row, mask, masks, decoder=outcome.decoder),
+            )
+            for (outcome, _), row in zip(batch, rows, strict=True)
         ]
     return [
         (
@@ -374,6 +410,49 @@ def _score_batch(
     ]
 
 
+#: The stage a case scored in a batch reached, by the reason it failed there.
+_BATCH_STAGES = {
+    HarnessReason.INFERENCE_ERROR.value: "inference",
+    HarnessReason.NON_FINITE_OUTPUT.value: "output_check",
+}
+
+
+def _timed_batch(
+    batch: list[tuple[LoadOutcome, np.ndarray]],
+    runner: Runner,
+    *,
+    batch_size: int,
+    output_spec: OutputSpec,
+    end_to_end_note: str | None,
+    masks: MaskStore | None = None,
+) -> list[tuple[LoadOutcome, CaseResult]]:
+    """:func:`_score_batch` with each result's timing: its load and its batch's wall time."""
+    started = clock_ns()
+    scored = _score_batch(
+        batch, runner, batch_size=batch_size, output_spec=output_spec, masks=masks
+    )
+    ended = clock_ns()
+    return [
+        (
+            outcome,
+            replace(
+                result,
+                timing=batch_timing(
+                    outcome.timing,
+                    started_ns=started,
+                    ended_ns=ended,
+                    batch_cases=len(batch),
+                    stage_reached="done"
+                    if result.status is CaseStatus.SCORED
+                    else _BATCH_STAGES.get(result.reason_code or "", "output_check"),
+                    end_to_end_note=end_to_end_note,
+                ),
+            ),
+        )
+        for outcome, result in scored
+    ]
+
+
 def _flush(
     batch: list[tuple[LoadOutcome, np.ndarray]],
     runner: Runner,
@@ -381,8 +460,13 @@ def _flush(
     cache: PredictionCache | None,
     state: _RunState,
 ) -> None:
-    scored = _score_batch(
-        batch, runner, batch_size=options.batch_size, output_spec=options.output_spec
+    scored = _timed_batch(
+        batch,
+        runner,
+        batch_size=options.batch_size,
+        output_spec=options.output_spec,
+        end_to_end_note=None,
+        masks=options.mask_store,
     )
     for outcome, result in scored:
         _record_and_cache(outcome.case, result, cache, state)
@@ -396,6 +480,8 @@ def _record_and_cache(
     state.record(result)
     if cache is not None and result.outputs is not None and case.sha256s:
         cache.store(case.sha256s, result.outputs, decoder=result.decoder)
+    elif cache is not None and result.mask_sha256 is not None and case.sha256s:
+        cache.store(case.sha256s, (), decoder=result.decoder, mask_sha256=result.mask_sha256)
 
 
 def score_loaded(
@@ -411,14 +497,22 @@ def score_loaded(
     The same steps as :func:`run_harness` after loading (shape/dtype check, padded
     batches, per-case retry when the runtime rejects a batch, activation in float64),
     for an executor that scores where it loads (e.g. a Ray actor). Returns one
-    result per outcome, in the order of ``outcomes``.
+    result per outcome, in the order of ``outcomes``. Timings as in a local run,
+    except end to end: the cases were loaded elsewhere, by another clock
+    ("not timed (ray executor)").
     """
     results: dict[int, CaseResult] = {}
     batch: list[tuple[LoadOutcome, np.ndarray]] = []
     positions: list[int] = []
 
     def flush() -> None:
-        scored = _score_batch(batch, runner, batch_size=batch_size, output_spec=output_spec)
+        scored = _timed_batch(
+            batch,
+            runner,
+            batch_size=batch_size,
+            output_spec=output_spec,
+            end_to_end_note="not timed (ray executor)",
+        )
         for position, (_, result) in zip(positions, scored, strict=True):
             results[position] = result
         batch.clear()
@@ -452,8 +546,28 @@ def _open_cache(options: HarnessOptions, runner: Runner) -> PredictionCache | No
         device=info.device,
         batch_size=options.batch_size,
         output_name=options.output_spec.name,
+        output=_output_declaration(options.output_spec),
     )
-    return PredictionCache(options.cache_dir, context)
+    store = options.mask_store
+    return PredictionCache(
+        options.cache_dir, context, mask_ok=None if store is None else store.verified
+    )
+
+
+def _output_declaration(spec: OutputSpec) -> str | None:
+    """A mask output's declaration as canonical JSON (part of the cache key); None for scores."""
+    if spec.mask is None:
+        return None
+    return json.dumps(spec.mask.describe(), sort_keys=True, separators=(",", ":"))
+
+
+def _mask_store(options: HarnessOptions) -> MaskStore | None:
+    """Label maps go beside the cache entries (kept for reruns) or beside the results file."""
+    if options.output_spec.mask is None:
+        return None
+    if options.use_cache and options.cache_dir is not None:
+        return MaskStore(options.cache_dir / "masks")
+    return MaskStore(options.results_path.parent / "masks")
 
 
 def _load_and_score(
@@ -516,6 +630,7 @@ def run_harness(
     if options.batch_size < 1:
         raise UsageError(f"--batch-size: got {options.batch_size}, expected an integer >= 1")
     start = time.monotonic()
+    options = replace(options, mask_store=_mask_store(options))
     cache = _open_cache(options, runner)
     executor: Executor | ScoringExecutor = (
         options.executor if options.executor is not None else InlineExecutor()
@@ -544,6 +659,7 @@ def run_harness(
         executor=executor.describe(),
         batch_size=options.batch_size,
         elapsed_seconds=time.monotonic() - start,
+        mask_store=options.mask_store,
     )
 
 
@@ -619,6 +735,11 @@ def score_cases(
     elif options.executor == "ray":
         from dxval.inference.ray_executor import RayExecutor
 
+        if model_config.output.mask is not None:
+            raise UsageError(
+                "--executor ray: a model with output kind 'mask' is scored by the local "
+                "executor only; run without --executor ray"
+            )
         chosen = RayExecutor(
             model_config,
             device=options.device,

@@ -28,6 +28,7 @@ from dxval.stats.vocabulary import (
     DECISION_METRICS,
     DETECTION_METRICS,
     DIFFERENCE_METRICS,
+    LATENCY_METRICS,
     PRECISION_METRICS,
     RANKING_METRICS,
     READER_STUDY_METRICS,
@@ -50,6 +51,7 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
         *READER_STUDY_METRICS,
         *DIFFERENCE_METRICS,
         *PRECISION_METRICS,
+        *LATENCY_METRICS,
     ),
     "detection": DETECTION_METRICS,
     "segmentation": SEGMENTATION_METRICS,
@@ -144,12 +146,7 @@ def _source_problems(protocol: Protocol) -> Iterator[Problem]:
         yield ((other,), f"a {other} section", f"no {other} section for task: {task}")
     if getattr(protocol, task) is None:
         yield ((), f"no {task} section", f"a {task} section for task: {task}")
-    if protocol.model is not None:
-        yield (
-            ("model",),
-            f"a model in a {task} protocol",
-            "predictions (the harness runs score models only)",
-        )
+    # a model in a task protocol: its output kind is checked by dxval.protocol.model_outputs
     if protocol.reader_study is not None:
         yield (("reader_study",), "a reader study", f"none for task: {task}")
     yield from _score_study_problems(protocol)

@@ -83,6 +83,7 @@ __all__ = [
     "TASK_REPORT_ROOTS",
     "TaskReportView",
     "build_task_report",
+    "render_task_html",
     "render_task_reports",
     "task_of",
 ]
@@ -263,9 +264,14 @@ def _run_fields(run: RunRecord) -> tuple[Field, ...]:
 
 
 def _digests(run: RunRecord, lock: dict[str, Any]) -> tuple[Field, ...]:
-    """The pinned digests of ``lock.json``: protocol, marks, lesion truth, test sets."""
+    """The pinned digests of ``lock.json``: protocol, model or marks, lesion truth, test sets."""
     fields = [Field("Protocol SHA-256", run.protocol.sha256, mono=True)]
-    for key, label in (("predictions", "Predictions file"), ("detection_truth", "Lesion truth")):
+    sources = (
+        ("model", "Model"),
+        ("predictions", "Predictions file"),
+        ("detection_truth", "Lesion truth"),
+    )
+    for key, label in sources:
         source = lock.get(key)
         if isinstance(source, dict):
             fields.append(Field(f"{label} ({source.get('path')}) SHA-256", source["sha256"], True))
