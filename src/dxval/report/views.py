@@ -249,6 +249,20 @@ class ReportView:
     precision: PrecisionView | None = None
     latency: LatencyView | None = None  # issue 19
 
+    @property
+    def study_numbers(self) -> dict[str, str]:
+        """Section numbers of the optional studies present, in document order from 4.5.
+
+        Sections 4.1-4.4 are always there; the studies after them are numbered
+        only when present, so the contents and headings never skip a number.
+        """
+        present = [
+            name
+            for name in ("reader_study", "comparison", "robustness", "precision", "latency")
+            if getattr(self, name) is not None
+        ]
+        return {name: f"4.{index}" for index, name in enumerate(present, start=5)}
+
 
 def verdict_class(verdict: str) -> str:
     """CSS class of a verdict (``pass``, ``fail``, ``undefined``)."""
