@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,48 @@ def test_both_pdfs_from_one_painting_are_what_weasyprint_writes(
     monkeypatch.setattr(Page, "paint", paint)
     again = render.write_both_pdfs(document, attachments=_attachments(moment), moment=moment)
     assert again == (archive, submission)
+
+
+RENDER_PROBE = """\
+import json, sys
+from pathlib import Path
+from dxval.commands import report as command  # what `dxval report` imports
+from dxval.report.refresh import refresh_reports
+from dxval.report import render
+from dxval.evidence.format import read_bundle
+bundle = read_bundle(Path(sys.argv[1]))
+view = render.build_report_view(bundle)  # every view and figure
+render.render_html(view, render.PRINT)
+{extra}
+print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}} & {heavy!r})))
+"""
+
+
+def _heavy_after_views(bundle: Path, extra: str = "") -> list[str]:
+    source = str(Path(render.__file__).resolve().parents[2])
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RENDER_PROBE.format(extra=extra, heavy={"scipy", "pandas", "sklearn", "torch"}),
+            str(bundle),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": source},
+        check=True,
+        timeout=300,
+    )
+    result: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.req("DXV-RENDER2-002")
+def test_re_rendering_imports_no_scipy_or_pandas(sealed_bundle: Path) -> None:
+    """Reading the bundle (protocol checks included), the views and the figures: no scipy.
+
+    scipy.stats alone took ~1 s to import (reached through the precision
+    analysis and the perturbation registry); the probe sees it when imported.
+    """
+    assert _heavy_after_views(sealed_bundle) == []
+    assert _heavy_after_views(sealed_bundle, "import scipy.stats") == ["scipy"]
