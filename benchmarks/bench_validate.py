@@ -31,6 +31,15 @@ import numpy as np
 PYTHON = sys.executable
 
 
+def _write_rows(path: Path, header: str, columns: list[np.ndarray]) -> None:
+    """A CSV of ``columns`` (text arrays), a million lines at a time."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(header + "\n")
+        for start in range(0, len(columns[0]), 1_000_000):
+            part = [column[start : start + 1_000_000].tolist() for column in columns]
+            handle.write("\n".join(map(",".join, zip(*part, strict=True))) + "\n")
+
+
 def write_protocol(folder: Path, cases: int, seed: int = 4) -> Path:
     """Predictions, one site's manifest and a protocol with default statistics."""
     rng = np.random.default_rng(seed)
@@ -38,25 +47,15 @@ def write_protocol(folder: Path, cases: int, seed: int = 4) -> Path:
     scores = np.round(1 / (1 + np.exp(-(rng.normal(size=cases) + 1.2 * truth - 0.8))), 4)
     ages = rng.integers(18, 95, cases)
     grades = rng.integers(1, 6, cases)
-    ids = np.char.add("c", np.arange(cases).astype(str))
+    ids = np.strings.add("c", np.arange(cases).astype(str))
     (folder / "site").mkdir(parents=True, exist_ok=True)
-    with (folder / "predictions.csv").open("w") as handle:
-        handle.write("case_id,score\n")
-        np.savetxt(handle, np.column_stack([ids, scores.astype(str)]), fmt="%s", delimiter=",")
-    with (folder / "site" / "manifest.csv").open("w") as handle:
-        handle.write("case_id,outcome,age,grade\n")
-        rows = np.column_stack(
-            [
-                ids,
-                np.where(truth, "Poor", "Good"),
-                np.char.add(np.char.zfill(ages.astype(str), 3), "Y"),
-                grades,
-            ]
-        )
-        np.savetxt(handle, rows, fmt="%s", delimiter=",")
-    with (folder / "metrics.csv").open("w") as handle:
-        handle.write("y,s\n")
-        np.savetxt(handle, np.column_stack([truth, scores]), fmt=["%d", "%.4f"], delimiter=",")
+    _write_rows(folder / "predictions.csv", "case_id,score", [ids, scores.astype(str)])
+    ages_text = np.strings.add(np.strings.zfill(ages.astype(str), 3), "Y")
+    outcome = np.where(truth, "Poor", "Good")
+    manifest = [ids, outcome, ages_text, grades.astype(str)]
+    _write_rows(folder / "site" / "manifest.csv", "case_id,outcome,age,grade", manifest)
+    metrics = [np.where(truth, "1", "0"), np.strings.mod("%.4f", scores)]
+    _write_rows(folder / "metrics.csv", "y,s", metrics)
 
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()

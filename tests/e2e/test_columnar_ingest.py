@@ -191,8 +191,8 @@ def test_columns_render_cases_csv_as_the_csv_module_does() -> None:
         truth_labels=np.array([row.truth_label for row in rows]),
         truth=np.array([row.truth for row in rows]),
         scores=scores,
-        reason_codes=np.array([row.reason_code for row in rows]),
-        reasons=np.array([row.reason for row in rows]),
+        reason_code="no_prediction",
+        reasons=np.array([texts[(7 * i) % 400] for i in range(400)]),  # scored: not written
         levels={name: np.array([row.levels[name] for row in rows]) for name in ("age", "grade")},
         operating_point=0.5,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from dxval.data.locks import TestSetLock, case_input_digest
 from dxval.data.manifest import CASE_ID_COLUMN, Manifest, ManifestRow
@@ -231,20 +231,34 @@ def build_case_columns(
             _row_by_row(sources, rule, attributes)
         if not (is_positive | _among(label, rule.negative)).all():
             _row_by_row(sources, rule, attributes)
-        parts["test_sets"].append(np.full(manifest.size, source.test_set))
-        parts["sites"].append(np.full(manifest.size, source.site))
+        parts["test_sets"].append(_constant(source.test_set, manifest.size))
+        parts["sites"].append(_constant(source.site, manifest.size))
         labels.append(label)
         truth.append(is_positive)
         for name, column in attributes.columns.items():
             values[name].append(manifest.column(column))
     return CaseColumns(
-        case_ids=np.concatenate(parts["case_ids"]),
-        test_sets=np.concatenate(parts["test_sets"]),
-        sites=np.concatenate(parts["sites"]),
-        truth_labels=np.concatenate(labels),
-        truth=np.concatenate(truth),
-        attributes={name: np.concatenate(columns) for name, columns in values.items()},
+        case_ids=_joined(parts["case_ids"]),
+        test_sets=_joined(parts["test_sets"]),
+        sites=_joined(parts["sites"]),
+        truth_labels=_joined(labels),
+        truth=_joined(truth),
+        attributes={name: _joined(columns) for name, columns in values.items()},
     )
+
+
+def _constant(text: str, size: int) -> npt.NDArray[np.str_]:
+    """``size`` copies of ``text`` as a read-only view of one value (no memory per case)."""
+    import numpy as np
+
+    return np.broadcast_to(np.array(text), (size,))
+
+
+def _joined(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """One test set's column as it is (shared with its manifest), several concatenated."""
+    import numpy as np
+
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _among(values: npt.NDArray[np.str_], allowed: frozenset[str]) -> npt.NDArray[np.bool_]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -95,17 +96,14 @@ def read_columns(
                 parts[index].append(np.strings.strip(values))
     except csv.Error:
         raise Refused from None
-    cells = {
-        name: np.concatenate(columns) if columns else np.array([], dtype=np.str_)
-        for name, columns in zip(header, parts, strict=True)
-    }
-    return CsvColumns(header=header, cells=cells, size=rows)
+    return CsvColumns(header=header, cells=_columns(header, parts), size=rows)
 
 
 #: Bytes of a file :func:`_simple_columns` splits itself: printable ASCII, comma, line feed.
 _COMMA, _LINE_FEED, _QUOTE, _SPACE, _DELETE = 44, 10, 34, 32, 127
-#: Rows gathered into a text column at once by :func:`_simple_columns`.
-_GATHER_ROWS = 1_000_000
+#: Lines split at once by :func:`_simple_columns`, and bytes checked at once.
+_GATHER_ROWS = 500_000
+_SCAN_BYTES = 64 * 1024 * 1024
 
 
 def _simple_columns(raw_bytes: bytes, *, max_rows: int, max_chars: int) -> CsvColumns | None:
@@ -115,7 +113,8 @@ def _simple_columns(raw_bytes: bytes, *, max_rows: int, max_chars: int) -> CsvCo
     at commas, so this gives the same cells as :func:`read_columns`' reader.
     None when the file is not that plain (the :mod:`csv` reader then runs);
     :class:`Refused` for a plain file the fast path declines (ragged rows, too
-    many rows or too long a cell).
+    many rows or too long a cell). Lines are split a block at a time, so the
+    positions of commas and line ends never exist for the whole file at once.
     """
     data = np.frombuffer(raw_bytes, dtype=np.uint8)
     if raw_bytes.startswith(b"\xef\xbb\xbf"):
@@ -124,51 +123,68 @@ def _simple_columns(raw_bytes: bytes, *, max_rows: int, max_chars: int) -> CsvCo
         return None
     if data[-1] != _LINE_FEED:
         data = np.concatenate([data, np.array([_LINE_FEED], dtype=np.uint8)])
-    printable = (data >= _SPACE) & (data < _DELETE)
-    if not ((printable & (data != _QUOTE)) | (data == _LINE_FEED)).all():
-        return None
-    separators = np.flatnonzero((data == _COMMA) | (data == _LINE_FEED))
-    ends_line = data[separators] == _LINE_FEED
-    line_ends = np.flatnonzero(ends_line)
-    width = int(line_ends[0]) + 1  # separators of the header line: its commas and line end
-    per_line = np.diff(line_ends, prepend=-1)
-    if (per_line != width).any():
-        raise Refused  # ragged rows or a blank line: the csv reader's path words it
+    for begin in range(0, data.shape[0], _SCAN_BYTES):  # bounded temporaries
+        block = data[begin : begin + _SCAN_BYTES]
+        printable = (block >= _SPACE) & (block < _DELETE) & (block != _QUOTE)
+        if not (printable | (block == _LINE_FEED)).all():
+            return None
+    line_ends = np.flatnonzero(data == _LINE_FEED)
     rows = line_ends.shape[0] - 1
     if rows > max_rows:
         raise Refused
-    starts = np.concatenate([[0], separators[:-1] + 1]).reshape(-1, width)
-    lengths = separators.reshape(-1, width) - starts
-    if lengths.max() > max_chars:
+    header = bytes(data[: int(line_ends[0])]).decode("ascii").split(",")
+    header_cells = [cell.strip() for cell in header]
+    if (
+        not any(header_cells)
+        or len(set(header_cells)) != len(header_cells)
+        or max(map(len, header)) > max_chars
+    ):
         raise Refused
-    header_cells = [
-        bytes(data[start : start + length]).decode("ascii").strip()
-        for start, length in zip(starts[0].tolist(), lengths[0].tolist(), strict=True)
-    ]
-    if not any(header_cells) or len(set(header_cells)) != len(header_cells):
-        raise Refused
-    cells = {
-        name: _gather(data, starts[1:, index], lengths[1:, index])
-        for index, name in enumerate(header_cells)
-    }
-    return CsvColumns(header=tuple(header_cells), cells=cells, size=rows)
+    width = len(header_cells)
+    parts: list[list[npt.NDArray[np.str_]]] = [[] for _ in header_cells]
+    for first in range(1, rows + 1, _GATHER_ROWS):
+        last = min(first + _GATHER_ROWS, rows + 1) - 1  # lines first..last (1 = first data line)
+        origin = int(line_ends[first - 1]) + 1
+        block = data[origin : int(line_ends[last]) + 1]
+        separators = np.flatnonzero((block == _COMMA) | (block == _LINE_FEED))
+        if separators.shape[0] != width * (last - first + 1):
+            raise Refused  # ragged rows or a blank line: the csv reader's path words it
+        if not (block[separators[width - 1 :: width]] == _LINE_FEED).all():
+            raise Refused
+        starts = np.concatenate([[0], separators[:-1] + 1]).reshape(-1, width)
+        lengths = separators.reshape(-1, width) - starts
+        if lengths.max() > max_chars:
+            raise Refused
+        for index in range(width):
+            parts[index].append(_gather(block, starts[:, index], lengths[:, index]))
+    return CsvColumns(header=tuple(header_cells), cells=_columns(header_cells, parts), size=rows)
+
+
+def _columns(
+    header: Sequence[str], parts: list[list[npt.NDArray[np.str_]]]
+) -> dict[str, npt.NDArray[np.str_]]:
+    """Each column's chunks joined, dropping a column's chunks once joined (bounded peak)."""
+    cells = {}
+    for index, name in enumerate(header):
+        chunks, parts[index] = parts[index], []
+        if not chunks:
+            cells[name] = np.array([], dtype=np.str_)
+        else:
+            cells[name] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        del chunks
+    return cells
 
 
 def _gather(
     data: npt.NDArray[np.uint8], starts: npt.NDArray[np.intp], lengths: npt.NDArray[np.intp]
 ) -> npt.NDArray[np.str_]:
     """The text cells at ``starts``/``lengths`` of ``data``, stripped of spaces."""
-    parts = []
-    for begin in range(0, max(starts.shape[0], 1), _GATHER_ROWS):
-        start = starts[begin : begin + _GATHER_ROWS]
-        length = lengths[begin : begin + _GATHER_ROWS]
-        widest = max(int(length.max(initial=0)), 1)
-        padded = np.concatenate([data, np.zeros(widest, dtype=np.uint8)])
-        windows = np.lib.stride_tricks.sliding_window_view(padded, widest)[start]
-        windows[np.arange(widest) >= length[:, None]] = 0  # a copy: blank what follows the cell
-        text = windows.astype(np.uint32).view(f"U{widest}").reshape(-1)  # ASCII = code points
-        parts.append(np.strings.strip(text))
-    return np.concatenate(parts) if parts else np.array([], dtype=np.str_)
+    widest = max(int(lengths.max(initial=0)), 1)
+    padded = np.concatenate([data, np.zeros(widest, dtype=np.uint8)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, widest)[starts]
+    windows[np.arange(widest) >= lengths[:, None]] = 0  # a copy: blank what follows the cell
+    text = windows.astype(np.uint32).view(f"U{widest}").reshape(-1)  # ASCII = code points
+    return np.strings.strip(text)
 
 
 def has_duplicates(values: npt.NDArray[np.str_]) -> bool:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # numpy is imported by the columnar renderer only
     import numpy.typing as npt
 
 #: Rows rendered per chunk by :func:`render_case_columns`.
-_CHUNK_ROWS = 100_000
+_CHUNK_ROWS = 25_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +87,10 @@ def render_cases(rows: Sequence[CaseRow], attributes: Sequence[str]) -> bytes:
 class CaseColumnRows:
     """The lines of ``cases.csv`` as columns (large runs: no per-case objects).
 
-    ``scores`` is NaN for a non-evaluable case (status ``failed``); the
-    decision is ``score >= operating_point`` for the others, as in
-    :class:`CaseRow`. ``reason_codes``/``reasons`` are empty for scored cases.
+    ``scores`` is NaN for a non-evaluable case (status ``failed``, reason
+    code ``reason_code``, reason from ``reasons``); the decision is ``score >=
+    operating_point`` for the others, as in :class:`CaseRow`, with empty
+    reason code and reason.
     No case has an ``input_sha256`` (the manifests name no files).
     """
 
@@ -99,7 +100,7 @@ class CaseColumnRows:
     truth_labels: npt.NDArray[np.str_]
     truth: npt.NDArray[np.bool_]
     scores: npt.NDArray[np.float64]
-    reason_codes: npt.NDArray[np.str_]
+    reason_code: str
     reasons: npt.NDArray[np.str_]
     levels: Mapping[str, npt.NDArray[np.str_]]
     operating_point: float
@@ -134,8 +135,8 @@ def case_column_chunks(columns: CaseColumnRows, attributes: Sequence[str]) -> It
             [repr(x) if ok else "" for x, ok in zip(scores.tolist(), scored.tolist(), strict=True)],
             np.where(scored, decided, "").tolist(),
             np.where(scored, "scored", "failed").tolist(),
-            _csv_fields(columns.reason_codes[part]),
-            _csv_fields(columns.reasons[part]),
+            _csv_fields(np.where(scored, "", columns.reason_code)),
+            _csv_fields(np.where(scored, "", columns.reasons[part])),
             *(_csv_fields(columns.levels[name][part]) for name in attributes),
             [""] * (part.stop - part.start),
         ]

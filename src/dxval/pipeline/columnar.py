@@ -102,8 +102,8 @@ def scored_columns(
         truth_labels=cases.truth_labels,
         truth=cases.truth,
         scores=scores,
-        reason_codes=np.where(evaluable, "", _NO_PREDICTION),
-        reasons=np.where(evaluable, "", reasons),
+        reason_code=_NO_PREDICTION,
+        reasons=reasons,
         levels=levels,
         operating_point=plan.operating_point,
     )
@@ -117,8 +117,11 @@ def _levels(
     levels = {}
     for attribute in plan.attributes:
         values = cases.attributes[attribute.name]
-        if attribute.bins is None:
-            levels[attribute.name] = np.where(values == "", MISSING_LEVEL, values)
+        if attribute.bins is None:  # the text itself (shared with the manifest when none is empty)
+            empty = values == ""
+            levels[attribute.name] = (
+                np.where(empty, MISSING_LEVEL, values) if empty.any() else values
+            )
             continue
         distinct, inverse = np.unique(values, return_inverse=True)
         bins = list(attribute.bins)

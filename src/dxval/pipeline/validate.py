@@ -69,7 +69,7 @@ from dxval.evidence.format import (
     check_record,
 )
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
-from dxval.evidence.records import CaseColumnRows, CaseRow, render_case_columns, render_cases
+from dxval.evidence.records import CaseColumnRows, CaseRow, case_column_chunks, render_cases
 from dxval.inference import capture_environment as capture_runtime
 from dxval.pipeline.columnar import case_columns, columnar_run, scored_columns
 from dxval.pipeline.comparison import (
@@ -668,13 +668,6 @@ def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
     return digest
 
 
-def _cases_csv(rows: list[CaseRow] | CaseColumnRows, attributes: Sequence[str]) -> bytes:
-    """``cases.csv`` from per-case rows or from columns (the same bytes either way)."""
-    if isinstance(rows, list):
-        return render_cases(rows, attributes)
-    return render_case_columns(rows, attributes)
-
-
 def _write_design_records(
     writer: BundleWriter, plan: RunPlan, gathered: _Gathered, result: AnalysisResult
 ) -> None:
@@ -737,7 +730,10 @@ def _run_and_seal(
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
         if model_run is not None and model_run.phi_findings:
             writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
-        writer.write_bytes(CASES_NAME, _cases_csv(gathered.rows, plan.attribute_names))
+        if isinstance(gathered.rows, list):
+            writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
+        else:  # columns: written a chunk at a time, never whole in memory
+            writer.write_chunks(CASES_NAME, case_column_chunks(gathered.rows, plan.attribute_names))
         check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
