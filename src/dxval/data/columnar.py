@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -141,7 +141,35 @@ def _simple_columns(raw_bytes: bytes, *, max_rows: int, max_chars: int) -> CsvCo
     ):
         raise Refused
     width = len(header_cells)
-    parts: list[list[npt.NDArray[np.str_]]] = [[] for _ in header_cells]
+    widest = np.ones(width, dtype=np.intp)
+    for block, starts, lengths in _line_blocks(data, line_ends, width):  # check, measure
+        del block, starts
+        if lengths.shape[0] and lengths.max() > max_chars:
+            raise Refused
+        if lengths.shape[0]:
+            widest = np.maximum(widest, lengths.max(axis=0))
+    cells = {  # each column allocated once at its final width: no chunks joined afterwards
+        name: np.empty(rows, dtype=f"U{int(widest[index])}")
+        for index, name in enumerate(header_cells)
+    }
+    done = 0
+    for block, starts, lengths in _line_blocks(data, line_ends, width):
+        for index, name in enumerate(header_cells):
+            cells[name][done : done + starts.shape[0]] = _gather(
+                block, starts[:, index], lengths[:, index]
+            )
+        done += starts.shape[0]
+    return CsvColumns(header=tuple(header_cells), cells=cells, size=rows)
+
+
+def _line_blocks(
+    data: npt.NDArray[np.uint8], line_ends: npt.NDArray[np.intp], width: int
+) -> Iterator[tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+    """Per block of data lines: its bytes, and each cell's start and length (rows × width).
+
+    Raises :class:`Refused` for a line that is not ``width`` cells.
+    """
+    rows = line_ends.shape[0] - 1
     for first in range(1, rows + 1, _GATHER_ROWS):
         last = min(first + _GATHER_ROWS, rows + 1) - 1  # lines first..last (1 = first data line)
         origin = int(line_ends[first - 1]) + 1
@@ -152,12 +180,7 @@ def _simple_columns(raw_bytes: bytes, *, max_rows: int, max_chars: int) -> CsvCo
         if not (block[separators[width - 1 :: width]] == _LINE_FEED).all():
             raise Refused
         starts = np.concatenate([[0], separators[:-1] + 1]).reshape(-1, width)
-        lengths = separators.reshape(-1, width) - starts
-        if lengths.max() > max_chars:
-            raise Refused
-        for index in range(width):
-            parts[index].append(_gather(block, starts[:, index], lengths[:, index]))
-    return CsvColumns(header=tuple(header_cells), cells=_columns(header_cells, parts), size=rows)
+        yield block, starts, separators.reshape(-1, width) - starts
 
 
 def _columns(

@@ -190,9 +190,12 @@ def _fast_columns(
     )
     if (empty & (reasons == "")).any():
         raise Refused
-    scores = np.full(table.size, math.nan)
-    try:
-        scores[~empty] = texts[~empty].astype(np.float64)  # Python's float() rules, per cell
+    try:  # Python's float() rules, per cell
+        if empty.any():
+            scores = np.full(table.size, math.nan)
+            scores[~empty] = texts[~empty].astype(np.float64)
+        else:
+            scores = texts.astype(np.float64)
     except ValueError:
         raise Refused from None
     if not np.isfinite(scores[~empty]).all():
