@@ -20,7 +20,7 @@ SOUP_PINS = awk -F'"' '/^  - name: /{name=$$2} /^    version: /{sub(/\+.*/, "", 
 # Debian's python3 cannot create a venv without python3-venv (ensurepip).
 HAVE_VENV = $(PYTHON) -c 'import ensurepip' 2>/dev/null || .ci/debian-deps python3-venv
 
-.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-pccp demo-monitor demo-segmentation demo-detection demo-robustness clean
+.PHONY: install install-dev deps deps-runtime test lint typecheck pytest bench demo demo-gate demo-pccp demo-monitor demo-segmentation demo-detection demo-segmentation-model demo-robustness clean
 
 $(BIN)/python: | deps-runtime
 	$(HAVE_VENV)
@@ -135,6 +135,12 @@ demo-segmentation: $(VENV)/.dxval-installed
 demo-detection: $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --task detection --out demo-data-detection
 	$(BIN)/validate protocols/demo-detection.yaml --out evidence
+
+# A frozen segmentation model (a tiny ONNX threshold model the generator writes) run by
+# the locked harness on synthetic CT series (issue 16 item 5). Not part of `make demo`.
+demo-segmentation-model: $(VENV)/.dxval-installed
+	$(BIN)/dxval demo generate --task segmentation-model --out demo-data-segmentation-model
+	$(BIN)/validate protocols/demo-segmentation-model.yaml --out evidence
 
 bench: $(DEV)/.dxval-installed
 	.ci/debian-deps r-base-core r-cran-proc   # pROC: the baseline of benchmarks/bench_cli.py

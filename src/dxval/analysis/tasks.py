@@ -34,7 +34,7 @@ from dxval.analysis.criteria import (
     resolve_populations,
 )
 from dxval.analysis.populations import Population, PopulationIndex
-from dxval.data.masks import grid_problem, read_label_map, structure_mask
+from dxval.data.masks import LabelMap, grid_problem, read_label_map, structure_mask
 from dxval.errors import InputError
 from dxval.stats import Estimate, adjusted_confidence_level
 from dxval.stats.detection import (
@@ -56,6 +56,7 @@ __all__ = [
     "StructureOutcome",
     "TaskCriterion",
     "evaluate_task_requirements",
+    "score_model_case",
     "score_segmentation_case",
 ]
 
@@ -179,6 +180,45 @@ def score_segmentation_case(
         return [
             StructureOutcome(case_id, name, None, f"unreadable: {error}") for name, _ in structures
         ]
+    return _score_label_maps(case_id, truth, prediction, structures, tolerance=tolerance)
+
+
+def score_model_case(
+    case_id: str,
+    truth_path: Path,
+    prediction: np.ndarray | str,
+    structures: Sequence[tuple[str, int]],
+    *,
+    tolerance: float,
+) -> list[StructureOutcome]:
+    """Score one case whose prediction is a model's label map (issue 16 item 5).
+
+    The same metrics as :func:`score_segmentation_case`. ``prediction`` is the
+    label map the harness stored, on the truth's axis order; it carries no
+    spacing of its own and takes the truth's (a model output on another grid
+    is ``shape_mismatch``). A string is the harness's failure
+    (``"reason_code: reason"``): every structure is non-evaluable with it.
+    """
+    try:
+        truth = read_label_map(truth_path)
+    except InputError as error:
+        return [
+            StructureOutcome(case_id, name, None, f"unreadable: {error}") for name, _ in structures
+        ]
+    if isinstance(prediction, str):
+        return [StructureOutcome(case_id, name, None, prediction) for name, _ in structures]
+    predicted = LabelMap(prediction, truth.spacing, source="model")
+    return _score_label_maps(case_id, truth, predicted, structures, tolerance=tolerance)
+
+
+def _score_label_maps(
+    case_id: str,
+    truth: LabelMap,
+    prediction: LabelMap | None,
+    structures: Sequence[tuple[str, int]],
+    *,
+    tolerance: float,
+) -> list[StructureOutcome]:
     problem = None if prediction is None else grid_problem(truth, prediction)
     if problem is not None:
         return [StructureOutcome(case_id, name, None, problem) for name, _ in structures]

@@ -22,7 +22,7 @@ from dxval.errors import UsageError
 # each against the library's own value.
 DEFAULT_CASES_PER_SITE = 200
 DEFAULT_SEED = 20260101
-TASKS = ("detection", "segmentation")
+TASKS = ("detection", "segmentation", "segmentation-model")
 DEFAULT_TASK_CASES_PER_SITE = 10
 
 
@@ -120,7 +120,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--task",
         choices=TASKS,
         default=None,
-        help="write a detection or segmentation demo set (truth and bundled predictions) "
+        help="write a detection or segmentation demo set (truth and bundled predictions; "
+        "segmentation-model: truth, CT series and a tiny frozen ONNX segmentation model) "
         "instead of the classification one",
     )
     generate.add_argument(

@@ -10,7 +10,10 @@ CSV with hits, misses and false positives. One case of each set has no
 prediction at all, to show it counted as missed. Everything comes from
 ``numpy.random.default_rng(seed)`` and the ``.npz`` archives carry a fixed
 timestamp, so the same seed gives byte-identical files (the demo protocols
-pin them). Synthetic, for demonstration only: not patient data.
+pin them). ``segmentation-model`` writes, instead of predictions, each case's
+CT series and a tiny frozen ONNX segmentation model with its golden-check
+input (:mod:`dxval.demo.segmentation_model`), for a model run through the
+harness. Synthetic, for demonstration only: not patient data.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from dxval.errors import UsageError
 
 __all__ = ["TASKS", "TaskDemoResult", "generate_task_demo"]
 
-TASKS = ("detection", "segmentation")
+TASKS = ("detection", "segmentation", "segmentation-model")
 DEFAULT_TASK_CASES_PER_SITE = 10
 
 
@@ -135,6 +138,36 @@ def _segmentation_site(
     )
 
 
+def _segmentation_model_site(
+    folder: Path, site: _Site, rng: np.random.Generator, count: int, *, seed: int
+) -> None:
+    """Truth masks and the CT series the demo segmentation model reads (no predictions)."""
+    from dxval.demo.segmentation_model import phantom_hu, series_bytes
+
+    rows = []
+    for index in range(count):
+        case_id = f"{site.test_set[-1].upper()}M{index + 1:03d}"
+        truth, _ = _label_maps(rng, site)
+        hu = phantom_hu(truth, rng, noise_sd=6.0 + 8.0 * site.quality)
+        case_folder = folder / "cases" / case_id
+        (case_folder / "series").mkdir(parents=True)
+        (case_folder / "truth.npz").write_bytes(_npz_bytes(truth, site.spacing))
+        for number, data in enumerate(series_bytes(hu, site.spacing, seed=seed, case_id=case_id)):
+            (case_folder / "series" / f"{number + 1:03d}.dcm").write_bytes(data)
+        sex = "F" if rng.uniform() < 0.5 else "M"
+        rows.append([case_id, f"cases/{case_id}", f"cases/{case_id}/truth.npz", sex])
+    _write_csv(folder / "manifest.csv", ["case_id", "path", "truth_mask", "sex"], rows)
+
+
+def _write_segmentation_model(out_dir: Path) -> None:
+    from dxval.demo.segmentation_model import model_bytes, reference_input_bytes
+
+    folder = out_dir / "model"
+    folder.mkdir()
+    (folder / "demo-liver-threshold.onnx").write_bytes(model_bytes())
+    (folder / "reference-input.npy").write_bytes(reference_input_bytes())
+
+
 def _box(rng: np.random.Generator, size: float) -> list[float]:
     x0, y0 = rng.uniform(40, 512 - 40 - size, 2)
     return [round(float(x0), 1), round(float(y0), 1), round(float(x0 + size), 1),
@@ -186,10 +219,14 @@ def _generate(out_dir: Path, task: str, count: int, seed: int) -> dict[str, int]
         omit = count - 1 if number == len(SITES) - 1 else None
         if task == "segmentation":
             _segmentation_site(folder, site, rng, count, omit=omit)
+        elif task == "segmentation-model":
+            _segmentation_model_site(folder, site, rng, count, seed=seed)
         else:
             _detection_site(
                 folder, site, rng, count, omit=omit, truth_rows=truth_rows, mark_rows=mark_rows
             )
+    if task == "segmentation-model":
+        _write_segmentation_model(out_dir)
     if task == "detection":
         geometry = ["width", "height", "spacing_x", "spacing_y"]
         _write_csv(

@@ -4,12 +4,15 @@ An entry is keyed by the SHA-256 of everything that determines a case's raw
 output: the model's SHA-256, the preprocessing digest, the case's input file
 SHA-256s, the runner's name and version, the device, the batch size (a batch
 size change can move torch results by rounding; see the harness) and the
-output name. Entries hold raw outputs only, so a changed activation or
-operating point never invalidates them and never reads stale scores.
+output name (and, for a mask output, its declaration). Entries hold raw
+outputs only, so a changed activation or operating point never invalidates
+them and never reads stale scores.
 
 Each entry carries a SHA-256 of its own content and repeats its key fields;
 both are verified before use. An entry that fails verification is counted as
-rejected, treated as a miss and overwritten. Writes are atomic (temporary
+rejected, treated as a miss and overwritten. A mask output's entry holds the
+SHA-256 of the label map's file in the mask store beside the entries; the
+file must still hash to it, else the entry is rejected. Writes are atomic (temporary
 file, then rename), so an interrupted run never leaves half an entry.
 """
 
@@ -20,6 +23,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,9 @@ class CacheContext:
     device: str
     batch_size: int
     output_name: str
+    output: str | None = None
+    """A non-score output's declaration (canonical JSON, e.g. a mask's shape, encoding and
+    threshold); ``None`` for a score output, whose keys are unchanged by this field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,7 @@ class CachedPrediction:
 
     outputs: tuple[float, ...]
     decoder: str | None
+    mask_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +81,20 @@ def _canonical(data: Any) -> bytes:
 class PredictionCache:
     """A folder of verified per-case entries for one :class:`CacheContext`."""
 
-    def __init__(self, folder: Path, context: CacheContext) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        context: CacheContext,
+        *,
+        mask_ok: Callable[[str], bool] | None = None,
+    ) -> None:
         self.folder = folder
         self.context = context
-        self._context_fields = asdict(context)
+        fields = asdict(context)
+        if fields["output"] is None:  # score outputs keep the keys they always had
+            del fields["output"]
+        self._context_fields = fields
+        self._mask_ok = mask_ok
         self._hits = 0
         self._misses = 0
         self._stored = 0
@@ -117,8 +135,13 @@ class PredictionCache:
             entry = json.loads(raw)
             claimed = entry.pop("entry_sha256")
             outputs = tuple(float(value) for value in entry["outputs"])
+            mask = entry.get("mask_sha256")
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
+        if mask is None:
+            usable = bool(outputs) and all(map(math.isfinite, outputs))
+        else:  # a mask entry: its label map's file must still hash to the digest
+            usable = self._mask_ok is not None and isinstance(mask, str) and self._mask_ok(mask)
         intact = hashlib.sha256(_canonical(entry)).hexdigest() == claimed
         matches = (
             entry.get("key") == key
@@ -126,15 +149,26 @@ class PredictionCache:
             and entry.get("context") == self._context_fields
             and entry.get("input_sha256s") == list(input_sha256s)
         )
-        if not (intact and matches and outputs and all(map(math.isfinite, outputs))):
+        if not (intact and matches and usable):
             return None
         decoder = entry.get("decoder")
+        if mask is not None:
+            return CachedPrediction((), None if decoder is None else str(decoder), mask)
         return CachedPrediction(outputs=outputs, decoder=None if decoder is None else str(decoder))
 
     def store(
-        self, input_sha256s: tuple[str, ...], outputs: tuple[float, ...], *, decoder: str | None
+        self,
+        input_sha256s: tuple[str, ...],
+        outputs: tuple[float, ...],
+        *,
+        decoder: str | None,
+        mask_sha256: str | None = None,
     ) -> None:
-        """Write one case's raw outputs atomically (only finite outputs are ever stored)."""
+        """Write one case's raw outputs atomically (only finite outputs are ever stored).
+
+        A mask output stores no row (``outputs`` empty) but the SHA-256 of its label
+        map's file in the run's mask store.
+        """
         key = self.key(input_sha256s)
         entry: dict[str, Any] = {
             "schema": CACHE_SCHEMA,
@@ -144,6 +178,8 @@ class PredictionCache:
             "outputs": list(outputs),
             "decoder": decoder,
         }
+        if mask_sha256 is not None:
+            entry["mask_sha256"] = mask_sha256
         entry["entry_sha256"] = hashlib.sha256(_canonical(entry)).hexdigest()
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

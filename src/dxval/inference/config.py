@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dxval.errors import ProtocolError
+from dxval.inference.outputs import MaskEncoding, MaskSpec, OutputKind
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -103,11 +104,17 @@ class OutputSpec:
         Applied by dxval to the raw output row, in float64.
     positive_index:
         Which element of the (activated) output row is the positive-class score.
+    kind:
+        ``score`` (one score per case) or ``mask`` (a label map per case).
+    mask:
+        The mask declaration when ``kind`` is ``mask`` (:mod:`dxval.inference.outputs`).
     """
 
     name: str
     activation: Activation = Activation.NONE
     positive_index: int = 0
+    kind: OutputKind = OutputKind.SCORE
+    mask: MaskSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +129,20 @@ class ReferenceSpec:
         SHA-256 of that file's bytes; ``None`` before ``dxval lock`` pins it (the
         input's digest is then recorded but not checked).
     expected:
-        The raw outputs of the selected output, flattened in C order.
+        The raw outputs of the selected output, flattened in C order (empty when
+        ``expected_sha256`` is given instead).
     tolerance:
         Largest absolute difference accepted per element.
+    expected_sha256:
+        SHA-256 of the raw output bytes (C order, the runtime's dtype): a bit-for-bit
+        check, for outputs too large to list (masks).
     """
 
     input_path: Path
     input_sha256: str | None
     expected: tuple[float, ...]
     tolerance: float
+    expected_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,11 +206,13 @@ def _config_from_mapping(model: Mapping[str, Any], folder: Path) -> ModelConfig:
     reference = None
     if reference_section is not None:
         pinned_input = reference_section.get("input_sha256")
+        pinned_output = reference_section.get("expected_sha256")
         reference = ReferenceSpec(
             input_path=_resolve(reference_section["input"], folder),
             input_sha256=None if pinned_input is None else str(pinned_input).lower(),
-            expected=tuple(float(value) for value in reference_section["expected"]),
-            tolerance=float(reference_section["tolerance"]),
+            expected=tuple(float(value) for value in reference_section.get("expected") or ()),
+            tolerance=float(reference_section.get("tolerance") or 0.0),
+            expected_sha256=None if pinned_output is None else str(pinned_output).lower(),
         )
     shape = tuple(None if axis is None else int(axis) for axis in input_section["shape"])
     sha256 = model.get("sha256")
@@ -214,10 +228,25 @@ def _config_from_mapping(model: Mapping[str, Any], folder: Path) -> ModelConfig:
             name=str(output_section["name"]),
             activation=Activation(_enum_value(output_section.get("activation") or "none")),
             positive_index=int(output_section.get("positive_index") or 0),
+            kind=OutputKind(_enum_value(output_section.get("kind") or "score")),
+            mask=_mask_spec(output_section, float(model["operating_point"])),
         ),
         operating_point=float(model["operating_point"]),
         sha256=None if sha256 is None else str(sha256).lower(),
         reference=reference,
+    )
+
+
+def _mask_spec(output: Mapping[str, Any], threshold: float) -> MaskSpec | None:
+    """The mask declaration of a ``kind: mask`` output (checked by the protocol layer)."""
+    if _enum_value(output.get("kind") or "score") != OutputKind.MASK.value:
+        return None
+    return MaskSpec(
+        shape=tuple(None if axis is None else int(axis) for axis in output["shape"]),
+        encoding=MaskEncoding(_enum_value(output.get("encoding") or "labels")),
+        channel_labels=tuple(int(label) for label in output.get("channel_labels") or ()),
+        transpose=tuple(int(axis) for axis in output.get("transpose") or ()),
+        threshold=threshold,
     )
 
 

@@ -10,6 +10,7 @@ the pinned tolerance.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,12 @@ class GoldenCheckResult:
     values: int
     max_abs_difference: float
     tolerance: float
+    output_sha256: str | None = None
+    """Set for a bit-for-bit check (``model.reference.expected_sha256``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
-        return {
+        record: dict[str, Any] = {
             "input_path": self.input_path,
             "input_sha256": self.input_sha256,
             "values": self.values,
@@ -43,6 +46,9 @@ class GoldenCheckResult:
             "tolerance": self.tolerance,
             "passed": True,
         }
+        if self.output_sha256 is not None:
+            record["output_sha256"] = self.output_sha256
+        return record
 
 
 def _load_reference_input(path: Path, spec: InputSpec) -> np.ndarray:
@@ -63,8 +69,25 @@ def _load_reference_input(path: Path, spec: InputSpec) -> np.ndarray:
 
 
 def _reference_outputs(runner: Runner, path: Path, spec: InputSpec) -> np.ndarray:
+    return np.asarray(_raw_reference_outputs(runner, path, spec), dtype=np.float64).ravel()
+
+
+def _raw_reference_outputs(runner: Runner, path: Path, spec: InputSpec) -> np.ndarray:
+    """The runtime's outputs on the pinned input, in its own dtype, C-contiguous."""
     batch = _load_reference_input(path, spec)
-    return np.asarray(runner.predict(batch), dtype=np.float64).ravel()
+    return np.ascontiguousarray(runner.predict(batch))
+
+
+def _digest_check(reference: ReferenceSpec, raw: np.ndarray, path: Path) -> None:
+    """Bit-for-bit: the SHA-256 of the raw output bytes must equal the pin."""
+    actual = hashlib.sha256(raw.tobytes()).hexdigest()
+    if actual != reference.expected_sha256:
+        raise IntegrityError(
+            f"golden check failed: the model's {raw.size} {raw.dtype} output values on "
+            f"{path.name} have SHA-256 {actual}, the protocol pins {reference.expected_sha256} "
+            "(model.reference.expected_sha256); the runtime, device or artifact now computes "
+            "different results"
+        )
 
 
 def run_golden_check(
@@ -87,7 +110,8 @@ def run_golden_check(
         The reference input is missing or unreadable (exit 2).
     IntegrityError
         The reference input's digest differs from the pin, the output count differs,
-        an output is not finite, or an output moved by more than the tolerance (exit 3).
+        an output is not finite, or an output moved by more than the tolerance; with
+        ``expected_sha256``, the raw output bytes hash to another digest (exit 3).
     """
     path = reference.input_path
     if not path.is_file():
@@ -97,6 +121,17 @@ def run_golden_check(
         raise IntegrityError(
             f"golden check: {path} has SHA-256 {actual_digest}, the protocol pins "
             f"{reference.input_sha256} (model.reference.input_sha256)"
+        )
+    if reference.expected_sha256 is not None:
+        raw = _raw_reference_outputs(runner, path, input_spec)
+        _digest_check(reference, raw, path)
+        return GoldenCheckResult(
+            input_path=str(path),
+            input_sha256=actual_digest,
+            values=int(raw.size),
+            max_abs_difference=0.0,
+            tolerance=0.0,
+            output_sha256=reference.expected_sha256,
         )
     outputs = _reference_outputs(runner, path, input_spec)
     expected = np.asarray(reference.expected, dtype=np.float64)
@@ -126,7 +161,12 @@ def run_golden_check(
 
 
 def make_reference(
-    runner: Runner, input_path: Path, input_spec: InputSpec, *, tolerance: float
+    runner: Runner,
+    input_path: Path,
+    input_spec: InputSpec,
+    *,
+    tolerance: float,
+    digest: bool = False,
 ) -> dict[str, Any]:
     """Compute the pins of a golden check for ``model.reference`` (used by ``dxval lock``).
 
@@ -141,6 +181,9 @@ def make_reference(
     tolerance:
         Absolute tolerance to pin (e.g. ``1e-5`` to allow a device change, ``0`` for
         bitwise reproduction on the same machine type).
+    digest:
+        Pin the SHA-256 of the raw output bytes (``expected_sha256``, bit for bit)
+        instead of the values: for large outputs such as masks.
 
     Returns
     -------
@@ -148,6 +191,13 @@ def make_reference(
         ``{"input", "input_sha256", "expected", "tolerance"}``, ready to write into
         the protocol.
     """
+    if digest:
+        raw = _raw_reference_outputs(runner, input_path, input_spec)
+        return {
+            "input": str(input_path),
+            "input_sha256": file_sha256(input_path),
+            "expected_sha256": hashlib.sha256(raw.tobytes()).hexdigest(),
+        }
     outputs = _reference_outputs(runner, input_path, input_spec)
     return {
         "input": str(input_path),

@@ -28,6 +28,7 @@ shape, so the batch size is recorded and is part of the cache key.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -53,6 +54,7 @@ from dxval.inference.executor import (
 )
 from dxval.inference.golden import GoldenCheckResult, run_golden_check
 from dxval.inference.options import InferenceOptions
+from dxval.inference.outputs import MaskStore, check_batch_width, mask_case_result
 from dxval.inference.progress import Progress
 from dxval.inference.results import (
     CaseInput,
@@ -115,6 +117,8 @@ class HarnessOptions:
     use_cache: bool = True
     executor: Executor | ScoringExecutor | None = None
     progress: Progress | None = None
+    mask_store: MaskStore | None = None
+    """Where a ``kind: mask`` output's label maps go (set by :func:`run_harness`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,8 @@ class HarnessResult:
     elapsed_seconds: float
     environment: Mapping[str, Any] = field(default_factory=dict)
     golden: GoldenCheckResult | None = None
+    mask_store: MaskStore | None = None
+    """A mask output's label maps, named by the results' ``mask_sha256``."""
 
     def iter_results(self) -> Iterator[CaseResult]:
         """Stream the per-case results from the results file (completion order)."""
@@ -283,6 +289,18 @@ def _serve_from_cache(
         if hit is None:
             yield hashed
             continue
+        if hit.mask_sha256 is not None:  # a mask output (issue 16 item 5)
+            state.record(
+                CaseResult(
+                    case.case_id,
+                    None,
+                    CaseStatus.SCORED,
+                    cache_hit=True,
+                    decoder=hit.decoder,
+                    mask_sha256=hit.mask_sha256,
+                )
+            )
+            continue
         state.record(
             _scored_or_failed(case.case_id, hit.outputs, spec, cache_hit=True, decoder=hit.decoder)
         )
@@ -333,6 +351,7 @@ def _score_batch(
     *,
     batch_size: int,
     output_spec: OutputSpec,
+    masks: MaskStore | None = None,
 ) -> list[tuple[LoadOutcome, CaseResult]]:
     """Score one batch; if the runtime rejects it, score its cases one by one."""
     try:
@@ -343,7 +362,7 @@ def _score_batch(
                 pair
                 for item in batch
                 for pair in _score_batch(
-                    [item], runner, batch_size=batch_size, output_spec=output_spec
+                    [item], runner, batch_size=batch_size, output_spec=output_spec, masks=masks
                 )
             ]
         outcome = batch[0][0]
@@ -357,6 +376,16 @@ def _score_batch(
                     outcome.decoder,
                 ),
             )
+        ]
+    mask = output_spec.mask
+    if mask is not None:  # kind: mask (dxval.inference.outputs)
+        check_batch_width(mask, rows.shape[1], output_spec.name)
+        return [
+            (
+                outcome,
+                mask_case_result(outcome.case.case_id, row, mask, masks, decoder=outcome.decoder),
+            )
+            for (outcome, _), row in zip(batch, rows, strict=True)
         ]
     return [
         (
@@ -382,7 +411,11 @@ def _flush(
     state: _RunState,
 ) -> None:
     scored = _score_batch(
-        batch, runner, batch_size=options.batch_size, output_spec=options.output_spec
+        batch,
+        runner,
+        batch_size=options.batch_size,
+        output_spec=options.output_spec,
+        masks=options.mask_store,
     )
     for outcome, result in scored:
         _record_and_cache(outcome.case, result, cache, state)
@@ -396,6 +429,8 @@ def _record_and_cache(
     state.record(result)
     if cache is not None and result.outputs is not None and case.sha256s:
         cache.store(case.sha256s, result.outputs, decoder=result.decoder)
+    elif cache is not None and result.mask_sha256 is not None and case.sha256s:
+        cache.store(case.sha256s, (), decoder=result.decoder, mask_sha256=result.mask_sha256)
 
 
 def score_loaded(
@@ -452,8 +487,28 @@ def _open_cache(options: HarnessOptions, runner: Runner) -> PredictionCache | No
         device=info.device,
         batch_size=options.batch_size,
         output_name=options.output_spec.name,
+        output=_output_declaration(options.output_spec),
     )
-    return PredictionCache(options.cache_dir, context)
+    store = options.mask_store
+    return PredictionCache(
+        options.cache_dir, context, mask_ok=None if store is None else store.verified
+    )
+
+
+def _output_declaration(spec: OutputSpec) -> str | None:
+    """A mask output's declaration as canonical JSON (part of the cache key); None for scores."""
+    if spec.mask is None:
+        return None
+    return json.dumps(spec.mask.describe(), sort_keys=True, separators=(",", ":"))
+
+
+def _mask_store(options: HarnessOptions) -> MaskStore | None:
+    """Label maps go beside the cache entries (kept for reruns) or beside the results file."""
+    if options.output_spec.mask is None:
+        return None
+    if options.use_cache and options.cache_dir is not None:
+        return MaskStore(options.cache_dir / "masks")
+    return MaskStore(options.results_path.parent / "masks")
 
 
 def _load_and_score(
@@ -516,6 +571,7 @@ def run_harness(
     if options.batch_size < 1:
         raise UsageError(f"--batch-size: got {options.batch_size}, expected an integer >= 1")
     start = time.monotonic()
+    options = replace(options, mask_store=_mask_store(options))
     cache = _open_cache(options, runner)
     executor: Executor | ScoringExecutor = (
         options.executor if options.executor is not None else InlineExecutor()
@@ -544,6 +600,7 @@ def run_harness(
         executor=executor.describe(),
         batch_size=options.batch_size,
         elapsed_seconds=time.monotonic() - start,
+        mask_store=options.mask_store,
     )
 
 
@@ -619,6 +676,11 @@ def score_cases(
     elif options.executor == "ray":
         from dxval.inference.ray_executor import RayExecutor
 
+        if model_config.output.mask is not None:
+            raise UsageError(
+                "--executor ray: a model with output kind 'mask' is scored by the local "
+                "executor only; run without --executor ray"
+            )
         chosen = RayExecutor(
             model_config,
             device=options.device,

@@ -68,6 +68,8 @@ class HarnessReason(str, Enum):
     """The model returned NaN or ±inf."""
     WORKER_CRASHED = "worker_crashed"
     """The worker process died while loading this case (e.g. a decoder crash)."""
+    INVALID_MASK_VALUES = "invalid_mask_values"
+    """A ``kind: mask, encoding: labels`` output holds values that are not labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,11 @@ class CaseResult:
     decoder:
         Which pixel decoder the loader used, when it says.
     outputs:
-        The raw model output row the score came from; ``None`` when failed.
+        The raw model output row the score came from; ``None`` when failed or for a
+        mask output.
+    mask_sha256:
+        A ``kind: mask`` output: the SHA-256 naming the case's label map in the run's
+        :class:`~dxval.inference.outputs.MaskStore` (``score`` is then ``None``).
     """
 
     case_id: str
@@ -100,6 +106,7 @@ class CaseResult:
     cache_hit: bool = False
     decoder: str | None = None
     outputs: tuple[float, ...] | None = None
+    mask_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (one line of the results file)."""
@@ -112,6 +119,7 @@ class CaseResult:
             "cache_hit": self.cache_hit,
             "decoder": self.decoder,
             "outputs": None if self.outputs is None else list(self.outputs),
+            "mask_sha256": self.mask_sha256,
         }
 
     @classmethod
@@ -127,6 +135,7 @@ class CaseResult:
             cache_hit=bool(data.get("cache_hit", False)),
             decoder=data.get("decoder"),
             outputs=None if outputs is None else tuple(float(value) for value in outputs),
+            mask_sha256=data.get("mask_sha256"),
         )
 
 

@@ -17,6 +17,9 @@ from dxval.inference.runner import ArtifactSignature, TensorSignature
 __all__ = ["check_inputs", "check_signature", "format_shape"]
 
 _FLOAT_DTYPES = frozenset({"float16", "float32", "float64", "bfloat16"})
+_NUMERIC_DTYPES = _FLOAT_DTYPES | {
+    "bool", "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+}  # fmt: skip
 
 
 def format_shape(shape: Sequence[int | None] | None) -> str:
@@ -124,6 +127,8 @@ def _output_problems(spec: OutputSpec, signature: ArtifactSignature) -> list[str
         return [f"model outputs: expected one unnamed output tensor, artifact has {len(outputs)}"]
     else:
         selected = outputs[0]
+    if spec.mask is not None:  # kind: mask (issue 16 item 5)
+        return _mask_output_problems(spec, selected)
     problems: list[str] = []
     if selected.dtype is not None and selected.dtype not in _FLOAT_DTYPES:
         problems.append(
@@ -132,6 +137,29 @@ def _output_problems(spec: OutputSpec, signature: ArtifactSignature) -> list[str
         )
     if selected.shape is not None:
         problems.extend(_output_shape_problems(spec, selected.shape))
+    return problems
+
+
+def _mask_output_problems(spec: OutputSpec, selected: TensorSignature) -> list[str]:
+    """A mask output: any numeric dtype; fixed axes the artifact declares must match."""
+    assert spec.mask is not None
+    label = f"model.output {spec.name!r}"
+    problems: list[str] = []
+    if selected.dtype is not None and selected.dtype not in _NUMERIC_DTYPES:
+        problems.append(f"{label}: expected a numeric tensor, artifact has {selected.dtype}")
+    shape = selected.shape
+    declared = spec.mask.shape
+    if shape is not None and (
+        len(shape) != len(declared)
+        or any(
+            have is not None and want is not None and have != want
+            for want, have in zip(declared, shape, strict=True)
+        )
+    ):
+        problems.append(
+            f"{label}: the protocol declares shape {format_shape(declared)}, "
+            f"artifact has {format_shape(shape)} (model.output.shape)"
+        )
     return problems
 
 

@@ -32,6 +32,7 @@ from dxval.pipeline.plan import RunPlan
 
 if TYPE_CHECKING:  # the DICOM stack is imported only when a case is read
     from dxval.dicom.loader import CaseLoader
+    from dxval.inference.outputs import MaskStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,9 @@ class ModelScores:
     golden: dict[str, Any] | None
     environment: dict[str, Any]
     phi_findings: tuple[dict[str, str | None], ...] = field(default_factory=tuple)
+    masks: dict[str, str] = field(default_factory=dict)
+    """A ``kind: mask`` model: case ID → SHA-256 of its label map in :attr:`mask_store`."""
+    mask_store: MaskStore | None = None
 
 
 def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
@@ -121,6 +125,7 @@ def score_with_model(
     options: InferenceOptions,
     default_cache_dir: Path,
     loader: CaseLoader | None = None,
+    work_dir: Path | None = None,
 ) -> ModelScores:
     """Run the protocol's frozen model over every case (see the module docstring).
 
@@ -139,6 +144,10 @@ def score_with_model(
         loader, :mod:`dxval.pipeline.robustness`); its digest keys the cache.
         The PHI scan and decoder check ran with the unperturbed run and are
         not repeated.
+    work_dir:
+        Folder for the results file (and a mask output's label maps when no cache is
+        used); it must outlive the returned record when the masks are read later.
+        Default: a temporary folder removed before returning.
 
     Raises
     ------
@@ -163,7 +172,7 @@ def score_with_model(
             model,
             loader,
             inputs,
-            results_path=Path(work) / "predictions.jsonl",
+            results_path=(work_dir or Path(work)) / "predictions.jsonl",
             preprocessing_digest=loader.digest,
             options=replace(options, cache_dir=options.cache_dir or default_cache_dir),
         )
@@ -171,7 +180,10 @@ def score_with_model(
         failures: dict[str, tuple[str, str]] = {}
         decoders: dict[str, str] = {}
         hits: list[str] = []
+        masks: dict[str, str] = {}
         for case_result in result.iter_results():
+            if case_result.mask_sha256 is not None:
+                masks[case_result.case_id] = case_result.mask_sha256
             if case_result.cache_hit:
                 hits.append(case_result.case_id)
             scores[case_result.case_id] = (
@@ -195,4 +207,6 @@ def score_with_model(
         golden=None if result.golden is None else result.golden.to_dict(),
         environment=dict(result.environment),
         phi_findings=phi_findings,
+        masks=masks,
+        mask_store=result.mask_store,
     )

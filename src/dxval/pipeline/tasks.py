@@ -15,6 +15,7 @@ non-evaluable with its reason code and counts toward
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from dxval.analysis.tasks import (
     SegmentationEstimates,
     StructureOutcome,
     evaluate_task_requirements,
+    score_model_case,
     score_segmentation_case,
 )
 from dxval.data import TestSetSource, check_pins
@@ -50,6 +52,7 @@ from dxval.evidence.format import (
     DETECTION_NAME,
     ENVIRONMENT_NAME,
     LOCK_NAME,
+    PHI_NAME,
     PROTOCOL_NAME,
     RUN_NAME,
     SEGMENTATION_NAME,
@@ -62,8 +65,16 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUse
 from dxval.evidence.records import CaseRow, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.inference.options import InferenceOptions
 from dxval.pipeline.lock import lock_record, protocol_pins, read_sources
 from dxval.pipeline.plan import RunPlan
+from dxval.pipeline.score import ModelScores
+from dxval.pipeline.task_model import (
+    ModelCase,
+    model_prediction,
+    record_model_run,
+    score_task_model,
+)
 from dxval.stats.detection import (
     FROC_RATES,
     CaseMatch,
@@ -370,12 +381,35 @@ def _row_file(case: TaskCase, column: str, *, field: str, required: bool) -> Pat
     return path
 
 
+def _model_outcomes(
+    plan: RunPlan, cases: Sequence[TaskCase], progress: Progress, run: ModelScores
+) -> tuple[dict[str, list[StructureOutcome]], list[bool]]:
+    """The model's label maps (issue 16 item 5) scored like bundled predictions."""
+    assert plan.task is not None
+    assert plan.task.segmentation is not None
+    section = plan.task.segmentation
+    outcomes: dict[str, list[StructureOutcome]] = {name: [] for name, _ in section.structures}
+    for number, case in enumerate(cases, 1):
+        truth = _row_file(case, section.truth_column, field="segmentation.truth", required=True)
+        assert truth is not None  # required=True
+        for outcome in score_model_case(
+            case.case_id, truth, model_prediction(run, case.case_id), section.structures,
+            tolerance=section.nsd_tolerance_mm,
+        ):  # fmt: skip
+            outcomes[outcome.structure].append(outcome)
+        if number % 10 == 0 or number == len(cases):
+            progress(f"segmentation: {number}/{len(cases)} cases scored")
+    return outcomes, [True] * len(cases)
+
+
 def _segmentation_outcomes(
-    plan: RunPlan, cases: Sequence[TaskCase], progress: Progress
+    plan: RunPlan, cases: Sequence[TaskCase], progress: Progress, run: ModelScores | None = None
 ) -> tuple[dict[str, list[StructureOutcome]], list[bool]]:
     """Per structure, each case's outcome in case order; and which cases had a prediction."""
     assert plan.task is not None
     assert plan.task.segmentation is not None
+    if run is not None:
+        return _model_outcomes(plan, cases, progress, run)
     section = plan.task.segmentation
     paths = [
         (
@@ -519,7 +553,11 @@ class _Analysed:
 
 
 def _analyse(
-    plan: RunPlan, cases: Sequence[TaskCase], populations: PopulationIndex, progress: Progress
+    plan: RunPlan,
+    cases: Sequence[TaskCase],
+    populations: PopulationIndex,
+    progress: Progress,
+    model_run: ModelScores | None = None,
 ) -> _Analysed:
     bootstrap = _bootstrap(plan)
     if _kind(plan) == "detection":
@@ -534,7 +572,7 @@ def _analyse(
             detection.estimate,
             0,
         )
-    outcomes, predicted = _segmentation_outcomes(plan, cases, progress)
+    outcomes, predicted = _segmentation_outcomes(plan, cases, progress, model_run)
     segmentation = SegmentationEstimates(outcomes, bootstrap=bootstrap)
     rows = _segmentation_rows(cases, outcomes, predicted)
     failed = sum(1 for row in rows if row.status == "failed")
@@ -588,11 +626,15 @@ def run_task(
     out: Path,
     ledger: LedgerSession,
     reports: bool = True,
+    inference: InferenceOptions | None = None,
 ) -> TaskOutcome:
     """Run a detection or segmentation protocol and seal its bundle.
 
     With ``reports`` the bundle gets ``report.pdf``, ``report.html`` and its
-    figures (:mod:`dxval.report.task_report`) before it is sealed.
+    figures (:mod:`dxval.report.task_report`) before it is sealed. A
+    segmentation protocol with a mask model is scored through the harness
+    with ``inference`` (:mod:`dxval.pipeline.task_model`; prediction cache in
+    ``<out>/.dxval-cache`` unless the options name one).
     """
     progress(f"protocol {plan.protocol_id} ({_kind(plan)}) loaded; checking locks")
     sources = read_sources(plan)
@@ -611,7 +653,19 @@ def run_task(
     cases = _cases(plan, sources)
     audit.record("cases.read", {"cases": len(cases)}, "manifests read")
     populations = _populations(plan, cases)
-    analysed = _analyse(plan, cases, populations, progress)
+    model_run = None
+    with tempfile.TemporaryDirectory(prefix="dxval-masks-") as work:
+        if plan.model is not None:  # a mask model (issue 16 item 5)
+            progress(f"scoring {len(cases)} cases with the model")
+            model_run = score_task_model(
+                plan,
+                [ModelCase(c.case_id, c.test_set, c.site, c.row, c.source) for c in cases],
+                options=inference or InferenceOptions(),
+                cache_dir=out / ".dxval-cache",
+                work_dir=Path(work),
+            )
+            record_model_run(audit, model_run)
+        analysed = _analyse(plan, cases, populations, progress, model_run)
     counts = {
         "total": len(cases),
         "scored": len(cases) - analysed.failed,
@@ -639,8 +693,11 @@ def run_task(
     progress("writing evidence bundle")
     with BundleWriter(out, plan.protocol_id, run_id) as writer:
         writer.write_bytes(PROTOCOL_NAME, plan.raw_bytes)
-        writer.write_json(LOCK_NAME, lock_record(plan, pins, sources, None))
-        writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=capture_runtime()))
+        writer.write_json(LOCK_NAME, lock_record(plan, pins, sources, model_run))
+        runtime = capture_runtime() if model_run is None else model_run.environment
+        writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
+        if model_run is not None and model_run.phi_findings:
+            writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
         writer.write_bytes(CASES_NAME, render_cases(analysed.rows, plan.attribute_names))
         document = {**analysed.document, "protocol": header}
         check_record(analysed.record, document, name=analysed.name)
@@ -662,7 +719,7 @@ def run_task(
         uses,
         protocol_id=plan.protocol_id,
         run_id=run_id,
-        model_sha256=None,
+        model_sha256=None if model_run is None else pinned.get("model.sha256"),
         predictions_sha256=pinned.get("predictions.sha256"),
         user=audit.user,
         host=audit.host,

@@ -619,7 +619,7 @@ def run_validation(
         if plan.task is not None:  # detection / segmentation (issue 16)
             task = run_task(
                 plan, audit=audit, progress=progress, run_id=run_id, started=started,
-                out=out, ledger=ledger, reports=reports,
+                out=out, ledger=ledger, reports=reports, inference=inference,
             )  # fmt: skip
             evidence = _anchor(out, task.bundle, plan.protocol_id, run_id)
             return RunResult(

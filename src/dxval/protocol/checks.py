@@ -24,6 +24,7 @@ from dxval.protocol.criteria import (
     EachPopulation,
     TestSetPopulation,
 )
+from dxval.protocol.model_outputs import output_problems
 from dxval.protocol.provenance import check_provenance
 from dxval.protocol.schema import Protocol
 from dxval.protocol.sections import RESERVED_ATTRIBUTE_NAMES, Attribute
@@ -84,6 +85,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *_check_reader_study(protocol),
         *check_provenance(protocol),
         *(Issue(*problem) for problem in task_problems(protocol)),
+        *(Issue(*problem) for problem in output_problems(protocol)),  # issue 16 item 5
         *_check_robustness(protocol),  # issue 19
         *(Issue(*found) for found in check_comparators(protocol)),
     ]

@@ -65,7 +65,8 @@ class ModelInput(Section):
 
 
 class ModelOutput(Section):
-    """How a model output becomes one score per case (larger = more likely positive)."""
+    """How a model output becomes one score per case (larger = more likely positive), or,
+    with ``kind: mask``, one label map per case (issue 16 item 5)."""
 
     name: str = Field(description="Output name in the artifact that carries the score.")
     activation: Literal["none", "sigmoid", "softmax"] = Field(
@@ -73,6 +74,33 @@ class ModelOutput(Section):
     )
     positive_index: int = Field(
         default=0, ge=0, description="Index of the positive class along the last output axis."
+    )
+    kind: Literal["score", "mask", "boxes"] = Field(
+        default="score",
+        description="What the output is: one score per case (classification), a label map "
+        "or per-class probability maps (segmentation), or boxes (detection; not supported "
+        "yet). Fields below apply to kind: mask (dxval.protocol.model_outputs).",
+    )
+    shape: list[Annotated[int, Field(ge=1)] | None] | None = Field(
+        default=None,
+        description="kind: mask: the output's full shape, batch axis first (null = dynamic); "
+        "with encoding: probabilities axis 1 holds the channels.",
+    )
+    encoding: Literal["labels", "probabilities"] | None = Field(
+        default=None,
+        description="kind: mask: 'labels' (integer-valued label map; default) or "
+        "'probabilities' (one map per channel; a voxel takes the label of its most probable "
+        "channel among those with probability >= model.operating_point, else 0).",
+    )
+    channel_labels: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="encoding: probabilities: the label each output channel stands for "
+        "(0 = a background channel, never chosen).",
+    )
+    transpose: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="kind: mask: permutation taking the output's spatial axes to the truth "
+        "label map's axis order (numpy.transpose); default: the same order.",
     )
 
 
@@ -85,8 +113,17 @@ class ModelReference(Section):
     input_sha256: Sha256Hex | None = Field(
         default=None, description="SHA-256 of the input file; written by `dxval lock`."
     )
-    expected: list[float] = Field(min_length=1, description="Expected outputs, flattened.")
-    tolerance: float = Field(ge=0, description="Largest allowed absolute difference.")
+    expected: list[float] | None = Field(
+        default=None, min_length=1, description="Expected outputs, flattened."
+    )
+    expected_sha256: Sha256Hex | None = Field(
+        default=None,
+        description="Instead of expected: SHA-256 of the raw output bytes (C order, the "
+        "runtime's dtype), for large outputs such as masks; compared bit for bit.",
+    )
+    tolerance: float = Field(
+        default=0.0, ge=0, description="Largest allowed absolute difference (with expected)."
+    )
 
 
 class ModelSection(Section):

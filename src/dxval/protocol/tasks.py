@@ -144,12 +144,7 @@ def _source_problems(protocol: Protocol) -> Iterator[Problem]:
         yield ((other,), f"a {other} section", f"no {other} section for task: {task}")
     if getattr(protocol, task) is None:
         yield ((), f"no {task} section", f"a {task} section for task: {task}")
-    if protocol.model is not None:
-        yield (
-            ("model",),
-            f"a model in a {task} protocol",
-            "predictions (the harness runs score models only)",
-        )
+    # a model in a task protocol: its output kind is checked by dxval.protocol.model_outputs
     if protocol.reader_study is not None:
         yield (("reader_study",), "a reader study", f"none for task: {task}")
     yield from _score_study_problems(protocol)
