@@ -53,6 +53,10 @@ SEGMENTATION_NAME = "segmentation.json"
 #: Scores of every case at every robustness level, present when the protocol has a
 #: ``robustness`` section (issue 19).
 ROBUSTNESS_CASES_NAME = "robustness.csv"
+#: Per-case wall times of a model run and their summary (issue 19, latency): timings vary
+#: from run to run, so they are kept out of cases.csv and metrics.json.
+LATENCY_CASES_NAME = "latency.csv"
+LATENCY_NAME = "latency.json"
 #: Candidate − comparator paired statistics, present when the protocol has ``comparators``
 #: (issue 13): :class:`ComparisonRecord`.
 COMPARISON_NAME = "comparison.json"
@@ -584,6 +588,7 @@ class BundleData:
     sample_size: dict[str, Any] | None = None
     contact_sheet: bytes | None = None
     comparison: dict[str, Any] | None = None
+    latency: dict[str, Any] | None = None  # latency.json (issue 19)
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -801,6 +806,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         sample_size=_optional_json(folder, SAMPLE_SIZE_NAME),
         contact_sheet=_optional_bytes(folder, CONTACT_SHEET_NAME),
         comparison=_comparison(folder),
+        latency=_optional_json(folder, LATENCY_NAME),
     )
 
 
@@ -840,7 +846,14 @@ def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
     """The evidence files, with the optional ones the bundle has after ``criteria.json``."""
     optional = [
         name
-        for name in (MRMC_NAME, COMPARISON_NAME, SAMPLE_SIZE_NAME, CONTACT_SHEET_NAME)
+        for name in (
+            MRMC_NAME,
+            COMPARISON_NAME,
+            SAMPLE_SIZE_NAME,
+            CONTACT_SHEET_NAME,
+            LATENCY_NAME,
+            LATENCY_CASES_NAME,
+        )
         if (folder / name).is_file()
     ]
     position = names.index(CRITERIA_NAME) + 1

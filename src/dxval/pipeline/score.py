@@ -33,6 +33,7 @@ from dxval.pipeline.plan import RunPlan
 if TYPE_CHECKING:  # the DICOM stack is imported only when a case is read
     from dxval.dicom.loader import CaseLoader
     from dxval.inference.outputs import MaskStore
+    from dxval.inference.timing import CaseTiming
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class ModelScores:
     masks: dict[str, str] = field(default_factory=dict)
     """A ``kind: mask`` model: case ID → SHA-256 of its label map in :attr:`mask_store`."""
     mask_store: MaskStore | None = None
+    #: Per-case wall times of this run (None: a cache hit, not timed); latency study (issue 19).
+    timings: dict[str, CaseTiming | None] = field(default_factory=dict)
 
 
 def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
@@ -184,6 +187,9 @@ def score_with_model(
         for case_result in result.iter_results():
             if case_result.mask_sha256 is not None:
                 masks[case_result.case_id] = case_result.mask_sha256
+        timings: dict[str, CaseTiming | None] = {}
+        for case_result in result.iter_results():
+            timings[case_result.case_id] = case_result.timing
             if case_result.cache_hit:
                 hits.append(case_result.case_id)
             scores[case_result.case_id] = (
@@ -209,4 +215,5 @@ def score_with_model(
         phi_findings=phi_findings,
         masks=masks,
         mask_store=result.mask_store,
+        timings=timings,
     )

@@ -53,6 +53,8 @@ from dxval.evidence.format import (
     COMPARISON_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
+    LATENCY_CASES_NAME,
+    LATENCY_NAME,
     LOCK_NAME,
     METRICS_NAME,
     MRMC_NAME,
@@ -81,6 +83,7 @@ from dxval.pipeline.comparison import (
     score_comparators,
 )
 from dxval.pipeline.contact_sheet import CONTACT_SHEET_NAME, contact_sheet_png
+from dxval.pipeline.latency import LatencyStudy, latency_study
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -90,7 +93,12 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
-from dxval.pipeline.robustness import render_level_cases, repeat_groups, score_levels
+from dxval.pipeline.robustness import (
+    check_window_levels,
+    render_level_cases,
+    repeat_groups,
+    score_levels,
+)
 from dxval.pipeline.sample_size import sample_size_document
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.pipeline.tasks import run_task
@@ -325,7 +333,7 @@ def _gather(
     check_run_size(
         plan.path,
         sum(source.manifest.size for source in sources),
-        plan.statistics.bootstrap_replicates,
+        plan.statistics.resampling_replicates,  # closed-form intervals draw nothing
     )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
@@ -347,6 +355,7 @@ def _gather(
             plan, audit, progress, sources=sources, pins=pins, uses=uses, usage=usage
         )
     cases = _read_cases(plan, sources)
+    check_window_levels(plan, cases)  # a CT window level needs CT test sets (issue 19)
     groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
     per_test_set = {source.test_set: source.manifest.size for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
@@ -434,6 +443,40 @@ def _robustness(
         audit.record("robustness.scored", level_run.audit(), f"level {level_run.level.id}")
     rendered = render_level_cases(runs, cases, operating_point=plan.operating_point)
     return tuple(levels), rendered
+
+
+def _latency(plan: RunPlan, gathered: _Gathered, audit: AuditLog) -> LatencyStudy | None:
+    """Per-case timings of the model run and the latency criteria's estimates (issue 19)."""
+    if gathered.model_run is None:
+        return None
+    study = latency_study(
+        [row.case_id for row in gathered.rows],
+        gathered.model_run,
+        plan.latency,
+        confidence_level=plan.statistics.confidence_level,
+    )
+    counts = dict(study.document["cases"])
+    audit.record("latency.timed", counts, "per-case wall times recorded (latency.csv)")
+    return study
+
+
+def _external(
+    study: ProtocolReaderStudy | None, latency: LatencyStudy | None
+) -> dict[str, Any] | None:
+    """Estimates of the criteria not computed from the case table: reader study, latency."""
+    if study is None and latency is None:
+        return None
+    return {
+        **({} if study is None else study.estimates),
+        **({} if latency is None else latency.estimates),
+    }
+
+
+def _write_latency(writer: BundleWriter, latency: LatencyStudy | None) -> None:
+    """``latency.csv`` and ``latency.json`` of a model run (issue 19)."""
+    if latency is not None:
+        writer.write_bytes(LATENCY_CASES_NAME, latency.cases_csv)
+        writer.write_json(LATENCY_NAME, latency.document)
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -710,7 +753,8 @@ def _run_and_seal(
             "reader study read and analysed",
         )
     references = paired_references(gathered.table, gathered.comparators)
-    external = None if study is None else study.estimates
+    latency = _latency(plan, gathered, audit)  # issue 19: latency study
+    external = _external(study, latency)
     result = _analyse(
         plan, gathered.table, external, references, gathered.levels, groups=gathered.repeat_groups
     )
@@ -753,6 +797,7 @@ def _run_and_seal(
         _write_design_records(writer, plan, gathered, result)  # issue 14
         if gathered.level_cases is not None:  # robustness levels (issue 19)
             writer.write_bytes(ROBUSTNESS_CASES_NAME, gathered.level_cases)
+        _write_latency(writer, latency)  # issue 19
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,

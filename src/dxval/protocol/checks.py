@@ -24,6 +24,7 @@ from dxval.protocol.criteria import (
     EachPopulation,
     TestSetPopulation,
 )
+from dxval.protocol.latency import latency_issues
 from dxval.protocol.model_outputs import output_problems
 from dxval.protocol.provenance import check_provenance
 from dxval.protocol.schema import Protocol
@@ -88,11 +89,18 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *(Issue(*problem) for problem in output_problems(protocol)),  # issue 16 item 5
         *_check_robustness(protocol),  # issue 19
         *(Issue(*found) for found in check_comparators(protocol)),
+        *(Issue(*found) for found in latency_issues(protocol)),  # issue 19: latency
     ]
 
 
 def _check_robustness(protocol: Protocol) -> Iterator[Issue]:
-    issues = robustness_issues(protocol.robustness, has_model=protocol.model is not None)
+    model = protocol.model
+    issues = robustness_issues(
+        protocol.robustness,
+        has_model=model is not None,
+        preprocessing=protocol.preprocessing,
+        model=None if model is None else model.path,
+    )
     yield from (Issue(*issue) for issue in issues)
 
 

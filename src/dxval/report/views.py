@@ -28,6 +28,7 @@ from dxval.report.views_checklists import ChecklistView, build_checklists
 from dxval.report.views_comparison import ComparisonView, build_comparison, pccp_fields
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_design import DesignView, ModelInputView, build_design, build_model_input
+from dxval.report.views_latency import LatencyView, build_latency
 from dxval.report.views_limitations import LimitationsView, build_limitations
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
 from dxval.report.views_model_card import ModelCardView, build_model_card
@@ -60,6 +61,8 @@ FILE_DESCRIPTIONS = {
     "preprocessing/contact-sheet.png": "one original and one model input per site",
     "robustness.csv": "each case's score and decision at each robustness level",
     "comparison.json": "candidate − comparator paired statistics per population",
+    "latency.json": "per-stage latency percentiles and the hardware the run scored on",
+    "latency.csv": "each case's wall time per stage, or why it was not timed",
 }
 
 
@@ -242,6 +245,7 @@ class ReportView:
     checklists: tuple[ChecklistView, ...] = ()
     robustness: RobustnessView | None = None
     precision: PrecisionView | None = None
+    latency: LatencyView | None = None  # issue 19
 
 
 def verdict_class(verdict: str) -> str:
@@ -488,6 +492,8 @@ def _trace_rows(
                     short["comparison.json"],
                 )
             )
+        elif outcome.population == "latency" and "latency.json" in short:  # issue 19
+            links.append(EvidenceLink("latency.json", "/stages", short["latency.json"]))
         elif outcome.population == "reader_study" and "mrmc.json" in short:
             links.append(
                 EvidenceLink("mrmc.json", MRMC_POINTERS[criterion.metric], short["mrmc.json"])
@@ -601,5 +607,6 @@ def build_report_view(bundle: BundleData) -> ReportView:
         checklists=build_checklists(bundle),
         robustness=build_robustness(bundle.metrics.robustness),  # issue 19
         precision=build_precision(bundle.metrics.precision),
+        latency=build_latency(bundle),
         comparison=comparison,
     )
