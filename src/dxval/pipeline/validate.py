@@ -449,6 +449,7 @@ def _latency(plan: RunPlan, gathered: _Gathered, audit: AuditLog) -> LatencyStud
     """Per-case timings of the model run and the latency criteria's estimates (issue 19)."""
     if gathered.model_run is None:
         return None
+    assert isinstance(gathered.rows, list)  # a model run's cases are rows, never columns
     study = latency_study(
         [row.case_id for row in gathered.rows],
         gathered.model_run,
@@ -711,6 +712,16 @@ def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
     return digest
 
 
+def _write_cases(
+    writer: BundleWriter, rows: list[CaseRow] | CaseColumnRows, attributes: Sequence[str]
+) -> None:
+    """``cases.csv`` from per-case rows, or from columns a chunk at a time (same bytes)."""
+    if isinstance(rows, list):
+        writer.write_bytes(CASES_NAME, render_cases(rows, attributes))
+    else:  # never whole in memory
+        writer.write_chunks(CASES_NAME, case_column_chunks(rows, attributes))
+
+
 def _write_design_records(
     writer: BundleWriter, plan: RunPlan, gathered: _Gathered, result: AnalysisResult
 ) -> None:
@@ -774,10 +785,7 @@ def _run_and_seal(
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
         if model_run is not None and model_run.phi_findings:
             writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
-        if isinstance(gathered.rows, list):
-            writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
-        else:  # columns: written a chunk at a time, never whole in memory
-            writer.write_chunks(CASES_NAME, case_column_chunks(gathered.rows, plan.attribute_names))
+        _write_cases(writer, gathered.rows, plan.attribute_names)
         check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
