@@ -16,11 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dxval.data.hashing import sha256_bytes
@@ -585,7 +588,7 @@ class BundleData:
     environment: dict[str, Any]
     metrics: MetricsDocument
     criteria: CriteriaDocument
-    cases: tuple[CaseLine, ...]
+    cases: CaseColumnsFile  # columns; indexing or iterating gives CaseLine rows
     attributes: tuple[str, ...]
     files: tuple[EvidenceFile, ...]
     signatures: tuple[SignatureEntry, ...]
@@ -698,36 +701,198 @@ def _parse_score(text: str, *, where: str) -> float | None:
 def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tuple[str, ...]]:
     """Rows of ``cases.csv`` and the attribute names of its ``attribute.*`` columns.
 
+    One :class:`CaseLine` per case: for small bundles and callers that need
+    rows. The report reads :func:`read_case_columns` instead (issue 18).
+
     Raises
     ------
     InputError
         A required column is missing or a score is not a number.
     """
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8")))
-    columns = reader.fieldnames or []
+    columns = read_case_columns(content, where=where)
+    return tuple(columns), columns.attributes
+
+
+#: Rows parsed per chunk of :func:`read_case_columns` (bounds the rows alive at once).
+_CASE_CHUNK_ROWS = 65_536
+_CASE_TEXT_COLUMNS = ("test_set", "site", "decision", "status", "reason_code", "reason")
+
+
+class _Categories:
+    """A text column as distinct values (first-seen order) and one ``int32`` code per row."""
+
+    __slots__ = ("_chunks", "_index", "values")
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self.values: list[str] = []
+        self._chunks: list[npt.NDArray[np.int32]] = []
+
+    def add(self, cells: Sequence[str]) -> None:
+        for value in dict.fromkeys(cells):
+            if value not in self._index:
+                self._index[value] = len(self.values)
+                self.values.append(value)
+        self._chunks.append(np.fromiter(map(self._index.__getitem__, cells), np.int32, len(cells)))
+
+    def codes(self) -> npt.NDArray[np.int32]:
+        codes = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int32)
+        self._chunks = []
+        return codes
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Categorical:
+    """A low-cardinality text column: ``values[codes[i]]`` is row ``i``'s cell."""
+
+    values: tuple[str, ...]
+    codes: npt.NDArray[np.int32]
+
+    def text(self) -> npt.NDArray[np.str_]:
+        """The column as a NumPy text array (one cell per row)."""
+        return np.array(self.values or ("",), dtype=np.str_)[self.codes]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per value (values with no row omitted), in first-seen order."""
+        tally = np.bincount(self.codes, minlength=len(self.values))
+        return {value: int(tally[code]) for code, value in enumerate(self.values) if tally[code]}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CaseColumnsFile:
+    """``cases.csv`` as columns (issue 18): no per-case object is built to read it.
+
+    Text columns other than the case ID are :class:`Categorical`; scores are
+    ``float64`` with ``has_score`` marking the non-empty cells (the score of a
+    row without one is NaN here, ``None`` in its :class:`CaseLine`). Indexing
+    or iterating yields :class:`CaseLine` rows, built on demand, equal to what
+    the row-by-row reader returned, so callers needing a few rows keep working.
+    """
+
+    case_ids: npt.NDArray[Any]
+    text: dict[str, Categorical]
+    truth: npt.NDArray[np.bool_]
+    scores: npt.NDArray[np.float64]
+    has_score: npt.NDArray[np.bool_]
+    levels: dict[str, Categorical]
+    attributes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.truth.shape[0])
+
+    def __getitem__(self, index: int) -> CaseLine:
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= max(len(self), 1)
+        raw_id = self.case_ids[index]
+        cell = {name: column.values[column.codes[index]] for name, column in self.text.items()}
+        return CaseLine(
+            case_id=raw_id.decode("utf-8") if isinstance(raw_id, bytes) else str(raw_id),
+            test_set=cell["test_set"],
+            site=cell["site"],
+            truth=bool(self.truth[index]),
+            score=float(self.scores[index]) if self.has_score[index] else None,
+            decision=cell["decision"],
+            status=cell["status"],
+            reason_code=cell["reason_code"],
+            reason=cell["reason"],
+            levels={name: c.values[c.codes[index]] for name, c in self.levels.items()},
+        )
+
+    def __iter__(self) -> Iterator[CaseLine]:
+        return (self[index] for index in range(len(self)))
+
+    def where_status_is_not(self, status: str) -> npt.NDArray[np.intp]:
+        """Row indices (file order) whose status differs from ``status``."""
+        column = self.text["status"]
+        keep = np.array([value != status for value in column.values] or [False], dtype=bool)
+        return np.flatnonzero(keep[column.codes])
+
+
+def _id_column(cells: Sequence[str]) -> npt.NDArray[Any]:
+    """Case IDs as UTF-8 bytes (one byte per ASCII character), or objects if a NUL would be lost."""
+    if any("\x00" in cell for cell in cells):
+        return np.array(cells, dtype=object)
+    return np.char.encode(np.array(cells, dtype=np.str_), "utf-8")
+
+
+def _score_column(
+    cells: Sequence[str], *, first_line: int, where: Path
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    try:
+        return np.fromiter(map(float, cells), np.float64, len(cells)), np.ones(len(cells), bool)
+    except ValueError:  # an empty score (a failed case) or text: cell by cell, for the message
+        parsed = [
+            _parse_score(cell, where=f"{where}:{number}")
+            for number, cell in enumerate(cells, start=first_line)
+        ]
+    return (
+        np.fromiter((np.nan if value is None else value for value in parsed), np.float64),
+        np.fromiter((value is not None for value in parsed), bool),
+    )
+
+
+def read_case_columns(content: bytes, *, where: Path) -> CaseColumnsFile:
+    """``cases.csv`` as columns, with the checks and messages of :func:`read_cases`.
+
+    Parsed by :mod:`csv` (same cells as ``csv.DictReader``: a short row's
+    missing cells are empty, a long row's extra cells ignored), a chunk of
+    rows at a time.
+
+    Raises
+    ------
+    InputError
+        A required column is missing or a score is not a number.
+    """
+    reader = csv.reader(io.StringIO(content.decode("utf-8")))
+    header = next(reader, None) or []
     required = ("case_id", "test_set", "site", "truth", "score", "decision", "status")
-    missing = [column for column in required if column not in columns]
+    missing = [column for column in required if column not in header]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
         raise InputError(f"{where}: missing {noun} {', '.join(missing)}")
-    attributes = tuple(c.removeprefix("attribute.") for c in columns if c.startswith("attribute."))
-    lines = []
-    for number, row in enumerate(reader, start=2):
-        lines.append(
-            CaseLine(
-                case_id=row["case_id"],
-                test_set=row["test_set"],
-                site=row["site"],
-                truth=row["truth"] == "1",
-                score=_parse_score(row["score"], where=f"{where}:{number}"),
-                decision=row["decision"],
-                status=row["status"],
-                reason_code=row.get("reason_code", ""),
-                reason=row.get("reason", ""),
-                levels={name: row[f"attribute.{name}"] for name in attributes},
-            )
-        )
-    return tuple(lines), attributes
+    attributes = tuple(c.removeprefix("attribute.") for c in header if c.startswith("attribute."))
+    # DictReader semantics: the last column of a repeated name wins; absent optional columns are "".
+    position = {name: index for index, name in enumerate(header)}
+    width = len(header)
+    text = {name: _Categories() for name in _CASE_TEXT_COLUMNS}
+    levels = {name: _Categories() for name in attributes}
+    ids: list[npt.NDArray[Any]] = []
+    truth: list[npt.NDArray[np.bool_]] = []
+    scores: list[npt.NDArray[np.float64]] = []
+    has_score: list[npt.NDArray[np.bool_]] = []
+    line = 2
+    while rows := list(islice(reader, _CASE_CHUNK_ROWS)):
+        rows = [row for row in rows if row]  # DictReader skips blank lines
+        if not rows:
+            continue
+        padded = [row if len(row) >= width else row + [""] * (width - len(row)) for row in rows]
+        transposed = list(zip(*padded, strict=False))
+        empty = ("",) * len(rows)
+        cells = {name: transposed[index] for name, index in position.items()}
+
+        def column(name: str) -> Sequence[str]:
+            return cells.get(name, empty)  # noqa: B023 - used within this iteration only
+
+        ids.append(_id_column(column("case_id")))
+        truth.append(np.fromiter(map("1".__eq__, column("truth")), bool, len(rows)))
+        values, present = _score_column(column("score"), first_line=line, where=where)
+        scores.append(values)
+        has_score.append(present)
+        for name, categories in text.items():
+            categories.add(column(name))
+        for name, categories in levels.items():
+            categories.add(column(f"attribute.{name}"))
+        line += len(rows)
+    return CaseColumnsFile(
+        case_ids=np.concatenate(ids) if ids else np.zeros(0, "S1"),
+        text={name: Categorical(tuple(c.values), c.codes()) for name, c in text.items()},
+        truth=np.concatenate(truth) if truth else np.zeros(0, bool),
+        scores=np.concatenate(scores) if scores else np.zeros(0, np.float64),
+        has_score=np.concatenate(has_score) if has_score else np.zeros(0, bool),
+        levels={name: Categorical(tuple(c.values), c.codes()) for name, c in levels.items()},
+        attributes=attributes,
+    )
 
 
 def read_signature_entries(
@@ -805,7 +970,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; expected an evidence bundle")
-    cases, attributes = read_cases(_read_bytes(folder, CASES_NAME), where=folder / CASES_NAME)
+    cases = read_case_columns(_read_bytes(folder, CASES_NAME), where=folder / CASES_NAME)
     return BundleData(
         folder=folder,
         run=read_record(folder, RUN_NAME, RunRecord),
@@ -815,7 +980,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         metrics=read_record(folder, METRICS_NAME, MetricsDocument),
         criteria=read_record(folder, CRITERIA_NAME, CriteriaDocument),
         cases=cases,
-        attributes=attributes,
+        attributes=cases.attributes,
         files=_evidence_files(folder, _present(folder, EVIDENCE_FILES)),
         signatures=_signatures(folder, signers),
         mrmc=_mrmc(folder),

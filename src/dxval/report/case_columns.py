@@ -1,21 +1,21 @@
 """The bundle's cases as columns, for the report views that count or plot them (issue 18).
 
-The views used to walk ``bundle.cases`` (one object per case) several times
-per attribute; at a million cases each walk costs about a second. They now
-read these columns, built in one pass and kept for the bundle last asked
-about, and count with NumPy. Only the few non-scored cases are looked up as
-objects again (the flow diagram and reason table list them).
+``bundle.cases`` is read from ``cases.csv`` as columns
+(:class:`dxval.evidence.format.CaseColumnsFile`, no per-case object); these
+are the views' NumPy arrays built from it once per bundle (the last bundle
+asked about is kept). Only the few non-scored cases are looked up as
+:class:`~dxval.evidence.format.CaseLine` rows (the flow diagram and reason
+table list them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from dxval.evidence.format import BundleData, CaseLine
+from dxval.evidence.format import BundleData, CaseColumnsFile, CaseLine
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -34,20 +34,15 @@ class CaseColumns:
         return int(self.truth.shape[0])
 
 
-def _build(cases: Sequence[CaseLine], attributes: Sequence[str]) -> CaseColumns:
-    count = len(cases)
-    scores = np.fromiter(
-        (np.nan if case.score is None else case.score for case in cases), np.float64, count
-    )
+def _build(cases: CaseColumnsFile) -> CaseColumns:
+    scored = np.ones(len(cases), bool)
+    scored[cases.where_status_is_not("scored")] = False
     return CaseColumns(
-        sites=np.array([case.site for case in cases], dtype=np.str_),
-        truth=np.fromiter((case.truth for case in cases), bool, count),
-        scores=scores,
-        scored=np.fromiter((case.status == "scored" for case in cases), bool, count),
-        levels={
-            name: np.array([case.levels[name] for case in cases], dtype=np.str_)
-            for name in attributes
-        },
+        sites=cases.text["site"].text(),
+        truth=cases.truth,
+        scores=np.where(cases.has_score, cases.scores, np.nan),
+        scored=scored,
+        levels={name: cases.levels[name].text() for name in cases.attributes},
     )
 
 
@@ -58,7 +53,7 @@ def case_columns(bundle: BundleData) -> CaseColumns:
     """The columns of ``bundle.cases`` (built once per bundle; the last bundle is kept)."""
     if _LAST and _LAST[0][0] is bundle:
         return _LAST[0][1]
-    columns = _build(bundle.cases, bundle.attributes)
+    columns = _build(bundle.cases)
     _LAST[:] = [(bundle, columns)]
     return columns
 
@@ -82,5 +77,4 @@ def pair_counts(
 
 def not_scored(bundle: BundleData) -> list[CaseLine]:
     """The cases whose status is not ``scored``, in file order."""
-    columns = case_columns(bundle)
-    return [bundle.cases[index] for index in np.flatnonzero(~columns.scored).tolist()]
+    return [bundle.cases[index] for index in bundle.cases.where_status_is_not("scored").tolist()]

@@ -150,7 +150,7 @@ def _demographics(bundle: BundleData) -> tuple[Demographic, ...]:
     declared = bundle.loaded.protocol.attributes
     for name in bundle.attributes:
         attribute = declared.get(name)
-        counts = Counter(case.levels[name] for case in bundle.cases)
+        counts = Counter(bundle.cases.levels[name].counts())
         levels = [
             p.level or ""
             for p in bundle.metrics.populations
@@ -260,7 +260,10 @@ def proposed_limitations(bundle: BundleData) -> tuple[str, ...]:
     cases = bundle.metrics.cases
     if cases["non_evaluable"]:
         reasons = sorted(
-            {case.reason_code or "unspecified" for case in bundle.cases if case.status != "scored"}
+            {
+                bundle.cases[index].reason_code or "unspecified"
+                for index in bundle.cases.where_status_is_not("scored").tolist()
+            }
         )
         statements.append(
             f"{cases['non_evaluable']} of {cases['total']} images "
