@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -264,6 +265,7 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
         filespec = write_pdf_attachment(pdf, attachment, compress)
         if filespec is None:  # WeasyPrint logs a failed fetch and goes on: never here
             raise RuntimeError(f"cannot embed {attachment.name} in {REPORT_NAME}")
+        _serialise_once(pdf.objects[int(filespec["EF"]["F"].split()[0])])
         embedded.append(filespec)
     if embedded:
         names = pydyf.Dictionary({"Names": pydyf.Array()})
@@ -284,6 +286,36 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
     output = io.BytesIO()
     pdf.write(output, properties["pdf_version"], properties["pdf_identifier"], compress)
     return output.getvalue()
+
+
+def _serialise_once(stream: Any) -> None:
+    """Let an embedded file's stream be compressed once per write instead of twice (issue 18).
+
+    pydyf serialises every object twice when it writes a PDF with an
+    identifier: once into the file, and once more into the MD5 of its
+    ``/ID``; for a stream that runs zlib twice over the same bytes. The
+    embedded evidence files are most of those bytes (cases.csv is 67 MB at a
+    million cases, 3.4 s CPU per zlib pass at level 9), so the stream keeps
+    its serialised form after the first call. The output is the same bytes.
+    """
+    stream.__class__ = _once_stream_class()
+
+
+@cache
+def _once_stream_class() -> type:
+    import pydyf
+
+    class SerialisedOnce(pydyf.Stream):
+        """A ``pydyf.Stream`` whose ``data`` (compressed, with its dictionary) is kept."""
+
+        @property
+        def data(self) -> bytes:
+            kept: bytes | None = self.__dict__.get("_dxval_data")
+            if kept is None:
+                kept = self.__dict__["_dxval_data"] = pydyf.Stream.data.fget(self)
+            return kept
+
+    return SerialisedOnce
 
 
 def templates_view(used: TemplateSet, recorded: dict[str, Any] | None) -> TemplatesView:
