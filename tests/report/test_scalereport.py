@@ -190,3 +190,34 @@ def test_reading_100k_cases_stays_within_a_memory_bound(tmp_path: Path) -> None:
     # (measured 5.2 MiB kept, 26 MiB peak for a 6.8 MB file).
     assert kept < 8 * 2**20, kept
     assert peak < 40 * 2**20, (peak, len(content))
+
+
+@pytest.mark.req("DXV-SCALERPT-004")
+def test_an_embedded_file_is_compressed_once_with_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import zlib
+
+    import pydyf
+
+    from dxval.report import render
+
+    content = b"case_id,score\n" + b"".join(b"C-%d,0.%d\n" % (i, i) for i in range(20_000))
+    plain = pydyf.Stream([content], pydyf.Dictionary({"Type": "/EmbeddedFile"}), compress=True)
+    once = pydyf.Stream([content], pydyf.Dictionary({"Type": "/EmbeddedFile"}), compress=True)
+    expected = plain.data
+    passes: list[int] = []
+    real = zlib.compressobj
+
+    def counting(*args: object, **kwargs: object) -> object:
+        passes.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pydyf.zlib, "compressobj", counting)
+    render._serialise_once(once)
+    assert isinstance(once, pydyf.Stream)
+    assert once.data == expected
+    assert once.data == expected  # pydyf asks twice per write (file, then /ID digest)
+    assert len(passes) == 1
+    assert plain.data == expected
+    assert len(passes) == 2  # an ordinary stream compresses on every call
