@@ -221,3 +221,19 @@ def test_an_embedded_file_is_compressed_once_with_the_same_bytes(
     assert len(passes) == 1
     assert plain.data == expected
     assert len(passes) == 2  # an ordinary stream compresses on every call
+
+
+@pytest.mark.req("DXV-SCALERPT-004")
+def test_an_attachment_reaches_weasyprint_as_its_bytes_and_media_type() -> None:
+    from weasyprint import urls
+
+    from dxval.report import render
+
+    content = b"case_id,score\nC-1,0.5\n"
+    source = render._attachment_source("cases.csv", content, "text/csv")
+    if "url_fetcher" not in source:  # WeasyPrint < 66: the data: URL
+        assert source["url"].startswith("data:text/csv;base64,")
+        return
+    with urls.fetch(source["url_fetcher"], source["url"]) as response:
+        assert response.read() == content
+        assert response.content_type == "text/csv"
