@@ -149,9 +149,11 @@ def _attributes(
 ) -> tuple[dict[str, AttributeBaseline], list[AttributeRule]]:
     """Site and every protocol attribute: level counts, or values when numeric."""
     bins_of = {attribute.name: attribute.bins for attribute in plan.attributes}
-    columns = {"site": [bundle.cases[i].site for i in scored]}
+    cases = bundle.cases  # read as columns (issue 18): no per-case object
+    columns = {"site": cases.text["site"].text()[scored].tolist()}
     for name in bins_of:
-        columns[name] = [bundle.cases[i].levels.get(name, "") for i in scored]
+        present = cases.levels.get(name)
+        columns[name] = [""] * len(scored) if present is None else present.text()[scored].tolist()
     baselines, rules = {}, []
     for name, levels in columns.items():
         bins = bins_of.get(name)
@@ -196,10 +198,10 @@ def load_baseline(folder: str | Path, *, psi_bins: int) -> LoadedBaseline:
             "(a predictions-file validation names no model to monitor)"
         )
     plan = plan_from_loaded(bundle.loaded)
-    scored = [i for i, case in enumerate(bundle.cases) if case.score is not None]
+    scored = np.flatnonzero(bundle.cases.has_score).tolist()
     if not scored:
         raise InputError(f"{folder}/cases.csv: no scored case; expected baseline scores")
-    scores = np.array([bundle.cases[i].score for i in scored], dtype=np.float64)
+    scores = bundle.cases.scores[scored]
     everything = bundle.metrics.population("all")
     validated: dict[str, Estimate] = (
         {}
