@@ -73,6 +73,7 @@ model:
   input: {{name: image, shape: [null, 32, 32]}}
   output: {{name: boxes, kind: boxes, shape: {shape}, score_floor: {floor}}}
   operating_point: 0.5
+  reference: {{input: reference.npy, expected: {expected}, tolerance: 0.0}}
 preprocessing:
   - {{op: modality_lut}}
   - {{op: resize, size: [32, 32], method: area}}"""
@@ -148,6 +149,17 @@ def _image(number: int, grid: np.ndarray) -> Dataset:
     return dataset
 
 
+def _raw_rows(grid: np.ndarray) -> list[float]:
+    """The model's 16 x 5 raw output for one input grid, in numpy (the golden check's pin)."""
+    means = grid.astype(np.float32).reshape(4, 8, 4, 8).mean(axis=(1, 3), dtype=np.float32)
+    scores = (np.sqrt(means) * np.float32(1 / 32)).reshape(16).tolist()
+    return [
+        float(value)
+        for k, score in enumerate(scores)
+        for value in (8 * (k % 4), 8 * (k // 4), 8 * (k % 4) + 8, 8 * (k // 4) + 8, score)
+    ]
+
+
 def expected_marks(grid: np.ndarray) -> list[tuple[float, float, float, float, float]]:
     """The model's kept boxes on the image grid, computed in numpy (float32 like the model)."""
     means = grid.astype(np.float32).reshape(4, 8, 4, 8).mean(axis=(1, 3), dtype=np.float32)
@@ -192,7 +204,9 @@ def write_study(
     (folder / "marks.csv").write_text("\n".join(marks) + "\n")
     onnx.save(anchor_model(), folder / "anchors.onnx")
     (folder / "bundled.yaml").write_text(PROTOCOL.format(source=BUNDLED))
-    model = MODEL.format(shape=shape, floor=FLOOR)
+    reference = _grid(CASES["C1"][1]).astype(np.float32)[np.newaxis]
+    np.save(folder / "reference.npy", reference)
+    model = MODEL.format(shape=shape, floor=FLOOR, expected=_raw_rows(reference[0]))
     (folder / "model.yaml").write_text(PROTOCOL.format(source=model))
     return folder
 
@@ -258,6 +272,7 @@ def test_model_boxes_equal_the_same_boxes_as_a_marks_csv_and_the_rerun_hits_the_
     lock = json.loads((model / "lock.json").read_text())
     assert lock["runner"]["model_sha256"] == lock["model"]["sha256"]
     assert _events(model)["cache.used"]["stored"] == 5
+    assert _events(model)["model.golden_checked"]["max_abs_difference"] == 0.0
 
     protocol = str(study / "model.yaml")
     assert main(["validate", protocol, "--out", str(tmp_path / "model"), *FAST]) == 0
