@@ -25,6 +25,7 @@ IDENTITY_LEVELS = [
     ("gamma", {"gamma": 1}),
     ("brightness", {"shift_fraction": 0}),
     ("resampling", {"factor": 1}),
+    ("ct_window", {"center_shift": 0, "width_scale": 1}),
 ]
 CHANGING_LEVELS = [
     ("rotation", {"degrees": 10}),
@@ -48,6 +49,8 @@ def _image(dtype: type = np.float64) -> np.ndarray:
 
 def test_every_registry_entry_is_exercised() -> None:
     named = {name for name, _ in CHANGING_LEVELS} | {PerturbationName.LATERAL_FLIP.value}
+    named |= {PerturbationName.CT_WINDOW.value}  # moves the model's window, not the pixels:
+    # tests/dicom/test_perturbations_window.py
     assert named == {member.value for member in PerturbationName} == {m.value for m in REGISTRY}
     assert PerturbationName.LATERAL_FLIP not in DEFAULT_PERTURBATIONS
 

@@ -3,7 +3,8 @@
 ``dxval demo generate [--out DIR] [--cases-per-site N] [--seed S]`` writes the
 synthetic multi-site DICOM test sets that ``protocols/demo.yaml`` validates;
 with ``--if-needed`` it first checks whether ``--out`` already holds exactly
-what ``--protocol`` pins, and then writes nothing.
+what ``--protocol`` pins, and then writes nothing. ``--repeats N`` writes the
+repeat-acquisition set of the precision demo instead (``make demo-precision``).
 ``dxval demo production --out prod.csv`` a simulated 12-week production log
 with a scanner change in week 8, for ``dxval monitor``.
 """
@@ -43,12 +44,35 @@ def _generate_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_repeats(args: argparse.Namespace) -> int:
+    from dxval.demo.repeats import generate_repeats
+
+    started = time.perf_counter()
+    result = generate_repeats(
+        Path(args.out), patients_per_site=args.repeats, seed=args.seed, progress=_progress
+    )
+    seconds = time.perf_counter() - started
+    for site in result.sites:
+        print(
+            f"{site.site_id}: {site.patients} patients x {result.acquisitions} acquisitions, "
+            f"{site.positives} positive cases -> {site.manifest}"
+        )
+    print(f"wrote {result.out_dir} (repeat acquisitions, seed {result.seed}) in {seconds:.1f} s")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from dxval.demo import generate_demo
 
-    if args.task is not None:  # detection / segmentation demo sets (issue 16)
+    if args.repeats is not None and (args.task is not None or args.cases_per_site is not None):
+        option = "--task" if args.task is not None else "--cases-per-site"
+        raise UsageError(
+            f"--repeats: got {option} too, expected --repeats alone (it writes the "
+            "repeat-acquisition set, N patients per site)"
+        )
+    if args.task is not None and args.repeats is None:  # detection / segmentation (issue 16)
         return _generate_task(args)
-    if args.cases_per_site is None:
+    if args.repeats is None and args.cases_per_site is None:
         args.cases_per_site = DEFAULT_CASES_PER_SITE
 
     if args.if_needed:
@@ -59,6 +83,8 @@ def _generate(args: argparse.Namespace) -> int:
             print(f"{args.out}: every test set matches its pin in {args.protocol}; not regenerated")
             return 0
         _progress(f"regenerating {args.out}: {reason}")
+    if args.repeats is not None:  # the repeat-acquisition set of the precision demo (issue 19)
+        return _generate_repeats(args)
     started = time.perf_counter()
     result = generate_demo(
         Path(args.out), cases_per_site=args.cases_per_site, seed=args.seed, progress=_progress
@@ -123,6 +149,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write a detection or segmentation demo set (truth and bundled predictions; "
         "segmentation-model: truth, CT series and a tiny frozen ONNX segmentation model) "
         "instead of the classification one",
+    )
+    generate.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        metavar="N",
+        help="write the repeat-acquisition set of the precision demo instead: the first N "
+        "patients of each site acquired twice (same phantom, new noise, small positioning "
+        "change, own UIDs; manifest column repeat_group)",
     )
     generate.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, metavar="S", help="seed (default: %(default)s)"

@@ -49,13 +49,21 @@ def _auto_window(modality: np.ndarray, body: np.ndarray) -> tuple[int, int]:
     return center, width
 
 
-def render_case(case: DemoCase, site: SiteProfile, generator: np.random.Generator) -> StoredImage:
+def render_case(
+    case: DemoCase,
+    site: SiteProfile,
+    generator: np.random.Generator,
+    *,
+    exposure_generator: np.random.Generator | None = None,
+) -> StoredImage:
     """Render one case at one site and return its stored pixels and window.
 
     Parameters: the sampled ``case``, the ``site`` profile and the case's
     random ``generator`` as :func:`dxval.demo.cases.sample_case` left it (the
     phantom's texture and the detector noise are drawn from it, in that order).
-    Stored values are clipped to ``0 … 2**bits_stored − 1``.
+    A repeat acquisition (:mod:`dxval.demo.repeats`) passes its own
+    ``exposure_generator`` for the detector noise, so the phantom is the same
+    and the noise is new. Stored values are clipped to ``0 … 2**bits_stored − 1``.
     """
     grid = make_grid(site.rows, site.columns, site.pixel_spacing_mm, case.anatomy)
     clean = attenuation(grid, case.anatomy, case.lesion, generator)
@@ -65,7 +73,7 @@ def render_case(case: DemoCase, site: SiteProfile, generator: np.random.Generato
         blur_mm=site.blur_mm,
         photons_per_pixel=site.photons_per_pixel,
         electronic_noise=site.electronic_noise,
-        generator=generator,
+        generator=generator if exposure_generator is None else exposure_generator,
     )
     modality = _to_modality(signal, site)
     stored = np.rint((modality - site.rescale_intercept) / site.rescale_slope)

@@ -63,18 +63,25 @@ def _code_item(value: str, meaning: str) -> Dataset:
     return item
 
 
-def identifiers(seed: int, site_id: str, index: int, case_id: str) -> dict[str, str]:
+def identifiers(
+    seed: int, site_id: str, index: int, case_id: str, *, acquisition: int | None = None
+) -> dict[str, str]:
     """Return the identifying values written into a case's file, by DICOM keyword.
 
     Patient ID (the pseudonymous case ID) and the Study, Series and SOP Instance
     UIDs, derived from (seed, site, index); used to check that a training set
-    shares no patient or instance with the test sets.
+    shares no patient or instance with the test sets. A repeat ``acquisition``
+    (1, 2, …; :mod:`dxval.demo.repeats`) keeps the Patient ID and derives UIDs
+    of its own from the acquisition number too.
     """
+    parts: tuple[object, ...] = (seed, site_id, index)
+    if acquisition is not None:
+        parts = (*parts, "acquisition", acquisition)
     return {
         "PatientID": case_id,
-        "StudyInstanceUID": derived_uid("study", seed, site_id, index),
-        "SeriesInstanceUID": derived_uid("series", seed, site_id, index),
-        "SOPInstanceUID": derived_uid("instance", seed, site_id, index),
+        "StudyInstanceUID": derived_uid("study", *parts),
+        "SeriesInstanceUID": derived_uid("series", *parts),
+        "SOPInstanceUID": derived_uid("instance", *parts),
     }
 
 
@@ -149,15 +156,23 @@ def _pixel_data(dataset: Dataset, site: SiteProfile, image: StoredImage) -> UID:
     return ExplicitVRLittleEndian
 
 
-def encode_case(case: DemoCase, site: SiteProfile, image: StoredImage, *, seed: int) -> bytes:
+def encode_case(
+    case: DemoCase,
+    site: SiteProfile,
+    image: StoredImage,
+    *,
+    seed: int,
+    acquisition: int | None = None,
+) -> bytes:
     """Return the bytes of the Part 10 file (PS3.10 7.1) of one case.
 
     Parameters: the sampled ``case``, its ``site`` and rendered ``image``,
-    and the generation ``seed`` (UIDs are derived from seed, site and case
-    index). The transfer syntax is the site's: Explicit VR Little Endian or
+    the generation ``seed`` (UIDs are derived from seed, site and case
+    index) and, for a repeat acquisition, its number (new UIDs, same
+    patient). The transfer syntax is the site's: Explicit VR Little Endian or
     RLE Lossless (PS3.5 A.4.2, Annex G).
     """
-    ids = identifiers(seed, case.site_id, case.index, case.case_id)
+    ids = identifiers(seed, case.site_id, case.index, case.case_id, acquisition=acquisition)
     dataset = Dataset()
     dataset.SOPClassUID = CR_IMAGE_STORAGE
     dataset.SOPInstanceUID = ids["SOPInstanceUID"]

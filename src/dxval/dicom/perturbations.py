@@ -23,11 +23,12 @@ At a perturbation's identity level (rotation 0°, noise 0, gamma 1, …)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -37,6 +38,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from dxval.dicom.pixels import resize
+from dxval.dicom.steps import Step, WindowOp
 from dxval.errors import InputError, ProtocolError
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "PerturbationSpec",
     "apply_perturbation",
     "make_perturbation",
+    "window_problem",
+    "window_steps",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -71,6 +75,7 @@ class PerturbationName(str, Enum):
     JPEG = "jpeg"
     RESAMPLING = "resampling"
     LATERAL_FLIP = "lateral_flip"
+    CT_WINDOW = "ct_window"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class PerturbationSpec:
     parameters: tuple[ParameterSpec, ...]
     operation: Operation
     description: str
+    target: str = "pixels"  # "pixels": the decoded image; "window": the model's CT window step
 
 
 def _intensity_range(image: FloatArray, name: str) -> tuple[float, float]:
@@ -207,10 +213,23 @@ def _lateral_flip(
     return np.ascontiguousarray(image[:, ::-1])
 
 
+def _ct_window(
+    image: FloatArray, spacing: Spacing, values: Mapping[str, float], rng: np.random.Generator
+) -> FloatArray:
+    raise InputError(
+        "perturbation 'ct_window': got a pixel array, expected the model's preprocessing steps "
+        "(it shifts the CT window the model applies, see window_steps)"
+    )
+
+
 def _spec(
-    name: PerturbationName, operation: Operation, description: str, *parameters: ParameterSpec
+    name: PerturbationName,
+    operation: Operation,
+    description: str,
+    *parameters: ParameterSpec,
+    target: str = "pixels",
 ) -> PerturbationSpec:
-    return PerturbationSpec(name, parameters, operation, description)
+    return PerturbationSpec(name, parameters, operation, description, target)
 
 
 #: Every perturbation dxval knows, by name.
@@ -277,6 +296,15 @@ REGISTRY: Mapping[PerturbationName, PerturbationSpec] = {
             _lateral_flip,
             "left-right flip (columns reversed); changes lateralised anatomy",
         ),
+        _spec(
+            PerturbationName.CT_WINDOW,
+            _ct_window,
+            "CT only: the window of the model's preprocessing ({op: window}, in HU after "
+            "modality_lut) moved and widened; the pixels are not changed",
+            ParameterSpec("center_shift", -2000, 2000, 0, "added to the window centre, HU"),
+            ParameterSpec("width_scale", 0.1, 10, 1, "factor on the window width"),
+            target="window",
+        ),
     )
 }
 
@@ -310,6 +338,11 @@ class Perturbation:
     def label(self) -> str:
         """A short population label, e.g. ``gaussian_noise_0.02`` or ``translation_5_0``."""
         return "_".join([self.name.value, *(f"{value:g}" for _, value in self.parameters)])
+
+    @property
+    def acts_on_window(self) -> bool:
+        """True for a perturbation of the model's CT window step rather than of the pixels."""
+        return REGISTRY[self.name].target == "window"
 
     def cache_component(self) -> dict[str, Any]:
         """The part of a prediction-cache key that identifies this perturbation.
@@ -469,3 +502,73 @@ def apply_perturbation(
         raise InputError(f"perturbation {name!r}: got a non-finite pixel, expected finite values")
     rng = np.random.default_rng(perturbation.seed)
     return REGISTRY[perturbation.name].operation(image, spacing, perturbation.values, rng)
+
+
+#: The DICOM Modality (0008,0060) a ``ct_window`` perturbation needs (PS3.3 C.7.3.1.1.1).
+CT_MODALITY = "CT"
+
+
+def window_problem(steps: Sequence[object], perturbation: Perturbation) -> str | None:
+    """Why ``steps`` cannot take ``perturbation``'s window change, or None when they can.
+
+    A ``ct_window`` level needs a ``{op: window}`` step preceded by
+    ``modality_lut`` (so its centre and width are in HU), and the scaled
+    width must stay valid (at least 1 for the ``linear`` function, PS3.3
+    C.11.2.1.2.1). Works on the protocol's ops and on plain steps alike
+    (only ``op``, ``width`` and ``function`` are read). None for a
+    perturbation of the pixels.
+    """
+    if not perturbation.acts_on_window:
+        return None
+    ops = [str(getattr(step, "op", "")) for step in steps]
+    if "window" not in ops:
+        return "no window step"
+    position = ops.index("window")
+    if "modality_lut" not in ops[:position]:
+        return "a window step without modality_lut before it (its centre and width are not HU)"
+    window = steps[position]
+    width = float(getattr(window, "width", 1.0)) * perturbation.values["width_scale"]
+    if getattr(window, "function", "linear") == "linear" and width < 1:
+        return f"a window width of {width:g} after scaling (the linear function needs >= 1)"
+    return None
+
+
+def window_steps(steps: Sequence[Step], perturbation: Perturbation) -> tuple[Step, ...]:
+    """``steps`` with the CT window of a ``ct_window`` level moved (unchanged for other levels).
+
+    The window's centre becomes ``center + center_shift`` and its width
+    ``width × width_scale`` (both HU); every other step is unchanged. At the
+    identity level (shift 0, scale 1) the steps are returned as they are.
+
+    Raises
+    ------
+    InputError
+        The steps cannot take the change (see :func:`window_problem`).
+
+    Examples
+    --------
+    >>> from dxval.dicom.steps import ModalityLutOp
+    >>> wider = make_perturbation("ct_window", {"center_shift": 20, "width_scale": 1.5}, seed=0)
+    >>> moved = window_steps((ModalityLutOp(), WindowOp(center=40, width=400)), wider)
+    >>> moved[1].center, moved[1].width
+    (60.0, 600.0)
+    """
+    if not perturbation.acts_on_window or perturbation.is_identity:
+        return tuple(steps)
+    problem = window_problem(steps, perturbation)
+    if problem is not None:
+        raise InputError(
+            f"perturbation {perturbation.label!r}: got preprocessing with {problem}, expected "
+            "{op: window} (HU) after {op: modality_lut}"
+        )
+    values = perturbation.values
+    return tuple(
+        dataclasses.replace(
+            step,
+            center=step.center + values["center_shift"],
+            width=step.width * values["width_scale"],
+        )
+        if isinstance(step, WindowOp)
+        else step
+        for step in steps
+    )

@@ -11,6 +11,10 @@ another level).
 The random draws of a level (noise) are seeded per case from the level's
 seed and the SHA-256 of the case's decoded pixels: reruns are identical, and
 two cases do not share one noise field.
+
+A ``ct_window`` level changes no pixel: the loader's preprocessing is the
+model's own with its CT window moved (:func:`~dxval.dicom.perturbations.window_steps`),
+and a case whose Modality is not CT fails with ``perturbation_failed``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from numpy.typing import NDArray
 from dxval.dicom.failures import CaseFailure, ReasonCode
 from dxval.dicom.loader import CaseLoader, LoadedCase
 from dxval.dicom.notes import captured
-from dxval.dicom.perturbations import Perturbation, apply_perturbation
+from dxval.dicom.perturbations import (
+    CT_MODALITY,
+    Perturbation,
+    apply_perturbation,
+    window_steps,
+)
 from dxval.dicom.pipeline import apply_steps
 from dxval.dicom.reader import Image, read_case
 from dxval.dicom.steps import Step
@@ -63,6 +72,15 @@ def perturb_image(image: Image, perturbation: Perturbation) -> Image:
         image (no pixel spacing for a mm parameter, a constant image for an
         intensity-relative one).
     """
+    if perturbation.acts_on_window:  # the window moves in the steps, not here
+        modality = str(image.header.get("Modality") or "").strip()
+        if modality != CT_MODALITY:
+            raise CaseFailure(
+                ReasonCode.PERTURBATION_FAILED,
+                f"{image.sources[0].name}: perturbation {perturbation.label!r}: got Modality "
+                f"{modality!r}, expected {CT_MODALITY!r} (it moves the model's CT window)",
+            )
+        return image
     if perturbation.is_identity:
         return image
     seeded = replace(perturbation, seed=_case_seed(perturbation, image.pixels))
@@ -86,7 +104,8 @@ class PerturbedCaseLoader(CaseLoader):
     Parameters
     ----------
     steps, expected_shape:
-        As for :class:`~dxval.dicom.loader.CaseLoader`.
+        As for :class:`~dxval.dicom.loader.CaseLoader` (the model's own steps;
+        a ``ct_window`` level moves their window step).
     perturbation:
         One validated level (:func:`~dxval.dicom.perturbations.make_perturbation`).
     """
@@ -98,7 +117,7 @@ class PerturbedCaseLoader(CaseLoader):
         perturbation: Perturbation,
         expected_shape: Sequence[int | None] | None = None,
     ) -> None:
-        super().__init__(steps, expected_shape=expected_shape)
+        super().__init__(window_steps(steps, perturbation), expected_shape=expected_shape)
         self.perturbation = perturbation
 
     def __repr__(self) -> str:

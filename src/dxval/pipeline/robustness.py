@@ -33,6 +33,7 @@ from dxval.protocol.studies import PerturbationLevel
 __all__ = [
     "ROBUSTNESS_CASE_COLUMNS",
     "LevelRun",
+    "check_window_levels",
     "render_level_cases",
     "repeat_groups",
     "score_levels",
@@ -46,6 +47,7 @@ class LevelRun:
     level: PerturbationLevel
     run: ModelScores
     loader_digest: str
+    window: tuple[float, float] | None = None  # (centre, width) HU applied at a ct_window level
 
     def record(self) -> dict[str, Any]:
         """The level's identity for the evidence: ID, perturbation, label, cache digest."""
@@ -57,6 +59,11 @@ class LevelRun:
             "identity": perturbation.is_identity,
             "lateral_flip_reason": perturbation.lateral_flip_reason,
             "loader_digest": self.loader_digest,
+            **(
+                {}
+                if self.window is None
+                else {"window": {"center": self.window[0], "width": self.window[1]}}
+            ),
         }
 
     def audit(self) -> dict[str, Any]:
@@ -68,6 +75,45 @@ class LevelRun:
             "failed": failed,
             "cache": self.run.cache,
         }
+
+
+def check_window_levels(plan: RunPlan, cases: Sequence[Case]) -> None:
+    """Refuse a ``ct_window`` level when a test set is not CT (before anything is scored).
+
+    Reads the header of every case's first file (only when the protocol has a
+    window level); a file whose header cannot be read is left to the harness,
+    which records it as a failed case.
+
+    Raises
+    ------
+    InputError
+        A case whose Modality (0008,0060) is not CT: exit 2, naming the level,
+        the model, the test set and the case.
+    """
+    from dxval.dicom import CaseFailure
+    from dxval.dicom.notes import captured
+    from dxval.dicom.perturbations import CT_MODALITY
+    from dxval.dicom.reader import read_header
+
+    window = [level for level in plan.robustness if level.perturbation.acts_on_window]
+    if not window or plan.model is None:
+        return
+    level = window[0]
+    for case in cases:
+        if not case.files:
+            continue
+        try:
+            with captured():  # pydicom's warnings quote raw values: never shown
+                modality = str(read_header(case.files[0]).get("Modality") or "").strip()
+        except CaseFailure:
+            continue
+        if modality != CT_MODALITY:
+            raise InputError(
+                f"robustness level {level.id!r} ({level.perturbation.name.value}) of model "
+                f"{plan.model.path}: test set {case.test_set} case {case.case_id} has Modality "
+                f"{modality!r}, expected {CT_MODALITY!r} (the level moves the CT window of the "
+                "model's preprocessing)"
+            )
 
 
 def score_levels(
@@ -85,6 +131,7 @@ def score_levels(
         As :func:`dxval.pipeline.score.score_with_model` (exit 2 / 3).
     """
     from dxval.dicom.perturbed_loader import PerturbedCaseLoader
+    from dxval.dicom.steps import WindowOp
 
     if not plan.robustness or plan.model is None:
         return ()
@@ -98,7 +145,9 @@ def score_levels(
         run = score_with_model(
             plan, cases, options=options, default_cache_dir=default_cache_dir, loader=loader
         )
-        runs.append(LevelRun(level, run, loader.digest))
+        windows = [(s.center, s.width) for s in loader.steps if isinstance(s, WindowOp)]
+        moved = windows[0] if level.perturbation.acts_on_window and windows else None
+        runs.append(LevelRun(level, run, loader.digest, moved))
     return tuple(runs)
 
 

@@ -89,7 +89,12 @@ from dxval.pipeline.lock import (
     read_sources,
 )
 from dxval.pipeline.plan import RunPlan, plan_run
-from dxval.pipeline.robustness import render_level_cases, repeat_groups, score_levels
+from dxval.pipeline.robustness import (
+    check_window_levels,
+    render_level_cases,
+    repeat_groups,
+    score_levels,
+)
 from dxval.pipeline.sample_size import sample_size_document
 from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.pipeline.tasks import run_task
@@ -342,6 +347,7 @@ def _gather(
         "test-set reuse ledger read; within qc.max_test_set_uses",
     )
     cases = _read_cases(plan, sources)
+    check_window_levels(plan, cases)  # a CT window level needs CT test sets (issue 19)
     groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
     per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")

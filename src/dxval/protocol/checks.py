@@ -92,7 +92,13 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
 
 
 def _check_robustness(protocol: Protocol) -> Iterator[Issue]:
-    issues = robustness_issues(protocol.robustness, has_model=protocol.model is not None)
+    model = protocol.model
+    issues = robustness_issues(
+        protocol.robustness,
+        has_model=model is not None,
+        preprocessing=protocol.preprocessing,
+        model=None if model is None else model.path,
+    )
     yield from (Issue(*issue) for issue in issues)
 
 

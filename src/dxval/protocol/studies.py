@@ -24,7 +24,7 @@ A left-right flip changes what a chest image means (lateralised anatomy), so
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import Field
@@ -34,6 +34,7 @@ from dxval.dicom.perturbations import (
     Perturbation,
     PerturbationName,
     make_perturbation,
+    window_problem,
 )
 from dxval.errors import ProtocolError
 from dxval.protocol.criteria import Criterion, PerturbationPopulation
@@ -163,11 +164,19 @@ def _lateral_flip_issue(section: Robustness) -> tuple[str, str] | None:
 IssueTuple = tuple[tuple[str | int, ...], str, str]
 
 
-def robustness_issues(section: Robustness | None, *, has_model: bool) -> Iterator[IssueTuple]:
+def robustness_issues(
+    section: Robustness | None,
+    *,
+    has_model: bool,
+    preprocessing: Sequence[object] = (),
+    model: str | None = None,
+) -> Iterator[IssueTuple]:
     """(location, got, expected) of every problem of a ``robustness:`` section.
 
     The lateral-flip refusal names its reason: a left-right flip changes
-    what a chest image means (lateralised anatomy).
+    what a chest image means (lateralised anatomy). A ``ct_window`` level
+    is refused when the model's ``preprocessing`` has no CT window to move
+    (the message names the level and the ``model`` file).
     """
     if section is None:
         return
@@ -195,6 +204,15 @@ def robustness_issues(section: Robustness | None, *, has_model: bool) -> Iterato
             got, expected = _split(str(error))
             yield (*here, "parameters"), got, expected
             continue
+        window = window_problem(preprocessing, built.perturbation)
+        if window is not None and has_model:
+            yield (
+                (*here, "perturbation"),
+                f"{built.perturbation.name.value!r} (level {built.id!r}) for model {model} whose "
+                f"preprocessing has {window}",
+                "a CT model whose preprocessing applies {op: window, center, width} (HU) after "
+                "{op: modality_lut}: the perturbation moves that window",
+            )
         if built.id == DIFFERENCE_AGAINST or built.id in ids:
             expected = f"a level ID unique in robustness, not {DIFFERENCE_AGAINST!r}"
             yield (*here, "id"), repr(built.id), expected

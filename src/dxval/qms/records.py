@@ -29,7 +29,7 @@ from dxval.protocol.locations import locate
 
 REQUIREMENTS_SCHEMA = "dxval-requirements/1"
 RISKS_SCHEMA = "dxval-risks/1"
-REQUIREMENT_ID_PATTERN = r"^DXV-[A-Z]+-[0-9]{3}$"
+REQUIREMENT_ID_PATTERN = r"^DXV-[A-Z][A-Z0-9]*-[0-9]{3}$"  # area: letters, then digits allowed
 
 RequirementId = Annotated[str, StringConstraints(pattern=REQUIREMENT_ID_PATTERN)]
 HazardId = Annotated[str, StringConstraints(pattern=r"^HAZ-[0-9]{3}$")]

@@ -39,6 +39,7 @@ PERTURBATION_TEXT = {
     "jpeg": "JPEG re-compression",
     "resampling": "down/up-sampling",
     "lateral_flip": "left-right flip",
+    "ct_window": "CT window of the model's preprocessing (HU)",
 }
 
 
@@ -86,6 +87,9 @@ def _perturbation(record: Mapping[str, Any]) -> str:
     shown = ", ".join(f"{key} {value:g}" for key, value in sorted(parameters.items()))
     text = PERTURBATION_TEXT.get(name, name)
     extra = " (identity level)" if record.get("identity") else ""
+    window = record.get("window")
+    if isinstance(window, Mapping):  # a ct_window level: the window the model was given
+        extra += f" (window centre {window['center']:g}, width {window['width']:g} HU)"
     return f"{text}: {shown or 'no parameters'}; seed {record.get('seed')}{extra}"
 
 
