@@ -231,7 +231,12 @@ def record_model_run(audit: AuditLog, run: ModelScores) -> None:
     if run.golden is not None:
         audit.record("model.golden_checked", run.golden, "pinned reference input re-scored")
     cache = {**run.cache, "hit_case_ids": list(run.cache_hit_case_ids)}
-    audit.record("cache.used", cache, "cached label maps verified by hash before use")
+    verified = (
+        "cached box rows re-checked before use"
+        if run.boxes
+        else "cached label maps verified by hash before use"
+    )
+    audit.record("cache.used", cache, verified)
     if run.phi_findings:
         findings = {"findings": len(run.phi_findings), "file": PHI_NAME}
         audit.record("phi.warned", findings, "qc.phi is 'warn': findings recorded, run continues")
