@@ -5,9 +5,13 @@ Writes a predictions protocol with N cases at one site and two attributes
 validate`` (report included) against ``dxval metrics`` on the same scores;
 peak RSS of the validate process from ``resource.getrusage`` of the child.
 Goal (issue 18): ≤ 3× metrics and ≤ 1.5 GB at 1,000,000 cases; 10,000,000
-cases complete within 4 GB. The protocol-size cap (data/limits.py MAX_CASES,
-100,000) still applies, so ``make bench`` runs it at the cap; a larger
-``--cases`` is refused by validate (exit 2), which is reported.
+cases complete within 4 GB. ``make bench`` runs it at 100,000 cases; the
+issue's sizes are ``--cases 1000000`` and ``--cases 10000000``. At 1e7,
+validate is refused by ``MAX_CASES`` (1,000,000, data/limits.py: the report
+still re-reads cases.csv one object per case); lift it locally to measure, and
+note that ``dxval metrics`` refuses more than 5,000,000 rows, so only validate's
+time and peak RSS are printed there. CPU seconds (user + system of each child) move less
+with the machine's load than wall time.
 
 Usage: ``python benchmarks/bench_validate.py [--cases N] [--keep DIR]``.
 """
@@ -29,6 +33,15 @@ import numpy as np
 PYTHON = sys.executable
 
 
+def _write_rows(path: Path, header: str, columns: list[np.ndarray]) -> None:
+    """A CSV of ``columns`` (text arrays), a million lines at a time."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(header + "\n")
+        for start in range(0, len(columns[0]), 1_000_000):
+            part = [column[start : start + 1_000_000].tolist() for column in columns]
+            handle.write("\n".join(map(",".join, zip(*part, strict=True))) + "\n")
+
+
 def write_protocol(folder: Path, cases: int, seed: int = 4) -> Path:
     """Predictions, one site's manifest and a protocol with default statistics."""
     rng = np.random.default_rng(seed)
@@ -36,25 +49,15 @@ def write_protocol(folder: Path, cases: int, seed: int = 4) -> Path:
     scores = np.round(1 / (1 + np.exp(-(rng.normal(size=cases) + 1.2 * truth - 0.8))), 4)
     ages = rng.integers(18, 95, cases)
     grades = rng.integers(1, 6, cases)
-    ids = np.char.add("c", np.arange(cases).astype(str))
+    ids = np.strings.add("c", np.arange(cases).astype(str))
     (folder / "site").mkdir(parents=True, exist_ok=True)
-    with (folder / "predictions.csv").open("w") as handle:
-        handle.write("case_id,score\n")
-        np.savetxt(handle, np.column_stack([ids, scores.astype(str)]), fmt="%s", delimiter=",")
-    with (folder / "site" / "manifest.csv").open("w") as handle:
-        handle.write("case_id,outcome,age,grade\n")
-        rows = np.column_stack(
-            [
-                ids,
-                np.where(truth, "Poor", "Good"),
-                np.char.add(np.char.zfill(ages.astype(str), 3), "Y"),
-                grades,
-            ]
-        )
-        np.savetxt(handle, rows, fmt="%s", delimiter=",")
-    with (folder / "metrics.csv").open("w") as handle:
-        handle.write("y,s\n")
-        np.savetxt(handle, np.column_stack([truth, scores]), fmt=["%d", "%.4f"], delimiter=",")
+    _write_rows(folder / "predictions.csv", "case_id,score", [ids, scores.astype(str)])
+    ages_text = np.strings.add(np.strings.zfill(ages.astype(str), 3), "Y")
+    outcome = np.where(truth, "Poor", "Good")
+    manifest = [ids, outcome, ages_text, grades.astype(str)]
+    _write_rows(folder / "site" / "manifest.csv", "case_id,outcome,age,grade", manifest)
+    metrics = [np.where(truth, "1", "0"), np.strings.mod("%.4f", scores)]
+    _write_rows(folder / "metrics.csv", "y,s", metrics)
 
     def digest(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -95,16 +98,27 @@ requirements:
     return protocol
 
 
-def timed(command: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS (GiB) of the child, exit code."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def timed(command: list[str]) -> tuple[float, float, float, int]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (GiB) of the child, exit code.
+
+    The peak is read with GNU time's ``%M`` when ``/usr/bin/time`` exists (this
+    child alone); otherwise ``RUSAGE_CHILDREN`` (the largest child so far).
+    """
+    gnu_time = Path("/usr/bin/time")
+    report = Path(tempfile.mkstemp(prefix="dxval-bench-rss-")[1])
+    prefix = [str(gnu_time), "-f", "%M", "-o", str(report)] if gnu_time.exists() else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    completed = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    text = report.read_text().strip().splitlines() if prefix else []
+    report.unlink()
+    peak_kib = int(text[-1]) if text and text[-1].isdigit() else after.ru_maxrss
     if completed.returncode not in (0, 1):
         print(f"    exit {completed.returncode}: {completed.stderr.strip()[-400:]}")
-    return elapsed, max(peak, before) / 2**20, completed.returncode
+    return elapsed, cpu, peak_kib / 2**20, completed.returncode
 
 
 def main() -> int:
@@ -113,36 +127,46 @@ def main() -> int:
         "--cases",
         type=int,
         default=100_000,
-        help="cases (default 100,000: the protocol cap, data/limits.py MAX_CASES; the issue's "
-        "figure is 1,000,000)",
+        help="cases (default 100,000; the issue's figures are 1,000,000 and 10,000,000)",
     )
-    parser.add_argument("--keep", type=Path, default=None, help="write the data here and keep it")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="write the data here and keep it; data already there for the same --cases is reused",
+    )
     args = parser.parse_args()
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"validate on a {args.cases:,}-case predictions protocol (load average {load})")
     with tempfile.TemporaryDirectory() as name:
         folder = args.keep or Path(name)
-        protocol = write_protocol(folder, args.cases)
+        protocol = folder / "protocol.yaml"
+        if not (protocol.is_file() and f"id: BIG-{args.cases}\n" in protocol.read_text()):
+            write_protocol(folder, args.cases)
         subprocess.run(
             [PYTHON, "-m", "dxval", "lock", str(protocol)], check=True, capture_output=True
         )
-        metrics, _, _ = timed(
+        metrics, metrics_cpu, _, metrics_code = timed(
             [PYTHON, "-m", "dxval", "metrics", str(folder / "metrics.csv"), "--truth", "y",
              "--positive", "1", "--score", "s", "--json"]
         )  # fmt: skip
-        print(f"    dxval metrics (same cases)                 {metrics:8.2f} s")
-        seconds, peak, code = timed(
+        print(f"    dxval metrics (same cases)        {metrics:8.2f} s  CPU {metrics_cpu:7.2f} s")
+        seconds, cpu, peak, code = timed(
             [PYTHON, "-m", "dxval", "validate", str(protocol), "--out", str(folder / "out")]
         )
         print(
-            f"    dxval validate, report included            {seconds:8.2f} s  peak {peak:.2f} GiB"
+            f"    dxval validate, report included   {seconds:8.2f} s  CPU {cpu:7.2f} s  "
+            f"peak RSS {peak:.2f} GiB"
         )
+        print(f"    load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
         if code not in (0, 1):
             print("    validate did not complete (see above)")
             return 1
-        print(
-            f"    validate / metrics {seconds / metrics:6.2f}×  goal ≤ 3×; peak RSS goal ≤ 1.5 GB"
-        )
+        if metrics_code in (0, 1):
+            print(
+                f"    validate / metrics {seconds / metrics:6.2f}× wall, {cpu / metrics_cpu:6.2f}× "
+                "CPU; goal ≤ 3× (1e6 cases), peak RSS ≤ 1.5 GB (1e6), ≤ 4 GB (1e7)"
+            )
     return 0
 
 

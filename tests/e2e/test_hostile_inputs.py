@@ -113,8 +113,9 @@ def test_huge_files_are_refused_by_size(example: Path, tmp_path: Path) -> None:
         load_protocol(big)
     manifest = tmp_path / "m.csv"
     with manifest.open("wb") as handle:
-        handle.truncate(65 * 1024 * 1024)
-    with pytest.raises(InputError, match=r"of at most 64 MiB \(documented input limit\)"):
+        handle.truncate(limits.MAX_CSV_BYTES + 1024 * 1024)  # sparse; the limit moved (issue 18)
+    size = f"of at most {limits.MAX_CSV_BYTES // 2**20} MiB"
+    with pytest.raises(InputError, match=rf"{size} \(documented input limit\)"):
         read_manifest(manifest, label="test set a")
 
 
@@ -142,6 +143,8 @@ def test_case_count_and_bootstrap_work_have_documented_maxima(
     assert "got 113 cases in the test sets together expected at most 100" in _one_error_line(err)
     monkeypatch.setattr(limits, "MAX_CASES", 1000)
     monkeypatch.setattr(limits, "MAX_BOOTSTRAP_DRAWS", 113 * 1999)
+    # the draw limit binds a protocol that bootstraps (issue 18: closed-form by default)
+    _edit(example, "auc_ci: delong", "auc_ci: delong\n  ap_ci: bootstrap")
     code, err = _run(example, tmp_path / "out", capsys)
     assert code == 2
     assert "at most 1999 replicates for this test set" in _one_error_line(err)

@@ -111,7 +111,7 @@ def _check_report_sections(bundle: Path) -> None:
 
     data = read_bundle(bundle)
     html = render_html(build_report_view(data), SCREEN)
-    assert "4.8 Precision over repeated acquisitions" in html
+    assert "4.5 Precision over repeated acquisitions" in html  # numbered in order (DXV-RENDER-008)
     assert "30 groups of 2 scored repeats" in html
     assert "Upper limit of agreement" in html
     markdown = render_summary_markdown(build_summary_view(data))

@@ -183,7 +183,7 @@ def _check_report_sections(bundle: Path) -> None:
 
     data = read_bundle(bundle)
     html = render_html(build_report_view(data), SCREEN)
-    assert "4.7 Robustness to input perturbations" in html
+    assert "4.5 Robustness to input perturbations" in html  # numbered in order (DXV-RENDER-008)
     assert "Gaussian noise: relative_sd 0.2; seed 11" in html
     assert "0 of 16 (0 to positive, 0 to negative)" in html  # the identity level
     markdown = render_summary_markdown(build_summary_view(data))

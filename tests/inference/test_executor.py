@@ -49,7 +49,7 @@ def test_inline_and_process_outcomes_are_identical(case_paths: list[Path]) -> No
 
 def test_load_case_turns_exceptions_into_reasons(tmp_path: Path) -> None:
     bad = tmp_path / "bad-1.npy"
-    assert load_case(NpyLoader(), (bad,))[1:] == (
+    assert load_case(NpyLoader(), (bad,))[1:4] == (
         "not_dicom",
         "bad-1.npy is not a DICOM file",
         None,

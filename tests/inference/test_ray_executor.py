@@ -110,6 +110,13 @@ def test_ray_run_writes_the_same_evidence_as_the_local_executor(
     assert "from cache" in err
     assert "Token authentication" not in err
     assert "RayDeprecationWarning" not in err
+    # Timings come back from the actors; end to end spans two clocks (issue 19, latency).
+    latency = json.loads((remote / "latency.json").read_text())
+    stages = {item["stage"]: item for item in latency["stages"]}
+    assert stages["inference"]["n"] == stages["decode"]["n"] == run["cases"]["scored"]
+    assert stages["end_to_end"]["n"] == 0
+    assert stages["end_to_end"]["not_timed"] == {"not timed (ray executor)": stages["decode"]["n"]}
+    assert latency["hardware"]["name"] is None  # scored on cluster nodes: not identified
 
     executor = json.loads((remote / "environment.json").read_text())["runtime"]["executor"]
     assert executor["name"] == "ray"

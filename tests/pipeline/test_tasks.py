@@ -10,84 +10,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.task_bundles import LESIONS, MARKS, write_detection
 
 from dxval.cli import main
-from dxval.demo.tasks import generate_task_demo
 from dxval.pipeline.lock import lock_protocol
 
-SEGMENTATION_PROTOCOL = """\
-dxval: 1
-id: SEG-E2E
-title: Segmentation end to end
-version: "1.0"
-task: segmentation
-device: {name: Test segmenter, version: 0.1.0, intended_use: testing}
-segmentation:
-  structures: {liver: 1, lesion: 2}
-  nsd_tolerance_mm: 2.0
-test_sets:
-  - {id: site-a, site: Site A, manifest: data/site-a/manifest.csv}
-  - {id: site-b, site: Site B, manifest: data/site-b/manifest.csv}
-  - {id: site-c, site: Site C, manifest: data/site-c/manifest.csv}
-attributes:
-  sex: {column: sex}
-statistics: {bootstrap: {replicates: 200, seed: 7}}
-qc: {max_failed_fraction: 0.2}
-requirements:
-  - id: SEG-001
-    text: Mean liver Dice at each site.
-    criteria:
-      - {metric: dice, statistic: mean, structure: liver, population: {each: site},
-         op: ">=", value: 0.5}
-  - id: SEG-002
-    text: Median lesion HD95 upper bound.
-    criteria:
-      - {metric: hd95, statistic: median, structure: lesion, bound: upper, op: "<=", value: 50}
-"""
-
-# The hand-built example of tests/stats/test_detection.py (expected counts documented
-# there): case E has a lesion and no mark at all, and must count as missed.
-LESIONS = """case_id,lesion_id,x0,y0,x1,y1,width,height
-A,L1,0,0,10,10,64,64
-A,L2,20,20,30,30,64,64
-B,L3,0,0,10,10,64,64
-C,,,,,,64,64
-D,,,,,,64,64
-E,L4,0,0,10,10,64,64
-"""
-MARKS = """case_id,mark_id,x0,y0,x1,y1,score
-A,m1,0,0,10,10,0.9
-A,m2,1,1,11,11,0.8
-A,m3,50,50,60,60,0.3
-B,m4,0,0,10,9,0.5
-C,m5,0,0,5,5,0.7
-C,m6,5,5,9,9,0.2
-"""
-DETECTION_PROTOCOL = """\
-dxval: 1
-id: DET-E2E
-title: Detection end to end
-version: "1.0"
-task: detection
-device: {name: Test detector, version: 0.1.0, intended_use: testing}
-detection:
-  truth: lesions.csv
-  localisation: {iou: 0.5}
-predictions: {path: marks.csv, operating_point: 0.5}
-test_sets:
-  - {id: site-a, site: Site A, manifest: a.csv}
-  - {id: site-b, site: Site B, manifest: b.csv}
-statistics: {bootstrap: {replicates: 200, seed: 7}}
-requirements:
-  - id: DET-001
-    text: Lesion sensitivity at least 0.5.
-    criteria:
-      - {metric: lesion_sensitivity, op: ">=", value: 0.5}
-  - id: DET-002
-    text: FPs per image at most 0.5 at each site.
-    criteria:
-      - {metric: fp_per_image, population: {each: site}, op: "<=", value: 0.5}
-"""
+# The protocols and data are in tests/task_bundles.py (shared with the report tests); the
+# segmentation_protocol fixture is in tests/conftest.py.
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -102,15 +31,6 @@ def _validate(protocol: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> 
 def _bundle(out: Path, protocol_id: str) -> Path:
     (bundle,) = (out / protocol_id).iterdir()
     return bundle
-
-
-@pytest.fixture
-def segmentation_protocol(tmp_path: Path) -> Path:
-    generate_task_demo(tmp_path / "data", task="segmentation", cases_per_site=3, seed=11)
-    protocol = tmp_path / "protocol.yaml"
-    protocol.write_text(SEGMENTATION_PROTOCOL, encoding="utf-8")
-    lock_protocol(protocol)
-    return protocol
 
 
 @pytest.mark.req("DXV-TASK-009")
@@ -203,23 +123,12 @@ def test_a_mask_outside_the_pinned_files_is_exit_2(
     assert not (tmp_path / "evidence" / "SEG-E2E").exists()
 
 
-def _detection(tmp_path: Path, lesions: str = LESIONS, marks: str = MARKS) -> Path:
-    (tmp_path / "lesions.csv").write_text(lesions)
-    (tmp_path / "marks.csv").write_text(marks)
-    (tmp_path / "a.csv").write_text("case_id\nA\nB\nC\n")
-    (tmp_path / "b.csv").write_text("case_id\nD\nE\n")
-    protocol = tmp_path / "protocol.yaml"
-    protocol.write_text(DETECTION_PROTOCOL)
-    lock_protocol(protocol)
-    return protocol
-
-
 @pytest.mark.req("DXV-TASK-008")
 def test_detection_protocol_reproduces_the_hand_built_example(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "evidence"
-    code, err = _validate(_detection(tmp_path), out, capsys)
+    code, err = _validate(write_detection(tmp_path), out, capsys)
     bundle = _bundle(out, "DET-E2E")
     document: dict[str, Any] = json.loads((bundle / "detection.json").read_text())
     overall = document["populations"][0]
@@ -262,7 +171,7 @@ def test_detection_protocol_reproduces_the_hand_built_example(
 def test_detection_bad_inputs_exit_2_before_writing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], lesions: str, marks: str, message: str
 ) -> None:
-    protocol = _detection(tmp_path, lesions, marks)
+    protocol = write_detection(tmp_path, lesions, marks)
     code, err = _validate(protocol, tmp_path / "evidence", capsys)
     assert code == 2
     last = err.strip().splitlines()[-1]
@@ -275,7 +184,7 @@ def test_detection_bad_inputs_exit_2_before_writing(
 def test_a_changed_lesion_truth_file_is_exit_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    protocol = _detection(tmp_path)
+    protocol = write_detection(tmp_path)
     (tmp_path / "lesions.csv").write_text(LESIONS.replace("A,L2,20,20,30,30", "A,L2,21,20,30,30"))
     code, err = _validate(protocol, tmp_path / "evidence", capsys)
     assert code == 3

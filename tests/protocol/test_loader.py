@@ -265,8 +265,9 @@ def test_many_errors_are_capped(write_protocol: WriteProtocol, valid_protocol: s
 def test_average_precision_interval_choice(
     write_protocol: WriteProtocol, valid_protocol: str
 ) -> None:
-    # A protocol that does not choose keeps the bootstrap it was written with.
-    assert load_protocol(write_protocol(valid_protocol)).protocol.statistics.ap_ci == "bootstrap"
+    # The default (logit since issue 18) is tested under DXV-SCALESTATS-001.
+    asked = valid_protocol + "statistics: {ap_ci: bootstrap}\n"
+    assert load_protocol(write_protocol(asked)).protocol.statistics.ap_ci == "bootstrap"
     chosen = valid_protocol + "statistics: {ap_ci: logit}\n"
     assert load_protocol(write_protocol(chosen)).protocol.statistics.ap_ci == "logit"
     with pytest.raises(ProtocolError, match="ap_ci"):

@@ -68,6 +68,7 @@ def test_metric_vocabulary_matches_the_analysis() -> None:
     from dxval.stats.vocabulary import (
         DETECTION_METRICS,
         DIFFERENCE_METRICS,
+        LATENCY_METRICS,
         PRECISION_METRICS,
         READER_STUDY_METRICS,
         SEGMENTATION_METRICS,
@@ -80,6 +81,7 @@ def test_metric_vocabulary_matches_the_analysis() -> None:
         + SEGMENTATION_METRICS
         + DIFFERENCE_METRICS
         + PRECISION_METRICS
+        + LATENCY_METRICS
     )
     assert typing.get_args(MetricName) == expected
     assert CHECKED is READER_STUDY_METRICS
@@ -114,6 +116,7 @@ def test_protocol_metric_names_are_exactly_the_analysed_metrics() -> None:
     from dxval.stats.vocabulary import (
         DETECTION_METRICS,
         DIFFERENCE_METRICS,
+        LATENCY_METRICS,
         PRECISION_METRICS,
         READER_STUDY_METRICS,
         SEGMENTATION_METRICS,
@@ -121,4 +124,5 @@ def test_protocol_metric_names_are_exactly_the_analysed_metrics() -> None:
 
     analysed = set(ALL_METRICS) | set(READER_STUDY_METRICS) | set(DIFFERENCE_METRICS)
     analysed |= set(PRECISION_METRICS) | set(DETECTION_METRICS) | set(SEGMENTATION_METRICS)
+    analysed |= set(LATENCY_METRICS)  # estimated by dxval.pipeline.latency from the timings
     assert set(get_args(MetricName)) == analysed

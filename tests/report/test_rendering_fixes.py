@@ -19,7 +19,7 @@ import pytest
 from dxval.evidence import environment as environment_module
 from dxval.evidence.format import BundleData, read_bundle
 from dxval.report import formatting as fmt
-from dxval.report import plots, render
+from dxval.report import plots
 from dxval.report.insufficiency import FLAG, insufficiency
 from dxval.report.summary import build_summary_view
 from dxval.report.views_data import build_test_data
@@ -363,35 +363,7 @@ def test_commit_comes_from_direct_url_or_git(monkeypatch: pytest.MonkeyPatch) ->
     assert environment_module.dxval_source() is None
 
 
-# --- DXV-RENDER-007: one layout, two PDFs in parallel, same bytes; progress ---------------
-
-
-def _tiny_document() -> Any:
-    moment = render.datetime(2026, 1, 2, 3, 4, 5, tzinfo=render.timezone.utc)
-    html = "<html><head><title>t</title></head><body><p>dxval</p></body></html>"
-    return render.layout(html, moment), moment
-
-
-@pytest.mark.req("DXV-RENDER-007")
-def test_parallel_pdfs_equal_sequential_ones_and_survive_a_failed_child(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    document, moment = _tiny_document()
-    sequential = (
-        render.write_pdf(document, variant="pdf/a-3b", attachments=[], moment=moment),
-        render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment),
-    )
-    assert sequential[0] != sequential[1]
-    monkeypatch.setattr(render, "_second_core", lambda: True)
-    assert render.write_both_pdfs(document, attachments=[], moment=moment) == sequential
-
-    def broken(*arguments: object) -> None:
-        raise RuntimeError("child fails")
-
-    monkeypatch.setattr(render, "_write_submission", broken)
-    assert render.write_both_pdfs(document, attachments=[], moment=moment) == sequential
-    monkeypatch.setattr(render, "_second_core", lambda: False)
-    assert render.write_both_pdfs(document, attachments=[], moment=moment) == sequential
+# --- DXV-RENDER-007: one layout for both PDFs (tests/report/test_render_speed.py); progress ---
 
 
 @pytest.mark.req("DXV-RENDER-007")

@@ -13,6 +13,7 @@ from dxval.stats.vocabulary import (
     DECISION_METRICS,
     DETECTION_METRICS,
     DIFFERENCE_METRICS,
+    LATENCY_METRICS,
     PRECISION_METRICS,
     READER_STUDY_METRICS,
     RESAMPLED_DECISION_METRICS,
@@ -31,6 +32,7 @@ def test_every_list_is_the_vocabulary() -> None:
             *SEGMENTATION_METRICS,
             *DIFFERENCE_METRICS,
             *PRECISION_METRICS,
+            *LATENCY_METRICS,
         )
     )
     assert ANALYSED == ALL_METRICS

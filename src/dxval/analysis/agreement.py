@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dxval.data.limits import MAX_CSV_BYTES, read_input_bytes
+from dxval.data.limits import MAX_TABLE_BYTES as MAX_CSV_BYTES
+from dxval.data.limits import read_input_bytes
 from dxval.data.manifest import csv_records
 from dxval.errors import InputError
 from dxval.stats.agreement import (

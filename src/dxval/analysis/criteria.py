@@ -79,6 +79,8 @@ class PopulationSpec:
             "reader_study": "all readers and cases of the reader study",
             "perturbation": f"perturbation {self.value}",
             "precision": "all repeat groups",
+            "latency": "scored cases timed in this run"
+            + ("" if self.value is None else f", stage {self.value}"),
         }
         return texts[self.form]
 
@@ -287,6 +289,20 @@ PRECISION_POPULATION = Population(
 )
 
 
+#: The one "population" of a latency criterion (form ``latency``, issue 19): its estimate
+#: comes from the run's per-case timings (:mod:`dxval.pipeline.latency`).
+LATENCY_POPULATION = Population(
+    key="latency",
+    label="cases timed in this run",
+    kind="latency",
+    mask=np.zeros(0, dtype=np.bool_),
+)
+_EXTERNAL_POPULATIONS = {
+    "precision": (PRECISION_POPULATION, "precision"),
+    "latency": (LATENCY_POPULATION, "latency"),
+}
+
+
 def _reader_study_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
@@ -294,8 +310,10 @@ def _reader_study_criterion(
     estimate = context.external.get(spec.metric)
     observed: float | None
     reason: str | None
+    population, source = _EXTERNAL_POPULATIONS.get(
+        spec.population.form, (READER_STUDY_POPULATION, "reader-study")
+    )
     if estimate is None:
-        source = "precision" if spec.population.form == "precision" else "reader-study"
         observed, reason = None, f"no {source} result for {spec.metric}"
     else:
         observed, reason = _compared(estimate, spec.bound)
@@ -303,9 +321,6 @@ def _reader_study_criterion(
     if observed is not None:
         verdict = Verdict.PASS if _OPERATORS[spec.op](observed, spec.value) else Verdict.FAIL
     level = context.confidence_level if estimate is None else estimate.confidence_level
-    population = (
-        PRECISION_POPULATION if spec.population.form == "precision" else READER_STUDY_POPULATION
-    )
     outcome = PopulationOutcome(population, estimate, observed, verdict, reason, ())
     return CriterionResult(
         requirement_id=requirement_id,
@@ -452,7 +467,7 @@ def evaluate_criterion(
     context: _Context, requirement_id: str, index: int, spec: CriterionSpec
 ) -> CriterionResult:
     """Evaluate one criterion (``index`` is -1 when it is its requirement's only one)."""
-    if spec.population.form in ("reader_study", "precision"):  # one external estimate each
+    if spec.population.form in ("reader_study", "precision", "latency"):  # one external estimate
         return _reader_study_criterion(context, requirement_id, index, spec)
     if spec.population.form == "perturbation":  # a robustness level (issue 19)
         return _perturbation_criterion(context, requirement_id, index, spec)

@@ -97,6 +97,9 @@ def _most_confident(
 ) -> list[dict[str, Any]]:
     indices = np.flatnonzero(error_mask)
     keys = table.scores[indices] if lowest_first else -table.scores[indices]
+    if 0 < limit < indices.shape[0]:  # only the cases tied with or beyond the limit-th key
+        cutoff = np.partition(keys, limit - 1)[limit - 1]
+        indices, keys = indices[keys <= cutoff], keys[keys <= cutoff]
     order = indices[np.lexsort((table.case_ids[indices], keys))][:limit]
     return [
         {

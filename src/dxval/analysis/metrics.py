@@ -48,7 +48,7 @@ class StatisticsSettings:
     confidence_level: float = 0.95
     proportion_method: str = "wilson"
     auc_method: str = "delong"
-    ap_method: str = "bootstrap"
+    ap_method: str = "logit"
     bootstrap_replicates: int = 2000
     bootstrap_seed: int = 20261126
     bootstrap_interval: str = "percentile"
@@ -58,6 +58,17 @@ class StatisticsSettings:
     minimum_positives: int = 10
     minimum_negatives: int = 10
     most_confident_errors: int = 10
+
+    @property
+    def resampling_replicates(self) -> int:
+        """Replicates that resample every case (0 when every interval is closed-form).
+
+        The protocol's draw limit (data/limits.py ``MAX_BOOTSTRAP_DRAWS``) applies
+        to these only: the ROC band's replicates are drawn by binomial splitting
+        (:mod:`dxval.stats.band`), whose cost does not grow with the cases.
+        """
+        bootstraps = "bootstrap" in (self.auc_method, self.ap_method)
+        return self.bootstrap_replicates if bootstraps else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +182,9 @@ class MetricEngine:
             selected = mask & table.evaluable
             truth, scores = table.truth[selected], table.scores[selected]
             results.update(self._decision(truth, scores, settings.operating_point, level))
-            results["auc"] = self._auc(truth, scores, table.sites[selected], level)
+            results["auc"] = self._auc(truth, scores, selected, level)
             results["average_precision"] = (
-                self._average_precision(truth, scores, table.sites[selected], level)
+                self._average_precision(truth, scores, selected, level)
                 if self.average_precision
                 else Estimate.undefined(
                     "not computed: not needed by this analysis",
@@ -196,7 +207,7 @@ class MetricEngine:
         self,
         truth: npt.NDArray[np.bool_],
         scores: npt.NDArray[np.float64],
-        sites: npt.NDArray[np.str_],
+        selected: npt.NDArray[np.bool_],  # the sites are gathered only to bootstrap
         level: float,
     ) -> Estimate:
         settings = self.settings
@@ -207,7 +218,7 @@ class MetricEngine:
             scores,
             seed=settings.bootstrap_seed,
             replicates=settings.bootstrap_replicates,
-            strata=sites,
+            strata=self.table.sites[selected],
             confidence_level=level,
             interval=settings.bootstrap_interval,
         )
@@ -233,7 +244,7 @@ class MetricEngine:
         self,
         truth: npt.NDArray[np.bool_],
         scores: npt.NDArray[np.float64],
-        sites: npt.NDArray[np.str_],
+        selected: npt.NDArray[np.bool_],  # the sites are gathered only to bootstrap
         level: float,
     ) -> Estimate:
         if self.settings.auc_method == "delong":
@@ -243,7 +254,7 @@ class MetricEngine:
             scores,
             seed=self.settings.bootstrap_seed,
             replicates=self.settings.bootstrap_replicates,
-            strata=sites,
+            strata=self.table.sites[selected],
             confidence_level=level,
             interval=self.settings.bootstrap_interval,
         )

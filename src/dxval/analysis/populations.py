@@ -230,10 +230,15 @@ def _site_populations(
             "site",
             sites == site,
             site=site,
-            test_set=str(test_sets[sites == site][0]) if one_test_set else None,
+            test_set=_first(test_sets, sites == site) if one_test_set else None,
         )
         for site in site_order
     ]
+
+
+def _first(values: npt.NDArray[np.str_], where: npt.NDArray[np.bool_]) -> str | None:
+    """The first of ``values`` where ``where`` holds (no gather of the rest); None if none."""
+    return str(values[int(np.argmax(where))]) if bool(where.any()) else None
 
 
 def _level_populations(
@@ -255,5 +260,16 @@ def _level_populations(
             attribute=spec.name,
             level=level,
         )
-        for level in spec.levels_in_order(set(values[within].tolist()))
+        for level in spec.levels_in_order(_distinct(values, within))
     ]
+
+
+_CHUNK = 1 << 18
+
+
+def _distinct(values: npt.NDArray[np.str_], within: npt.NDArray[np.bool_]) -> set[str]:
+    """The distinct values of ``values[within]``, hashed chunk by chunk (bounded memory)."""
+    found: set[str] = set()
+    for start in range(0, values.shape[0], _CHUNK):
+        found.update(values[start : start + _CHUNK][within[start : start + _CHUNK]].tolist())
+    return found

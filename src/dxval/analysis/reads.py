@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
+from dxval.data.limits import MAX_FIELD_CHARS, read_input_bytes
+from dxval.data.limits import MAX_TABLE_BYTES as MAX_CSV_BYTES
+from dxval.data.limits import MAX_TABLE_ROWS as MAX_CASES
 from dxval.errors import InputError
 
 IMRMC_TRUTH = "truth"  # reader and modality label of the iMRMC layout's truth rows

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, read_input_bytes
+from dxval.data.limits import MAX_TABLE_BYTES as MAX_CSV_BYTES
+from dxval.data.limits import MAX_TABLE_ROWS as MAX_CASES
+from dxval.data.limits import read_input_bytes
 from dxval.data.masks import grid_problem, read_label_map, structure_mask
 from dxval.errors import InputError
 from dxval.stats.segmentation import (

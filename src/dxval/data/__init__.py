@@ -10,9 +10,11 @@ from __future__ import annotations
 from dxval.data.cases import (
     AttributeSources,
     Case,
+    CaseColumns,
     DicomAttributeReader,
     TestSetSource,
     TruthRule,
+    build_case_columns,
     build_cases,
 )
 from dxval.data.hashing import digest_listing, sha256_bytes, sha256_file
@@ -27,21 +29,32 @@ from dxval.data.locks import (
     lock_test_set,
 )
 from dxval.data.manifest import Manifest, ManifestRow, csv_records, files_of, read_manifest
-from dxval.data.predictions import Prediction, check_coverage, read_predictions
+from dxval.data.predictions import (
+    Prediction,
+    PredictionColumns,
+    align_predictions,
+    check_coverage,
+    read_prediction_columns,
+    read_predictions,
+)
 
 __all__ = [
     "LOCK_FORMAT",
     "AttributeSources",
     "Case",
+    "CaseColumns",
     "DicomAttributeReader",
     "Manifest",
     "ManifestRow",
     "Pin",
     "PinUpdate",
     "Prediction",
+    "PredictionColumns",
     "TestSetLock",
     "TestSetSource",
     "TruthRule",
+    "align_predictions",
+    "build_case_columns",
     "build_cases",
     "case_input_digest",
     "check_coverage",
@@ -52,6 +65,7 @@ __all__ = [
     "files_of",
     "lock_test_set",
     "read_manifest",
+    "read_prediction_columns",
     "read_predictions",
     "replace_file",
     "rewrite_pins",

@@ -11,11 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from dxval.data.locks import TestSetLock, case_input_digest
-from dxval.data.manifest import Manifest, ManifestRow
+from dxval.data.manifest import CASE_ID_COLUMN, Manifest, ManifestRow
 from dxval.errors import InputError
+
+if TYPE_CHECKING:  # numpy is imported when cases are built, not by `dxval --help`
+    import numpy as np
+    import numpy.typing as npt
 
 DicomAttributeReader = Callable[[Path, Sequence[str]], Mapping[str, str]]
 """Reads DICOM keywords from one file → keyword → value as text ('' when absent)."""
@@ -167,3 +171,109 @@ def build_cases(
                 )
             )
     return tuple(cases)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseColumns:
+    """Every case of the test sets as columns, in manifest order (no per-case objects).
+
+    ``attributes`` holds each manifest-column attribute's text as read;
+    :attr:`manifests` the test sets' manifests, for the row-by-row fallback.
+    """
+
+    case_ids: npt.NDArray[np.str_]
+    test_sets: npt.NDArray[np.str_]
+    sites: npt.NDArray[np.str_]
+    truth_labels: npt.NDArray[np.str_]
+    truth: npt.NDArray[np.bool_]
+    attributes: Mapping[str, npt.NDArray[np.str_]]
+
+    @property
+    def size(self) -> int:
+        """Number of cases."""
+        return int(self.case_ids.shape[0])
+
+
+def build_case_columns(
+    sources: Sequence[TestSetSource], rule: TruthRule, *, attributes: AttributeSources
+) -> CaseColumns:
+    """:func:`build_cases` as columns, for test sets whose manifests name no files.
+
+    Every rule of :func:`build_cases` is checked on whole columns; on any
+    problem :func:`build_cases` runs row by row and raises its one-line error.
+
+    Raises
+    ------
+    ValueError
+        Attributes read from DICOM, or a manifest with a ``path`` column
+        (their cases need files: use :func:`build_cases`).
+    InputError
+        As :func:`build_cases`.
+    """
+    import numpy as np
+
+    from dxval.data.columnar import has_duplicates
+
+    if attributes.dicom or any(source.manifest.has_paths for source in sources):
+        raise ValueError("build_case_columns takes manifests without files")
+    parts: dict[str, list[npt.NDArray[np.str_]]] = {"case_ids": [], "test_sets": [], "sites": []}
+    labels: list[npt.NDArray[np.str_]] = []
+    truth: list[npt.NDArray[np.bool_]] = []
+    values: dict[str, list[npt.NDArray[np.str_]]] = {name: [] for name in attributes.columns}
+    for source in sources:  # in order, so that the first error is build_cases' first error
+        _require_columns(source, rule, attributes)
+        manifest = source.manifest
+        ids = manifest.column(CASE_ID_COLUMN)
+        label = manifest.column(rule.column)
+        is_positive = _among(label, rule.positive)
+        parts["case_ids"].append(ids)
+        if len(parts["case_ids"]) > 1 and has_duplicates(np.concatenate(parts["case_ids"])):
+            _row_by_row(sources, rule, attributes)
+        if not (is_positive | _among(label, rule.negative)).all():
+            _row_by_row(sources, rule, attributes)
+        parts["test_sets"].append(_constant(source.test_set, manifest.size))
+        parts["sites"].append(_constant(source.site, manifest.size))
+        labels.append(label)
+        truth.append(is_positive)
+        for name, column in attributes.columns.items():
+            values[name].append(manifest.column(column))
+    return CaseColumns(
+        case_ids=_joined(parts["case_ids"]),
+        test_sets=_joined(parts["test_sets"]),
+        sites=_joined(parts["sites"]),
+        truth_labels=_joined(labels),
+        truth=_joined(truth),
+        attributes={name: _joined(columns) for name, columns in values.items()},
+    )
+
+
+def _constant(text: str, size: int) -> npt.NDArray[np.str_]:
+    """``size`` copies of ``text`` as a read-only view of one value (no memory per case)."""
+    import numpy as np
+
+    return np.broadcast_to(np.array(text), (size,))
+
+
+def _joined(parts: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    """One test set's column as it is (shared with its manifest), several concatenated."""
+    import numpy as np
+
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _among(values: npt.NDArray[np.str_], allowed: frozenset[str]) -> npt.NDArray[np.bool_]:
+    """Whether each value is one of ``allowed`` (a protocol's few truth labels)."""
+    import numpy as np
+
+    found = np.zeros(values.shape[0], dtype=bool)
+    for label in allowed:
+        found |= values == label
+    return found
+
+
+def _row_by_row(
+    sources: Sequence[TestSetSource], rule: TruthRule, attributes: AttributeSources
+) -> NoReturn:
+    """Run :func:`build_cases` for its error message (the columns found a problem)."""
+    build_cases(sources, rule, attributes=attributes)
+    raise AssertionError("build_cases accepted cases the column checks refused")

@@ -27,6 +27,8 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "MAX_METRICS_CASES",
     "MAX_PROTOCOL_BYTES",
+    "MAX_TABLE_BYTES",
+    "MAX_TABLE_ROWS",
     "MAX_YAML_NODES",
     "check_run_size",
     "read_input_bytes",
@@ -34,16 +36,25 @@ __all__ = [
 
 #: Largest protocol file (YAML), in bytes.
 MAX_PROTOCOL_BYTES = 1024 * 1024
-#: Largest manifest or predictions CSV, in bytes.
-MAX_CSV_BYTES = 64 * 1024 * 1024
+#: Largest manifest or predictions CSV, in bytes (a file is read whole; 10,000,000
+#: predictions rows of an ID and a 4-decimal score take ~160 MB).
+MAX_CSV_BYTES = 512 * 1024 * 1024
+#: Largest CSV read row by row into per-row objects (reader-study reads, detection truth,
+#: segmentation manifests, agreement tables): these keep the earlier, smaller limits.
+MAX_TABLE_BYTES = 64 * 1024 * 1024
+#: Most cases of those row-by-row tables (detection truth: ten rows per case).
+MAX_TABLE_ROWS = 100_000
 #: Longest CSV cell (case ID, path, attribute value, score), in characters.
 MAX_FIELD_CHARS = 4096
 #: Most case rows in one manifest or predictions file, and in one protocol's test sets
-#: together (50,000 cases took 45 s of CPU for the aSAH example's analysis).
-MAX_CASES = 100_000
+#: together. Predictions protocols are read and written as columns (issue 18): 10,000,000
+#: cases of evidence take 2.2 GiB, but the report still re-reads cases.csv one object per
+#: case (MemoryError past 8.6 GiB at 10,000,000), so the cap is the size measured end to
+#: end with the report: 1,000,000 cases, 1.7 GiB peak. Raise it once the report reads columns.
+MAX_CASES = 1_000_000
 #: Most rows of a ``dxval metrics`` CSV: its default intervals are closed-form (one
 #: sort), so a million cases take seconds; a bootstrap there is bounded by
-#: MAX_BOOTSTRAP_DRAWS instead. The 64 MiB file limit binds first for wide files.
+#: MAX_BOOTSTRAP_DRAWS instead. MAX_CSV_BYTES binds first for wide files.
 MAX_METRICS_CASES = 5_000_000
 #: Most YAML values (mappings, lists and scalars, each alias counted again at
 #: every place it is used) in one protocol; stops alias "billion laughs" bombs.

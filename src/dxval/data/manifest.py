@@ -18,11 +18,16 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
+from typing import TYPE_CHECKING
 
 from dxval.data.hashing import sha256_bytes
 from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
 from dxval.errors import InputError
 from dxval.stats.wording import plural
+
+if TYPE_CHECKING:  # numpy is imported when a manifest is read, not by `dxval --help`
+    import numpy as np
+    import numpy.typing as npt
 
 CASE_ID_COLUMN = "case_id"
 PATH_COLUMN = "path"
@@ -46,14 +51,62 @@ class ManifestRow:
     declared_sha256: str | None
 
 
-@dataclass(frozen=True, slots=True)
 class Manifest:
-    """A parsed manifest with its exact bytes."""
+    """A parsed manifest with its exact bytes.
 
-    path: Path
-    raw_bytes: bytes
-    columns: tuple[str, ...]
-    rows: tuple[ManifestRow, ...]
+    A large manifest read by the column-at-a-time fast path
+    (:mod:`dxval.data.columnar`: no ``path`` or ``sha256`` column) keeps its
+    cells as NumPy text columns; :attr:`rows` is then built on first use, by
+    the row-by-row reader, so only callers that need per-row objects pay for
+    them.
+    """
+
+    __slots__ = ("_cells", "_root", "_rows", "_sha256", "columns", "path", "raw_bytes")
+
+    def __init__(
+        self,
+        path: Path,
+        raw_bytes: bytes,
+        columns: tuple[str, ...],
+        rows: tuple[ManifestRow, ...] | None = None,
+        *,
+        cells: Mapping[str, npt.NDArray[np.str_]] | None = None,
+        root: Path | None = None,
+    ) -> None:
+        if rows is None and cells is None:
+            raise ValueError("a manifest needs its rows or its cells")
+        self.path = path
+        self.raw_bytes = raw_bytes
+        self.columns = columns
+        self._rows = rows
+        self._cells = None if cells is None else dict(cells)
+        self._root = root
+        self._sha256: str | None = None
+
+    @property
+    def rows(self) -> tuple[ManifestRow, ...]:
+        """One :class:`ManifestRow` per case, in file order."""
+        if self._rows is None:
+            root = self._root or self.path.absolute().parent
+            self._rows = _read_rows(self.path, self.raw_bytes, root, label="")[1]
+        return self._rows
+
+    @property
+    def size(self) -> int:
+        """Number of case rows."""
+        if self._cells is not None:
+            return int(self._cells[CASE_ID_COLUMN].shape[0])
+        return len(self.rows)
+
+    def column(self, name: str) -> npt.NDArray[np.str_]:
+        """The stripped cells of column ``name`` (one of :attr:`columns`), in row order."""
+        import numpy as np
+
+        if self._cells is not None:
+            return self._cells[name]
+        if name == CASE_ID_COLUMN:
+            return np.array([row.case_id for row in self.rows], dtype=np.str_)
+        return np.array([row.values[name] for row in self.rows], dtype=np.str_)
 
     @property
     def has_paths(self) -> bool:
@@ -63,7 +116,9 @@ class Manifest:
     @property
     def sha256(self) -> str:
         """SHA-256 of the manifest's bytes."""
-        return sha256_bytes(self.raw_bytes)
+        if self._sha256 is None:
+            self._sha256 = sha256_bytes(self.raw_bytes)
+        return self._sha256
 
     def location(self, row: ManifestRow) -> str:
         """``manifest.csv:line`` of ``row``, for messages."""
@@ -261,6 +316,40 @@ def read_manifest(path: Path, *, label: str, data_root: Path | None = None) -> M
         root = (data_root if data_root is not None else path.absolute().parent).resolve(strict=True)
     except (OSError, RuntimeError):
         raise InputError(f"{data_root or path.parent}: data root of {label} not found") from None
+    fast = _fast_manifest(path, raw_bytes, root)
+    if fast is not None:
+        return fast
+    columns, rows = _read_rows(path, raw_bytes, root, label=label)
+    return Manifest(path, raw_bytes, columns, rows)
+
+
+def _fast_manifest(path: Path, raw_bytes: bytes, root: Path) -> Manifest | None:
+    """The manifest read column at a time, or None when the row-by-row reader must judge it.
+
+    Only manifests without ``path`` and ``sha256`` columns (a predictions
+    protocol's case list) take this path; every check of :func:`_read_rows`
+    that applies to them is made here on whole columns.
+    """
+    from dxval.data.columnar import Refused, has_duplicates, read_columns
+
+    try:
+        table = read_columns(
+            raw_bytes, max_rows=MAX_CASES, max_chars=MAX_FIELD_CHARS, case_id_column=CASE_ID_COLUMN
+        )
+    except Refused:
+        return None
+    if CASE_ID_COLUMN not in table.header or {PATH_COLUMN, SHA256_COLUMN} & set(table.header):
+        return None
+    case_ids = table.cells[CASE_ID_COLUMN]
+    if table.size == 0 or (case_ids == "").any() or has_duplicates(case_ids):
+        return None
+    return Manifest(path, raw_bytes, table.header, cells=table.cells, root=root)
+
+
+def _read_rows(
+    path: Path, raw_bytes: bytes, root: Path, *, label: str
+) -> tuple[tuple[str, ...], tuple[ManifestRow, ...]]:
+    """Header and every row of the manifest, checked one by one (the reference reader)."""
     rows: list[ManifestRow] = []
     first_line: dict[str, int] = {}
     columns: tuple[str, ...] = ()
@@ -301,4 +390,4 @@ def read_manifest(path: Path, *, label: str, data_root: Path | None = None) -> M
         )
     if not rows:
         raise InputError(f"{path}: got no case rows expected at least one case in {label}")
-    return Manifest(path=path, raw_bytes=raw_bytes, columns=columns, rows=tuple(rows))
+    return columns, tuple(rows)

@@ -13,11 +13,16 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dxval.data.limits import MAX_CSV_BYTES, read_input_bytes
+from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
 from dxval.data.manifest import check_case_id, csv_records
 from dxval.errors import InputError
 from dxval.stats.wording import plural
+
+if TYPE_CHECKING:  # numpy is imported when predictions are read, not by `dxval --help`
+    import numpy as np
+    import numpy.typing as npt
 
 #: How many case IDs an error message lists before summarising.
 _SHOWN_IDS = 5
@@ -96,6 +101,137 @@ def read_predictions(
     return predictions
 
 
+@dataclass(frozen=True, slots=True)
+class PredictionColumns:
+    """The predictions CSV as columns, in file order: case IDs, scores (NaN: none), reasons."""
+
+    case_ids: npt.NDArray[np.str_]
+    scores: npt.NDArray[np.float64]
+    reasons: npt.NDArray[np.str_]
+
+
+def read_prediction_columns(
+    path: Path,
+    *,
+    case_id_column: str,
+    score_column: str,
+    failure_reason_column: str | None = None,
+    case_ids: npt.NDArray[np.str_] | None = None,
+) -> PredictionColumns:
+    """:func:`read_predictions` as columns, read a column at a time when the file allows.
+
+    ``case_ids``: the (unique) manifest cases, when known; rows listing exactly
+    these IDs in this order are unique without sorting them again.
+
+    A file the column reader (:mod:`dxval.data.columnar`) declines, or one
+    with any problem, is read by :func:`read_predictions`, which raises the
+    same one-line error as ever (or returns the same values more slowly).
+    A non-evaluable row (empty score) has score NaN and its reason; a scored
+    row's reason is empty.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_predictions`.
+    """
+    import numpy as np
+
+    from dxval.data.columnar import Refused
+
+    raw_bytes = read_input_bytes(path, what="predictions file", limit=MAX_CSV_BYTES)
+    try:
+        return _fast_columns(
+            raw_bytes, case_id_column, score_column, failure_reason_column, case_ids
+        )
+    except Refused:
+        pass
+    del raw_bytes
+    predictions = read_predictions(
+        path,
+        case_id_column=case_id_column,
+        score_column=score_column,
+        failure_reason_column=failure_reason_column,
+    )
+    rows = predictions.values()
+    return PredictionColumns(
+        case_ids=np.array([p.case_id for p in rows], dtype=np.str_),
+        scores=np.array([math.nan if p.score is None else p.score for p in rows], dtype=float),
+        reasons=np.array(["" if p.score is not None else p.reason or "" for p in rows], dtype=str),
+    )
+
+
+def _fast_columns(
+    raw_bytes: bytes,
+    case_id_column: str,
+    score_column: str,
+    failure_reason_column: str | None,
+    known: npt.NDArray[np.str_] | None,
+) -> PredictionColumns:
+    import numpy as np
+
+    from dxval.data.columnar import Refused, has_duplicates, read_columns
+
+    table = read_columns(
+        raw_bytes, max_rows=MAX_CASES, max_chars=MAX_FIELD_CHARS, case_id_column=case_id_column
+    )
+    wanted = {case_id_column, score_column, failure_reason_column} - {None}
+    if table.size == 0 or not wanted <= set(table.header):
+        raise Refused
+    case_ids = table.cells[case_id_column]
+    same = known is not None and known.shape == case_ids.shape and np.array_equal(known, case_ids)
+    if not same and has_duplicates(case_ids):
+        raise Refused
+    texts = table.cells[score_column]
+    empty = texts == ""
+    reasons = (
+        table.cells[failure_reason_column]
+        if failure_reason_column is not None
+        else np.full(table.size, "", dtype=np.str_)
+    )
+    if (empty & (reasons == "")).any():
+        raise Refused
+    try:  # Python's float() rules, per cell
+        if empty.any():
+            scores = np.full(table.size, math.nan)
+            scores[~empty] = texts[~empty].astype(np.float64)
+        else:
+            scores = texts.astype(np.float64)
+    except ValueError:
+        raise Refused from None
+    if not np.isfinite(scores[~empty]).all():
+        raise Refused
+    return PredictionColumns(case_ids, scores, np.where(empty, reasons, ""))
+
+
+def align_predictions(
+    path: Path, predictions: PredictionColumns, case_ids: npt.NDArray[np.str_]
+) -> npt.NDArray[np.intp]:
+    """Row of ``predictions`` of each case of ``case_ids`` (unique), checked as check_coverage.
+
+    Raises
+    ------
+    InputError
+        Cases without a row, or rows for cases no manifest lists (the message
+        of :func:`check_coverage`).
+    """
+    import numpy as np
+
+    predicted = predictions.case_ids
+    if predicted.shape == case_ids.shape and np.array_equal(predicted, case_ids):
+        return np.arange(case_ids.shape[0])
+    order = np.argsort(predicted, kind="stable")
+    ordered = predicted[order]
+    where = np.minimum(np.searchsorted(ordered, case_ids), max(ordered.shape[0] - 1, 0))
+    if (
+        predicted.shape != case_ids.shape
+        or ordered.shape[0] == 0
+        or not (ordered[where] == case_ids).all()
+    ):
+        check_coverage(path, predicted.tolist(), case_ids.tolist())
+        raise AssertionError("check_coverage accepted predictions that do not match the cases")
+    return np.asarray(order[where], dtype=np.intp)
+
+
 def _listed(case_ids: Iterable[str]) -> str:
     ordered = sorted(case_ids)
     shown = ", ".join(repr(case_id) for case_id in ordered[:_SHOWN_IDS])
@@ -103,10 +239,11 @@ def _listed(case_ids: Iterable[str]) -> str:
     return f"{plural(len(ordered), 'case')} ({shown}{more})"
 
 
-def check_coverage(
-    path: Path, predictions: Mapping[str, Prediction], case_ids: Iterable[str]
-) -> None:
+def check_coverage(path: Path, predictions: Iterable[str], case_ids: Iterable[str]) -> None:
     """Require exactly one prediction row per manifest case.
+
+    ``predictions``: the case IDs that have a row (a mapping such as
+    :func:`read_predictions` returns gives its keys).
 
     Raises
     ------
@@ -114,12 +251,13 @@ def check_coverage(
         Cases of the manifests without a row, or rows for cases no manifest lists.
     """
     expected = set(case_ids)
-    missing = expected - predictions.keys()
+    predicted = set(predictions)
+    missing = expected - predicted
     if missing:
         raise InputError(
             f"{path}: got no row for {_listed(missing)} expected one row per manifest case"
         )
-    extra = predictions.keys() - expected
+    extra = predicted - expected
     if extra:
         raise InputError(
             f"{path}: got rows for {_listed(extra)} that no manifest lists "

@@ -9,6 +9,7 @@ with a reason code; the harness records it and moves on.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,17 @@ __all__ = ["CaseLoader", "LoadedCase"]
 
 @dataclass(frozen=True, slots=True)
 class LoadedCase:
-    """A model input and the decoders that produced its pixels."""
+    """A model input, the decoders that produced its pixels, and the wall time of each part.
+
+    ``decode_ns`` (reading and decoding the files) and ``preprocess_ns`` (the
+    steps and the shape check) are :func:`time.perf_counter_ns` differences,
+    recorded for the latency study (:mod:`dxval.inference.timing`).
+    """
 
     tensor: NDArray[np.float32]
     decoders: tuple[DecoderInfo, ...]
+    decode_ns: int | None = None
+    preprocess_ns: int | None = None
 
 
 class CaseLoader:
@@ -77,13 +85,27 @@ class CaseLoader:
         Raises
         ------
         CaseFailure
-            Any reason code of :class:`~dxval.dicom.failures.ReasonCode`.
+            Any reason code of :class:`~dxval.dicom.failures.ReasonCode`; its
+            ``stage`` attribute says where it happened (``decode`` or ``preprocess``).
         """
-        with captured():  # pydicom's warnings quote raw values: never shown
-            image = read_case(paths)
-            tensor = apply_steps(image, self.steps)
-        self._check_shape(tensor, image.sources[0].name)
-        return LoadedCase(tensor=tensor, decoders=image.decoders)
+        stage = "decode"
+        try:
+            started = time.perf_counter_ns()
+            with captured():  # pydicom's warnings quote raw values: never shown
+                image = read_case(paths)
+                decoded = time.perf_counter_ns()
+                stage = "preprocess"
+                tensor = apply_steps(image, self.steps)
+            self._check_shape(tensor, image.sources[0].name)
+        except Exception as error:
+            error.stage = stage  # type: ignore[attr-defined]  # read by the harness's timing
+            raise
+        return LoadedCase(
+            tensor=tensor,
+            decoders=image.decoders,
+            decode_ns=decoded - started,
+            preprocess_ns=time.perf_counter_ns() - decoded,
+        )
 
     def __call__(self, paths: Sequence[Path | str]) -> NDArray[np.float32]:
         """The model input for the case stored in ``paths`` (see :meth:`load`)."""

@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from dxval.dicom.pixels import resize
 from dxval.dicom.steps import Step, WindowOp
@@ -126,6 +125,8 @@ def _spacing(spacing: Spacing, name: str) -> tuple[float, float]:
 def _rotation(
     image: FloatArray, spacing: Spacing, values: Mapping[str, float], rng: np.random.Generator
 ) -> FloatArray:
+    from scipy import ndimage  # here: loading a protocol (dxval report) needs no scipy
+
     # Rotation on the pixel grid about the image centre; borders repeat the edge pixels.
     return np.asarray(
         ndimage.rotate(image, values["degrees"], reshape=False, order=1, mode="nearest")
@@ -135,6 +136,8 @@ def _rotation(
 def _translation(
     image: FloatArray, spacing: Spacing, values: Mapping[str, float], rng: np.random.Generator
 ) -> FloatArray:
+    from scipy import ndimage  # here: loading a protocol (dxval report) needs no scipy
+
     row_mm, column_mm = _spacing(spacing, "translation")
     shift = (values["rows_mm"] / row_mm, values["columns_mm"] / column_mm)
     return np.asarray(ndimage.shift(image, shift, order=1, mode="nearest"))
@@ -143,6 +146,8 @@ def _translation(
 def _scaling(
     image: FloatArray, spacing: Spacing, values: Mapping[str, float], rng: np.random.Generator
 ) -> FloatArray:
+    from scipy import ndimage  # here: loading a protocol (dxval report) needs no scipy
+
     factor = values["factor"]
     centre = (np.asarray(image.shape, dtype=np.float64) - 1) / 2
     # output pixel o samples input c + (o - c) / factor: magnification about the centre
@@ -163,6 +168,8 @@ def _gaussian_noise(
 def _blur(
     image: FloatArray, spacing: Spacing, values: Mapping[str, float], rng: np.random.Generator
 ) -> FloatArray:
+    from scipy import ndimage  # here: loading a protocol (dxval report) needs no scipy
+
     row_mm, column_mm = _spacing(spacing, "blur")
     sigma = (values["sigma_mm"] / row_mm, values["sigma_mm"] / column_mm)
     return np.asarray(ndimage.gaussian_filter(image, sigma, mode="nearest"))

@@ -16,12 +16,13 @@ bundle that looks complete.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -120,6 +121,21 @@ class BundleWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         return sha256_bytes(content)
+
+    def write_chunks(self, name: str, chunks: Iterable[bytes]) -> str:
+        """Write the concatenated ``chunks`` to ``name`` one at a time; return its SHA-256.
+
+        For large files (``cases.csv`` of millions of cases): the content is
+        never held whole in memory.
+        """
+        target = self.temporary / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        with target.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+                digest.update(chunk)
+        return digest.hexdigest()
 
     def write_json(self, name: str, document: Any) -> str:
         """Write ``document`` as deterministic JSON (see :func:`json_bytes`); return its SHA-256."""

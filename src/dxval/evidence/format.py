@@ -53,6 +53,10 @@ SEGMENTATION_NAME = "segmentation.json"
 #: Scores of every case at every robustness level, present when the protocol has a
 #: ``robustness`` section (issue 19).
 ROBUSTNESS_CASES_NAME = "robustness.csv"
+#: Per-case wall times of a model run and their summary (issue 19, latency): timings vary
+#: from run to run, so they are kept out of cases.csv and metrics.json.
+LATENCY_CASES_NAME = "latency.csv"
+LATENCY_NAME = "latency.json"
 #: Candidate − comparator paired statistics, present when the protocol has ``comparators``
 #: (issue 13): :class:`ComparisonRecord`.
 COMPARISON_NAME = "comparison.json"
@@ -110,6 +114,11 @@ TASK_REQUIRED_FILES = {
            AUDIT_NAME, RUN_NAME, MANIFEST_NAME)
     for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
 }  # fmt: skip
+#: Files attached to a detection / segmentation ``report.pdf`` (PDF/A-3), in this order.
+TASK_ATTACHED_FILES = {
+    task: (PROTOCOL_NAME, name, CRITERIA_NAME, CASES_NAME, ENVIRONMENT_NAME)
+    for task, name in (("detection", DETECTION_NAME), ("segmentation", SEGMENTATION_NAME))
+}
 
 
 def required_files(run: object) -> tuple[str, ...]:
@@ -584,6 +593,7 @@ class BundleData:
     sample_size: dict[str, Any] | None = None
     contact_sheet: bytes | None = None
     comparison: dict[str, Any] | None = None
+    latency: dict[str, Any] | None = None  # latency.json (issue 19)
 
     def file(self, name: str) -> EvidenceFile:
         """The evidence file called ``name`` (one of :data:`EVIDENCE_FILES`)."""
@@ -720,6 +730,17 @@ def read_cases(content: bytes, *, where: Path) -> tuple[tuple[CaseLine, ...], tu
     return tuple(lines), attributes
 
 
+def read_signature_entries(
+    folder: str | Path, *, signers: SignerRegistry | None = None
+) -> tuple[SignatureEntry, ...]:
+    """The signature records of the bundle at ``folder`` as a report shows them.
+
+    The same entries as :attr:`BundleData.signatures` (see :func:`read_bundle`),
+    for bundles that :func:`read_bundle` does not read (detection, segmentation).
+    """
+    return _signatures(Path(folder), signers)
+
+
 def _signatures(folder: Path, signers: SignerRegistry | None) -> tuple[SignatureEntry, ...]:
     """Every ``signatures/*.json`` record, sorted by file name, with its signature check.
 
@@ -801,6 +822,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
         sample_size=_optional_json(folder, SAMPLE_SIZE_NAME),
         contact_sheet=_optional_bytes(folder, CONTACT_SHEET_NAME),
         comparison=_comparison(folder),
+        latency=_optional_json(folder, LATENCY_NAME),
     )
 
 
@@ -840,7 +862,14 @@ def _present(folder: Path, names: Sequence[str]) -> tuple[str, ...]:
     """The evidence files, with the optional ones the bundle has after ``criteria.json``."""
     optional = [
         name
-        for name in (MRMC_NAME, COMPARISON_NAME, SAMPLE_SIZE_NAME, CONTACT_SHEET_NAME)
+        for name in (
+            MRMC_NAME,
+            COMPARISON_NAME,
+            SAMPLE_SIZE_NAME,
+            CONTACT_SHEET_NAME,
+            LATENCY_NAME,
+            LATENCY_CASES_NAME,
+        )
         if (folder / name).is_file()
     ]
     position = names.index(CRITERIA_NAME) + 1

@@ -38,6 +38,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from dxval.inference.results import CaseInput, CaseResult, HarnessReason
+from dxval.inference.timing import LoadTiming, clock_ns
 
 __all__ = [
     "CaseLoaderFunction",
@@ -57,16 +58,17 @@ CaseLoaderFunction = Callable[[tuple[Path, ...]], np.ndarray]
 
 @dataclass(frozen=True, slots=True)
 class LoadOutcome:
-    """One case after loading: its tensor, or why there is none."""
+    """One case after loading: its tensor, or why there is none; and how long loading took."""
 
     case: CaseInput
     array: np.ndarray | None
     reason_code: str | None = None
     reason: str | None = None
     decoder: str | None = None
+    timing: LoadTiming | None = None
 
 
-_Payload = tuple[np.ndarray | None, str | None, str | None, str | None]
+_Payload = tuple[np.ndarray | None, str | None, str | None, str | None, LoadTiming | None]
 _Pending = tuple[list[CaseInput], "Future[list[_Payload]] | None"]
 
 
@@ -117,24 +119,33 @@ def load_case(loader: CaseLoaderFunction, paths: tuple[Path, ...]) -> _Payload:
     Returns
     -------
     tuple
-        ``(array, reason_code, reason, decoder)``: array set when loaded, reason set
-        when not.
+        ``(array, reason_code, reason, decoder, timing)``: array set when loaded,
+        reason set when not; the wall time of the call (:mod:`dxval.inference.timing`).
     """
     load_with_decoders = getattr(loader, "load", None)
+    started = clock_ns()
     try:
         if callable(load_with_decoders):
             loaded = load_with_decoders(paths)
-            return np.asarray(loaded.tensor), None, None, _decoder_text(loaded.decoders)
+            timing = LoadTiming(
+                started,
+                clock_ns() - started,
+                getattr(loaded, "decode_ns", None),
+                getattr(loaded, "preprocess_ns", None),
+            )
+            return np.asarray(loaded.tensor), None, None, _decoder_text(loaded.decoders), timing
         array = np.asarray(loader(paths))
     except Exception as error:  # every loader failure becomes a recorded case failure
         code, message = _reason_of(error)
-        return None, code, message, None
-    return array, None, None, _decoder_of(loader, paths)
+        stage = str(getattr(error, "stage", "load"))
+        return None, code, message, None, LoadTiming(started, clock_ns() - started, stage=stage)
+    timing = LoadTiming(started, clock_ns() - started)
+    return array, None, None, _decoder_of(loader, paths), timing
 
 
 def _outcome(case: CaseInput, payload: _Payload) -> LoadOutcome:
-    array, code, reason, decoder = payload
-    return LoadOutcome(case=case, array=array, reason_code=code, reason=reason, decoder=decoder)
+    array, code, reason, decoder, timing = payload
+    return LoadOutcome(case, array, reason_code=code, reason=reason, decoder=decoder, timing=timing)
 
 
 class Executor(Protocol):
@@ -340,6 +351,7 @@ class ProcessExecutor:
                     None,
                     HarnessReason.WORKER_CRASHED.value,
                     "the worker process died while loading this case (twice)",
+                    None,
                     None,
                 )
             outcomes.append(_outcome(case, payload))

@@ -14,6 +14,10 @@ Pipeline of :func:`run_harness`:
    declared activation is applied by dxval in float64, and each result is
    appended to the JSON Lines results file.
 
+Each case scored in this run carries the wall time of its stages (decode,
+preprocess, its batch's inference, end to end; :mod:`dxval.inference.timing`
+says exactly what each is); cache hits carry none.
+
 A case that cannot be loaded or scored is recorded with its reason and the
 run goes on; if the runtime rejects a whole batch, its cases are retried one
 by one so that only the offending case fails. Memory is bounded by the
@@ -70,6 +74,7 @@ from dxval.inference.results import (
     read_results,
 )
 from dxval.inference.runner import Runner, RunnerInfo, file_sha256, load_runner
+from dxval.inference.timing import batch_timing, clock_ns, failure_timing
 
 __all__ = [
     "HarnessOptions",
@@ -327,11 +332,12 @@ def _prepared(outcome: LoadOutcome, spec: InputSpec) -> np.ndarray | CaseResult:
     """The case's tensor in the declared dtype, or the failure to record."""
     case_id = outcome.case.case_id
     if outcome.array is None:
-        return _failed(
+        failed = _failed(
             case_id,
             outcome.reason_code or HarnessReason.LOADER_ERROR.value,
             outcome.reason or "the loader returned no tensor",
         )
+        return replace(failed, timing=failure_timing(outcome.timing, "load"))
     array = outcome.array
     expected = spec.case_shape
     fits = array.ndim == len(expected) and all(
@@ -339,13 +345,14 @@ def _prepared(outcome: LoadOutcome, spec: InputSpec) -> np.ndarray | CaseResult:
     )
     if not fits:
         wanted = "[" + ", ".join("any" if axis is None else str(axis) for axis in expected) + "]"
-        return _failed(
+        failed = _failed(
             case_id,
             HarnessReason.INPUT_SHAPE_MISMATCH.value,
             f"the loader produced shape {list(array.shape)}, the model input needs {wanted} "
             "per case (model.input.shape without the batch axis)",
             outcome.decoder,
         )
+        return replace(failed, timing=failure_timing(outcome.timing, "input_check"))
     return np.ascontiguousarray(array, dtype=spec.dtype)
 
 
@@ -422,6 +429,49 @@ def _score_batch(
     ]
 
 
+#: The stage a case scored in a batch reached, by the reason it failed there.
+_BATCH_STAGES = {
+    HarnessReason.INFERENCE_ERROR.value: "inference",
+    HarnessReason.NON_FINITE_OUTPUT.value: "output_check",
+}
+
+
+def _timed_batch(
+    batch: list[tuple[LoadOutcome, np.ndarray]],
+    runner: Runner,
+    *,
+    batch_size: int,
+    output_spec: OutputSpec,
+    end_to_end_note: str | None,
+    masks: MaskStore | None = None,
+) -> list[tuple[LoadOutcome, CaseResult]]:
+    """:func:`_score_batch` with each result's timing: its load and its batch's wall time."""
+    started = clock_ns()
+    scored = _score_batch(
+        batch, runner, batch_size=batch_size, output_spec=output_spec, masks=masks
+    )
+    ended = clock_ns()
+    return [
+        (
+            outcome,
+            replace(
+                result,
+                timing=batch_timing(
+                    outcome.timing,
+                    started_ns=started,
+                    ended_ns=ended,
+                    batch_cases=len(batch),
+                    stage_reached="done"
+                    if result.status is CaseStatus.SCORED
+                    else _BATCH_STAGES.get(result.reason_code or "", "output_check"),
+                    end_to_end_note=end_to_end_note,
+                ),
+            ),
+        )
+        for outcome, result in scored
+    ]
+
+
 def _flush(
     batch: list[tuple[LoadOutcome, np.ndarray]],
     runner: Runner,
@@ -429,11 +479,12 @@ def _flush(
     cache: PredictionCache | None,
     state: _RunState,
 ) -> None:
-    scored = _score_batch(
+    scored = _timed_batch(
         batch,
         runner,
         batch_size=options.batch_size,
         output_spec=options.output_spec,
+        end_to_end_note=None,
         masks=options.mask_store,
     )
     for outcome, result in scored:
@@ -465,14 +516,22 @@ def score_loaded(
     The same steps as :func:`run_harness` after loading (shape/dtype check, padded
     batches, per-case retry when the runtime rejects a batch, activation in float64),
     for an executor that scores where it loads (e.g. a Ray actor). Returns one
-    result per outcome, in the order of ``outcomes``.
+    result per outcome, in the order of ``outcomes``. Timings as in a local run,
+    except end to end: the cases were loaded elsewhere, by another clock
+    ("not timed (ray executor)").
     """
     results: dict[int, CaseResult] = {}
     batch: list[tuple[LoadOutcome, np.ndarray]] = []
     positions: list[int] = []
 
     def flush() -> None:
-        scored = _score_batch(batch, runner, batch_size=batch_size, output_spec=output_spec)
+        scored = _timed_batch(
+            batch,
+            runner,
+            batch_size=batch_size,
+            output_spec=output_spec,
+            end_to_end_note="not timed (ray executor)",
+        )
         for position, (_, result) in zip(positions, scored, strict=True):
             results[position] = result
         batch.clear()

@@ -168,8 +168,10 @@ def _load_block(batch: dict[str, np.ndarray], loader: CaseLoaderFunction) -> dic
     loaded = []
     for blob in batch["case"]:
         case: CaseInput = pickle.loads(blob)  # noqa: S301  (pickled by this run's driver)
-        array, code, reason, decoder = load_case(loader, case.paths)
-        outcome = LoadOutcome(case, array, reason_code=code, reason=reason, decoder=decoder)
+        array, code, reason, decoder, timing = load_case(loader, case.paths)
+        outcome = LoadOutcome(
+            case, array, reason_code=code, reason=reason, decoder=decoder, timing=timing
+        )
         loaded.append(pickle.dumps(outcome))
     return {"index": batch["index"], "outcome": np.array(loaded, dtype=object)}
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
+
+from dxval.inference.timing import CaseTiming
 
 __all__ = [
     "CaseInput",
@@ -96,6 +98,10 @@ class CaseResult:
     mask_sha256:
         A ``kind: mask`` output: the SHA-256 naming the case's label map in the run's
         :class:`~dxval.inference.outputs.MaskStore` (``score`` is then ``None``).
+    timing:
+        Wall time of each stage in this run (:mod:`dxval.inference.timing`);
+        ``None`` for a cache hit (not timed). Not part of equality: two runs
+        that give the same results never take the same time.
     """
 
     case_id: str
@@ -107,6 +113,7 @@ class CaseResult:
     decoder: str | None = None
     outputs: tuple[float, ...] | None = None
     mask_sha256: str | None = None
+    timing: CaseTiming | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (one line of the results file)."""
@@ -120,12 +127,14 @@ class CaseResult:
             "decoder": self.decoder,
             "outputs": None if self.outputs is None else list(self.outputs),
             "mask_sha256": self.mask_sha256,
+            "timing": None if self.timing is None else self.timing.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseResult:
         """Inverse of :meth:`to_dict`."""
         outputs = data.get("outputs")
+        timing = data.get("timing")
         return cls(
             case_id=str(data["case_id"]),
             score=None if data["score"] is None else float(data["score"]),
@@ -136,6 +145,7 @@ class CaseResult:
             decoder=data.get("decoder"),
             outputs=None if outputs is None else tuple(float(value) for value in outputs),
             mask_sha256=data.get("mask_sha256"),
+            timing=None if timing is None else CaseTiming.from_dict(timing),
         )
 
 

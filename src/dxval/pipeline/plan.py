@@ -34,6 +34,7 @@ from dxval.analysis.reads import ReadColumns
 from dxval.data import AttributeSources, TruthRule
 from dxval.dicom.steps import Step
 from dxval.inference import ModelConfig
+from dxval.pipeline.latency import LatencyPlan, latency_plan
 from dxval.pipeline.sample_size import plan_values
 from dxval.pipeline.task_plan import TaskPlan, task_plan
 from dxval.protocol import (
@@ -52,7 +53,7 @@ from dxval.protocol.criteria import PerturbationPopulation
 from dxval.protocol.preprocessing import plain_steps
 from dxval.protocol.studies import PerturbationLevel, robustness_levels
 from dxval.stats.mrmc import CovarianceMethod, UStatisticTest
-from dxval.stats.vocabulary import PRECISION_METRICS, READER_STUDY_METRICS
+from dxval.stats.vocabulary import LATENCY_METRICS, PRECISION_METRICS, READER_STUDY_METRICS
 
 __all__ = [
     "AttributePlan",
@@ -192,6 +193,7 @@ class RunPlan:
     comparators: tuple[ComparatorPlan, ...] = ()
     pccp: Mapping[str, Any] | None = None
     contact_sheet: bool = True  # report.contact_sheet
+    latency: LatencyPlan | None = None  # latency study (issue 19)
 
     @property
     def folder(self) -> Path:
@@ -297,6 +299,7 @@ def plan_from_loaded(loaded: LoadedProtocol) -> RunPlan:
         comparators=tuple(_comparator_plans(loaded)),
         pccp=None if protocol.pccp is None else protocol.pccp.model_dump(),
         contact_sheet=protocol.report.contact_sheet,
+        latency=latency_plan(protocol.latency),
     )
 
 
@@ -409,6 +412,8 @@ def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  
         return PopulationSpec("reader_study")
     if criterion.metric in PRECISION_METRICS:  # over the repeat groups (issue 19)
         return PopulationSpec("precision")
+    if criterion.metric in LATENCY_METRICS:  # the cases timed in this run (issue 19)
+        return PopulationSpec("latency")
     population = criterion.population
     if isinstance(population, PerturbationPopulation):  # a robustness level (issue 19)
         return PopulationSpec("perturbation", value=population.perturbation)
@@ -427,6 +432,14 @@ def _population_spec(criterion: Criterion) -> PopulationSpec:  # noqa: PLR0911  
     return PopulationSpec("all")
 
 
+def _with_stage(spec: PopulationSpec, loaded: LoadedProtocol) -> PopulationSpec:
+    """A latency criterion's population names the stage its times are of (issue 19)."""
+    section = loaded.protocol.latency
+    if spec.form != "latency" or section is None:
+        return spec
+    return PopulationSpec("latency", value=section.stage)
+
+
 def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
     return [
         RequirementSpec(
@@ -435,7 +448,7 @@ def _requirement_specs(loaded: LoadedProtocol) -> list[RequirementSpec]:
             tuple(
                 CriterionSpec(
                     metric=criterion.metric,
-                    population=_population_spec(criterion),
+                    population=_with_stage(_population_spec(criterion), loaded),
                     op=criterion.op,
                     value=criterion.value,
                     bound=criterion.bound,

@@ -33,6 +33,7 @@ from dxval.pipeline.plan import RunPlan
 if TYPE_CHECKING:  # the DICOM stack is imported only when a case is read
     from dxval.dicom.loader import CaseLoader
     from dxval.inference.outputs import MaskStore
+    from dxval.inference.timing import CaseTiming
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class ModelScores:
     mask_store: MaskStore | None = None
     boxes: dict[str, tuple[float, ...]] = field(default_factory=dict)
     """A ``kind: boxes`` model: case ID → its raw output row (``N * 5`` values)."""
+    #: Per-case wall times of this run (None: a cache hit, not timed); latency study (issue 19).
+    timings: dict[str, CaseTiming | None] = field(default_factory=dict)
 
 
 def preflight(plan: RunPlan, cases: Sequence[Case]) -> tuple[dict[str, Any], ...]:
@@ -190,6 +193,9 @@ def score_with_model(
                 boxes[case_result.case_id] = case_result.outputs
             if case_result.mask_sha256 is not None:
                 masks[case_result.case_id] = case_result.mask_sha256
+        timings: dict[str, CaseTiming | None] = {}
+        for case_result in result.iter_results():
+            timings[case_result.case_id] = case_result.timing
             if case_result.cache_hit:
                 hits.append(case_result.case_id)
             scores[case_result.case_id] = (
@@ -216,4 +222,5 @@ def score_with_model(
         masks=masks,
         mask_store=result.mask_store,
         boxes=boxes,
+        timings=timings,
     )

@@ -625,7 +625,14 @@ def _analyse(
     )
 
 
-def _run_record(plan: RunPlan, audit: AuditLog, *, run_id: str, started: str) -> dict[str, Any]:
+def _run_record(
+    plan: RunPlan,
+    audit: AuditLog,
+    *,
+    run_id: str,
+    started: str,
+    templates: dict[str, Any] | None,
+) -> dict[str, Any]:
     return {
         "schema": "dxval-run/1",
         "task": _kind(plan),
@@ -643,15 +650,33 @@ def _run_record(plan: RunPlan, audit: AuditLog, *, run_id: str, started: str) ->
         "user": audit.user,
         "host": audit.host,
         "dxval_version": __version__,
-        "templates": None,
+        "templates": templates,
     }
 
 
-def _render(folder: Path) -> list[Path]:
-    """Render the task report into the unsealed bundle (WeasyPrint is imported only here)."""
-    from dxval.report.task_report import render_task_reports
+def _template_set(templates: Path | None) -> dict[str, Any]:
+    """``run.json``'s ``templates``: the task report's template set, checked before writing.
 
-    return render_task_reports(folder)
+    Raises
+    ------
+    TemplateError
+        A template of ``templates`` does not parse (file and line named, exit 2).
+    """
+    from dxval.report.task_report import TASK_REPORT_ROOTS
+    from dxval.report.template_set import template_set
+
+    return template_set(templates, TASK_REPORT_ROOTS).to_dict()
+
+
+def _renderer(templates: Path | None) -> Callable[[Path], list[Path]]:
+    """Render the task report into the unsealed bundle (WeasyPrint is imported only here)."""
+
+    def render(folder: Path) -> list[Path]:
+        from dxval.report.task_report import render_task_reports
+
+        return render_task_reports(folder, templates=templates)
+
+    return render
 
 
 def run_task(
@@ -665,15 +690,19 @@ def run_task(
     ledger: LedgerSession,
     reports: bool = True,
     inference: InferenceOptions | None = None,
+    templates: Path | None = None,
 ) -> TaskOutcome:
     """Run a detection or segmentation protocol and seal its bundle.
 
-    With ``reports`` the bundle gets ``report.pdf``, ``report.html`` and its
-    figures (:mod:`dxval.report.task_report`) before it is sealed. A
-    segmentation protocol with a mask model is scored through the harness
-    with ``inference`` (:mod:`dxval.pipeline.task_model`; prediction cache in
+    With ``reports`` the bundle gets ``report.pdf``, ``report-submission.pdf``,
+    ``report.html`` and its figures (:mod:`dxval.report.task_report`) before
+    it is sealed, rendered from ``templates`` (a folder over the shipped
+    templates) whose template set ``run.json`` records. A segmentation
+    protocol with a mask model is scored through the harness with
+    ``inference`` (:mod:`dxval.pipeline.task_model`; prediction cache in
     ``<out>/.dxval-cache`` unless the options name one).
     """
+    recorded_templates = _template_set(templates) if reports else None
     progress(f"protocol {plan.protocol_id} ({_kind(plan)}) loaded; checking locks")
     sources = read_sources(plan)
     total = sum(len(source.manifest.rows) for source in sources)
@@ -743,7 +772,9 @@ def run_task(
         check_record(CriteriaDocument, criteria, name=CRITERIA_NAME)
         writer.write_json(CRITERIA_NAME, criteria)
         run = {
-            **_run_record(plan, audit, run_id=run_id, started=started),
+            **_run_record(
+                plan, audit, run_id=run_id, started=started, templates=recorded_templates
+            ),
             "status": status,
             "exit_code": int(code),
             "message": message,
@@ -752,7 +783,7 @@ def run_task(
             "test_set_usage": [item.to_dict() for item in usage],
         }
         check_record(RunRecord, run, name=RUN_NAME)
-        bundle = writer.seal(audit, run, render=_render if reports else None)
+        bundle = writer.seal(audit, run, render=_renderer(templates) if reports else None)
     ledger.record(
         uses,
         protocol_id=plan.protocol_id,

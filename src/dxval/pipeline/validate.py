@@ -53,6 +53,8 @@ from dxval.evidence.format import (
     COMPARISON_NAME,
     CRITERIA_NAME,
     ENVIRONMENT_NAME,
+    LATENCY_CASES_NAME,
+    LATENCY_NAME,
     LOCK_NAME,
     METRICS_NAME,
     MRMC_NAME,
@@ -69,8 +71,9 @@ from dxval.evidence.format import (
     check_record,
 )
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
-from dxval.evidence.records import CaseRow, render_cases
+from dxval.evidence.records import CaseColumnRows, CaseRow, case_column_chunks, render_cases
 from dxval.inference import capture_environment as capture_runtime
+from dxval.pipeline.columnar import case_columns, columnar_run, scored_columns
 from dxval.pipeline.comparison import (
     NOT_IMPLEMENTED,
     ComparatorScores,
@@ -80,6 +83,7 @@ from dxval.pipeline.comparison import (
     score_comparators,
 )
 from dxval.pipeline.contact_sheet import CONTACT_SHEET_NAME, contact_sheet_png
+from dxval.pipeline.latency import LatencyStudy, latency_study
 from dxval.pipeline.lock import (
     LockResult,
     PinnedItem,
@@ -303,7 +307,7 @@ class _Gathered:
     sources: list[TestSetSource]
     pins: list[PinnedItem]
     table: CaseTable
-    rows: list[CaseRow]
+    rows: list[CaseRow] | CaseColumnRows
     counts: dict[str, int]
     model_run: ModelScores | None
     uses: list[TestSetUse]
@@ -328,15 +332,15 @@ def _gather(
     sources = read_sources(plan)
     check_run_size(
         plan.path,
-        sum(len(source.manifest.rows) for source in sources),
-        plan.statistics.bootstrap_replicates,
+        sum(source.manifest.size for source in sources),
+        plan.statistics.resampling_replicates,  # closed-form intervals draw nothing
     )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}
     audit.record("locks.checked", pinned, "every pinned digest matches")
     uses = [
-        TestSetUse(source.test_set, source.lock.digest, len(source.manifest.rows))
+        TestSetUse(source.test_set, source.lock.digest, source.manifest.size)
         for source in sources
         if source.lock is not None
     ]
@@ -346,10 +350,14 @@ def _gather(
         {"test_sets": [item.to_dict() for item in usage]},
         "test-set reuse ledger read; within qc.max_test_set_uses",
     )
+    if columnar_run(plan, sources):  # large predictions protocols: columns, no per-case objects
+        return _gather_columns(
+            plan, audit, progress, sources=sources, pins=pins, uses=uses, usage=usage
+        )
     cases = _read_cases(plan, sources)
     check_window_levels(plan, cases)  # a CT window level needs CT test sets (issue 19)
     groups = repeat_groups(plan, sources) if plan.precision_column else None  # issue 19
-    per_test_set = {source.test_set: len(source.manifest.rows) for source in sources}
+    per_test_set = {source.test_set: source.manifest.size for source in sources}
     audit.record("cases.read", {"cases": len(cases), "test_sets": per_test_set}, "manifests read")
     progress(f"{plural(len(cases), 'case')} read from {plural(len(sources), 'test set')}; scoring")
     model_run = None
@@ -390,6 +398,29 @@ def _gather(
     )
 
 
+def _gather_columns(
+    plan: RunPlan,
+    audit: AuditLog,
+    progress: Progress,
+    *,
+    sources: list[TestSetSource],
+    pins: list[PinnedItem],
+    uses: list[TestSetUse],
+    usage: tuple[TestSetUsage, ...],
+) -> _Gathered:
+    """The rest of :func:`_gather` for a predictions protocol whose cases stay columns."""
+    cases = case_columns(plan, sources)
+    per_test_set = {source.test_set: source.manifest.size for source in sources}
+    audit.record("cases.read", {"cases": cases.size, "test_sets": per_test_set}, "manifests read")
+    progress(f"{plural(cases.size, 'case')} read from {plural(len(sources), 'test set')}; scoring")
+    table, rows = scored_columns(plan, sources, cases)
+    scored = int(table.evaluable.sum())
+    counts = {"total": table.size, "scored": scored, "failed": table.size - scored}
+    audit.record("cases.scored", counts, "scores from the predictions file")
+    progress(f"{counts['scored']} scored, {counts['failed']} non-evaluable; analysing")
+    return _Gathered(sources, pins, table, rows, counts, None, uses, usage)
+
+
 def _robustness(
     plan: RunPlan,
     cases: Sequence[Case],
@@ -412,6 +443,41 @@ def _robustness(
         audit.record("robustness.scored", level_run.audit(), f"level {level_run.level.id}")
     rendered = render_level_cases(runs, cases, operating_point=plan.operating_point)
     return tuple(levels), rendered
+
+
+def _latency(plan: RunPlan, gathered: _Gathered, audit: AuditLog) -> LatencyStudy | None:
+    """Per-case timings of the model run and the latency criteria's estimates (issue 19)."""
+    if gathered.model_run is None:
+        return None
+    assert isinstance(gathered.rows, list)  # a model run's cases are rows, never columns
+    study = latency_study(
+        [row.case_id for row in gathered.rows],
+        gathered.model_run,
+        plan.latency,
+        confidence_level=plan.statistics.confidence_level,
+    )
+    counts = dict(study.document["cases"])
+    audit.record("latency.timed", counts, "per-case wall times recorded (latency.csv)")
+    return study
+
+
+def _external(
+    study: ProtocolReaderStudy | None, latency: LatencyStudy | None
+) -> dict[str, Any] | None:
+    """Estimates of the criteria not computed from the case table: reader study, latency."""
+    if study is None and latency is None:
+        return None
+    return {
+        **({} if study is None else study.estimates),
+        **({} if latency is None else latency.estimates),
+    }
+
+
+def _write_latency(writer: BundleWriter, latency: LatencyStudy | None) -> None:
+    """``latency.csv`` and ``latency.json`` of a model run (issue 19)."""
+    if latency is not None:
+        writer.write_bytes(LATENCY_CASES_NAME, latency.cases_csv)
+        writer.write_json(LATENCY_NAME, latency.document)
 
 
 def _record_model_run(audit: AuditLog, run: ModelScores) -> None:
@@ -598,6 +664,7 @@ def run_validation(
             task = run_task(
                 plan, audit=audit, progress=progress, run_id=run_id, started=started,
                 out=out, ledger=ledger, reports=reports, inference=inference,
+                templates=None if report_templates is None else report_templates.folder,
             )  # fmt: skip
             evidence = _anchor(out, task.bundle, plan.protocol_id, run_id)
             return RunResult(
@@ -646,6 +713,16 @@ def _anchor(out: Path, bundle: Path, protocol_id: str, run_id: str) -> str:
     return digest
 
 
+def _write_cases(
+    writer: BundleWriter, rows: list[CaseRow] | CaseColumnRows, attributes: Sequence[str]
+) -> None:
+    """``cases.csv`` from per-case rows, or from columns a chunk at a time (same bytes)."""
+    if isinstance(rows, list):
+        writer.write_bytes(CASES_NAME, render_cases(rows, attributes))
+    else:  # never whole in memory
+        writer.write_chunks(CASES_NAME, case_column_chunks(rows, attributes))
+
+
 def _write_design_records(
     writer: BundleWriter, plan: RunPlan, gathered: _Gathered, result: AnalysisResult
 ) -> None:
@@ -653,7 +730,8 @@ def _write_design_records(
     sizes = sample_size_document(plan.sample_size, result.metrics_document)
     if sizes is not None:
         writer.write_json(SAMPLE_SIZE_NAME, sizes)
-    sheet = contact_sheet_png(plan, gathered.sources, gathered.rows)
+    rows = gathered.rows if isinstance(gathered.rows, list) else []  # columns: no model, no sheet
+    sheet = contact_sheet_png(plan, gathered.sources, rows)
     if sheet is not None:
         writer.write_bytes(CONTACT_SHEET_NAME, sheet)
 
@@ -687,7 +765,8 @@ def _run_and_seal(
             "reader study read and analysed",
         )
     references = paired_references(gathered.table, gathered.comparators)
-    external = None if study is None else study.estimates
+    latency = _latency(plan, gathered, audit)  # issue 19: latency study
+    external = _external(study, latency)
     result = _analyse(
         plan, gathered.table, external, references, gathered.levels, groups=gathered.repeat_groups
     )
@@ -707,7 +786,7 @@ def _run_and_seal(
         writer.write_json(ENVIRONMENT_NAME, capture_environment(runtime=runtime))
         if model_run is not None and model_run.phi_findings:
             writer.write_json(PHI_NAME, {"findings": list(model_run.phi_findings)})
-        writer.write_bytes(CASES_NAME, render_cases(gathered.rows, plan.attribute_names))
+        _write_cases(writer, gathered.rows, plan.attribute_names)
         check_record(MetricsDocument, result.metrics_document, name=METRICS_NAME)
         writer.write_json(METRICS_NAME, result.metrics_document)
         check_record(CriteriaDocument, result.criteria_document, name=CRITERIA_NAME)
@@ -727,6 +806,7 @@ def _run_and_seal(
         _write_design_records(writer, plan, gathered, result)  # issue 14
         if gathered.level_cases is not None:  # robustness levels (issue 19)
             writer.write_bytes(ROBUSTNESS_CASES_NAME, gathered.level_cases)
+        _write_latency(writer, latency)  # issue 19
         run = {
             **_run_record(plan, run_id, started, audit),
             "status": status,

@@ -24,6 +24,7 @@ from dxval.protocol.criteria import (
     EachPopulation,
     TestSetPopulation,
 )
+from dxval.protocol.latency import latency_issues
 from dxval.protocol.model_outputs import output_problems
 from dxval.protocol.provenance import check_provenance
 from dxval.protocol.schema import Protocol
@@ -88,6 +89,7 @@ def check_protocol(protocol: Protocol) -> list[Issue]:
         *(Issue(*problem) for problem in output_problems(protocol)),  # issue 16 item 5
         *_check_robustness(protocol),  # issue 19
         *(Issue(*found) for found in check_comparators(protocol)),
+        *(Issue(*found) for found in latency_issues(protocol)),  # issue 19: latency
     ]
 
 

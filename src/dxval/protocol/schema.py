@@ -17,6 +17,7 @@ from pydantic import Field
 
 from dxval.protocol.comparators import Comparator, Pccp
 from dxval.protocol.criteria import Requirement
+from dxval.protocol.latency import Latency
 from dxval.protocol.preprocessing import PreprocessingStep
 from dxval.protocol.provenance import DataSection, Deviation, SampleSizePlan
 from dxval.protocol.sections import (
@@ -104,6 +105,10 @@ class Protocol(Section):
         default=None,
         description="Precision over repeated acquisitions (manifest column repeat_group): "
         "within-group SD, ICCs, Bland–Altman limits and decision agreement.",
+    )
+    latency: Latency | None = Field(
+        default=None,
+        description="Latency study: the hardware and stage latency criteria hold for (issue 19).",
     )
     comparators: list[Comparator] = Field(
         default_factory=list,

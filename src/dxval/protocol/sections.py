@@ -289,10 +289,11 @@ class Statistics(Section):
     )
     auc_ci: AucCiMethod = Field(default="delong", description="Interval for the ROC AUC.")
     ap_ci: ApCiMethod = Field(
-        default="bootstrap",
-        description="Interval for average precision: bootstrap (stratified by truth and site; "
-        "the default, so a protocol written before this choice existed keeps its evidence) or "
-        "logit (closed form, Boyd, Eng & Page 2013; no resampling).",
+        default="logit",
+        description="Interval for average precision: logit (closed form, Boyd, Eng & Page 2013; "
+        "the default since issue 18, like the AUC's DeLong: no resampling, so large test sets "
+        "stay fast) or bootstrap (stratified by truth and site; the default before issue 18 — "
+        "a protocol that wants its earlier intervals back writes ap_ci: bootstrap).",
     )
     bootstrap: Bootstrap = Field(default_factory=Bootstrap, description="Bootstrap settings.")
     multiplicity: MultiplicityMethod = Field(

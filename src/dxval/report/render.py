@@ -16,28 +16,23 @@ attachment dates, font subsets through fontTools' ``SOURCE_DATE_EPOCH``) is
 the run's start time from ``run.json``; the file identifier is a digest of
 the content; fonts are the bundled DejaVu files, never the system's.
 
-Speed: one WeasyPrint layout serves both PDF renditions; each PDF is then
-painted and written on its own, so where the platform can fork a
-single-threaded process onto a second core the submission PDF is written in
-a child process while this one writes ``report.pdf`` (the bytes are the same
-as written one after the other; any failure of the child falls back to
-writing it here). Profile of a re-render of the demo bundle before this
-(2 cores): imports 24%, layout 33%, painting and writing the two PDFs 34%
-(font subsetting under 1%), views and figures 6%.
+Speed: one WeasyPrint layout and one painting serve both PDF renditions
+(:func:`write_both_pdfs`): the pages are painted once into a PDF object,
+written as PDF/A-2b, then given the attachments and the PDF/A-3 metadata and
+written again. Before this, each rendition repainted every page (a second
+painting cost as much CPU as the first, and was run in a forked child to save
+wall time on a second core).
 """
 
 from __future__ import annotations
 
 import base64
-import multiprocessing
+import io
 import os
-import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -153,14 +148,16 @@ def source_date_epoch(moment: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def _attachments(bundle: BundleData, moment: datetime) -> list[Any]:
-    """The evidence files as PDF/A-3 associated files, with fixed MIME types and dates."""
+def evidence_attachments(
+    folder: Path, moment: datetime, names: Sequence[str] = ATTACHED_FILES
+) -> list[Any]:
+    """The bundle files ``names`` as PDF/A-3 associated files, with fixed MIME types and dates."""
     from weasyprint import Attachment
 
     naive = moment.replace(tzinfo=None)
     attachments: list[Any] = []
-    for name in ATTACHED_FILES:
-        content = (bundle.folder / name).read_bytes()
+    for name in names:
+        content = (folder / name).read_bytes()
         media = _MEDIA_TYPES[Path(name).suffix]
         url = f"data:{media};base64,{base64.b64encode(content).decode('ascii')}"
         attachments.append(
@@ -211,31 +208,9 @@ def no_progress(message: str) -> None:
     """Default progress sink: report nothing."""
 
 
-def _second_core() -> bool:
-    """Whether writing the second PDF in a forked child can run beside this process.
-
-    Needs Linux's ``fork`` (the laid-out document is inherited, never pickled;
-    macOS system frameworks are not safe to use after a fork), more than one
-    usable core, and no other Python thread in this process (forking a
-    multi-threaded process can deadlock the child).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) > 1 and threading.active_count() == 1
-
-
-def _write_submission(
-    document: Any, moment: datetime, sender: Connection, receiver: Connection
-) -> None:
-    """Child process: write the PDF/A-2b rendition and send its bytes.
-
-    The inherited read end is closed first, so a parent that stopped reading
-    makes the send fail instead of blocking forever.
-    """
-    receiver.close()
-    sender.send_bytes(write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment))
-    sender.close()
+#: The two PDF renditions, as WeasyPrint names the variants.
+SUBMISSION_VARIANT = "pdf/a-2b"
+ARCHIVE_VARIANT = "pdf/a-3b"
 
 
 def write_both_pdfs(
@@ -243,38 +218,72 @@ def write_both_pdfs(
 ) -> tuple[bytes, bytes]:
     """``report.pdf`` (PDF/A-3b with ``attachments``) and ``report-submission.pdf`` (PDF/A-2b).
 
-    Both from the one laid-out ``document``; the second is written in a
-    forked child at the same time where :func:`_second_core` allows, else
-    (or when the child fails) here after the first. The bytes do not depend
-    on which way they were written.
+    Both from one painting of the laid-out ``document``: WeasyPrint paints
+    the pages into a PDF object and writes it as PDF/A-2b; that same object
+    (its ``finisher`` hook hands it over) then gets what PDF/A-3b adds, by
+    WeasyPrint's own functions — the evidence files as embedded files with
+    their ``/AF`` relationships (:func:`_make_archival`) and the PDF/A-3
+    identification in the XMP metadata — and is written again. Painting is
+    most of a PDF's cost, so the second rendition costs only its writing.
+    The pages, fonts and every object are those of a PDF/A-3b that WeasyPrint
+    paints on its own; only the order of the objects in the file differs (the
+    attachments come last). ``moment`` pins every date.
     """
-    if not _second_core():
-        return (
-            write_pdf(document, variant="pdf/a-3b", attachments=attachments, moment=moment),
-            write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment),
+    painted: list[tuple[Any, int]] = []
+
+    def keep(_document: Any, pdf: Any) -> None:
+        painted.append((pdf, len(pdf.objects)))
+
+    with source_date_epoch(moment):
+        submission: bytes = document.write_pdf(
+            pdf_variant=SUBMISSION_VARIANT, pdf_tags=True, finisher=keep
         )
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_write_submission, args=(document, moment, sender, receiver), daemon=True
-    )
-    child.start()
-    sender.close()
-    submission: bytes | None = None
-    try:
-        report = write_pdf(document, variant="pdf/a-3b", attachments=attachments, moment=moment)
-        try:
-            submission = receiver.recv_bytes()
-        except (EOFError, OSError):
-            submission = None  # the child failed: written here below
-    finally:
-        receiver.close()
-        if submission is None and child.is_alive():
-            child.terminate()
-        child.join()
-    if submission is None or child.exitcode != 0:
-        submission = write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment)
-    return report, submission
+        (pdf, objects), *_ = painted
+        return _make_archival(pdf, objects, document, attachments), submission
+
+
+def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]) -> bytes:
+    """Turn the written PDF/A-2b ``pdf`` (``objects`` objects before writing) into PDF/A-3b bytes.
+
+    Mirrors WeasyPrint's ``generate_pdf`` for the attachments (embedded files
+    name tree) and calls its PDF/A-3b variant function (``/AF``, XMP), whose
+    new metadata stream replaces the PDF/A-2 one in place.
+    """
+    import pydyf
+    from weasyprint.pdf import VARIANTS
+    from weasyprint.pdf.anchors import write_pdf_attachment
+
+    compress = True  # WeasyPrint's default (uncompressed_pdf=False), as for the submission PDF
+    # What pydyf's write appended (document information, object stream, cross-reference
+    # stream) is rebuilt by the next write; offsets are recomputed from the start.
+    del pdf.objects[objects:]
+    pdf.current_position = 0
+    pdf.xref_position = None
+    embedded = []
+    for attachment in attachments:
+        filespec = write_pdf_attachment(pdf, attachment, compress)
+        if filespec is None:  # WeasyPrint logs a failed fetch and goes on: never here
+            raise RuntimeError(f"cannot embed {attachment.name} in {REPORT_NAME}")
+        embedded.append(filespec)
+    if embedded:
+        names = pydyf.Dictionary({"Names": pydyf.Array()})
+        for filespec in embedded:
+            names["Names"].extend((filespec["F"], filespec.reference))
+        pdf.add_object(names)
+        if "Names" not in pdf.catalog:
+            pdf.catalog["Names"] = pydyf.Dictionary()
+        pdf.catalog["Names"]["EmbeddedFiles"] = names.reference
+    metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
+    variant_function, properties = VARIANTS[ARCHIVE_VARIANT]
+    variant_function(pdf, document, [], attachments, compress)
+    replacement = pdf.objects.pop()  # the PDF/A-3 XMP stream the variant function added
+    if replacement.extra.get("Type") != "/Metadata":
+        raise RuntimeError(f"unexpected object from WeasyPrint's {ARCHIVE_VARIANT} function")
+    metadata.stream = replacement.stream
+    pdf.catalog["Metadata"] = metadata.reference
+    output = io.BytesIO()
+    pdf.write(output, properties["pdf_version"], properties["pdf_identifier"], compress)
+    return output.getvalue()
 
 
 def templates_view(used: TemplateSet, recorded: dict[str, Any] | None) -> TemplatesView:
@@ -335,7 +344,7 @@ def render_reports(
     ]
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
     report_pdf, submission_pdf = write_both_pdfs(
-        document, attachments=_attachments(bundle, moment), moment=moment
+        document, attachments=evidence_attachments(bundle.folder, moment), moment=moment
     )
     return RenderedReports(
         report_pdf=report_pdf,
@@ -386,7 +395,9 @@ def render_bundle_reports(
     from dxval.report.task_report import render_task_reports, task_of
 
     if task_of(bundle_dir) is not None:  # detection / segmentation bundle (issue 16)
-        return render_task_reports(bundle_dir)
+        return render_task_reports(
+            bundle_dir, templates=templates, signers=signers, progress=progress
+        )
     rendered = render_reports(
         read_bundle(bundle_dir, signers=signers), templates, progress=progress
     )

@@ -29,6 +29,7 @@ from dxval.report.render import layout, run_time, template_environment, write_pd
 from dxval.report.views import VERDICT_TEXT, DocumentView, build_document
 from dxval.report.views_comparison import summary_paragraph as comparison_paragraph
 from dxval.report.views_data import INDEPENDENCE_MISSING, SiteRow, TestDataView, build_test_data
+from dxval.report.views_latency import latency_paragraph
 from dxval.report.views_reader_study import summary_paragraph as reader_study_paragraph
 from dxval.report.views_robustness import precision_paragraph
 from dxval.report.views_robustness import summary_paragraph as robustness_paragraph
@@ -116,6 +117,7 @@ class SummaryView:
     robustness: str | None = None
     precision: str | None = None
     comparison: str | None = None
+    latency: str | None = None  # issue 19
 
 
 def attribute_kind(name: str, attribute: Attribute | None) -> str | None:
@@ -374,6 +376,7 @@ def build_summary_view(bundle: BundleData) -> SummaryView:
         robustness=robustness_paragraph(bundle.metrics.robustness),  # issue 19
         precision=precision_paragraph(bundle.metrics.precision),
         comparison=comparison_paragraph(bundle),
+        latency=latency_paragraph(bundle),
     )
 
 

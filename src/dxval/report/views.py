@@ -28,6 +28,7 @@ from dxval.report.views_checklists import ChecklistView, build_checklists
 from dxval.report.views_comparison import ComparisonView, build_comparison, pccp_fields
 from dxval.report.views_data import TestDataView, build_test_data
 from dxval.report.views_design import DesignView, ModelInputView, build_design, build_model_input
+from dxval.report.views_latency import LatencyView, build_latency
 from dxval.report.views_limitations import LimitationsView, build_limitations
 from dxval.report.views_methods import AppendixView, MethodsView, build_appendix, build_methods
 from dxval.report.views_model_card import ModelCardView, build_model_card
@@ -60,6 +61,10 @@ FILE_DESCRIPTIONS = {
     "preprocessing/contact-sheet.png": "one original and one model input per site",
     "robustness.csv": "each case's score and decision at each robustness level",
     "comparison.json": "candidate − comparator paired statistics per population",
+    "latency.json": "per-stage latency percentiles and the hardware the run scored on",
+    "latency.csv": "each case's wall time per stage, or why it was not timed",
+    "detection.json": "lesion-level statistics, FROC and per-case matches per population",
+    "segmentation.json": "per-case, per-structure overlap and distance metrics and aggregates",
 }
 
 
@@ -242,6 +247,21 @@ class ReportView:
     checklists: tuple[ChecklistView, ...] = ()
     robustness: RobustnessView | None = None
     precision: PrecisionView | None = None
+    latency: LatencyView | None = None  # issue 19
+
+    @property
+    def study_numbers(self) -> dict[str, str]:
+        """Section numbers of the optional studies present, in document order from 4.5.
+
+        Sections 4.1-4.4 are always there; the studies after them are numbered
+        only when present, so the contents and headings never skip a number.
+        """
+        present = [
+            name
+            for name in ("reader_study", "comparison", "robustness", "precision", "latency")
+            if getattr(self, name) is not None
+        ]
+        return {name: f"4.{index}" for index, name in enumerate(present, start=5)}
 
 
 def verdict_class(verdict: str) -> str:
@@ -287,7 +307,8 @@ def _fingerprint(key_id: str | None) -> str:
     return key_id
 
 
-def _signature(entry: SignatureEntry) -> SignatureView:
+def signature_view(entry: SignatureEntry) -> SignatureView:
+    """One signature record as the signature block shows it (name, time, meaning, check)."""
     record = entry.record
     valid = record is not None and not entry.findings
     findings = entry.findings or ((entry.problem,) if entry.problem else ())
@@ -355,7 +376,7 @@ def build_cover(bundle: BundleData) -> CoverView:
         ),
         digests=tuple(_source_digests(bundle)),
         outcome=_outcome(bundle),
-        signatures=tuple(_signature(entry) for entry in bundle.signatures),
+        signatures=tuple(signature_view(entry) for entry in bundle.signatures),
         pccp=pccp_fields(bundle),
     )
 
@@ -488,6 +509,8 @@ def _trace_rows(
                     short["comparison.json"],
                 )
             )
+        elif outcome.population == "latency" and "latency.json" in short:  # issue 19
+            links.append(EvidenceLink("latency.json", "/stages", short["latency.json"]))
         elif outcome.population == "reader_study" and "mrmc.json" in short:
             links.append(
                 EvidenceLink("mrmc.json", MRMC_POINTERS[criterion.metric], short["mrmc.json"])
@@ -601,5 +624,6 @@ def build_report_view(bundle: BundleData) -> ReportView:
         checklists=build_checklists(bundle),
         robustness=build_robustness(bundle.metrics.robustness),  # issue 19
         precision=build_precision(bundle.metrics.precision),
+        latency=build_latency(bundle),
         comparison=comparison,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from dxval.evidence.format import BundleData, EstimateRecord, PopulationRecord
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
+from dxval.report.case_columns import case_columns, not_scored, pair_counts
 
 INDEPENDENCE_MISSING = (
     "The protocol states no test-set independence statement (field 'independence'). "
@@ -172,15 +173,19 @@ def _attribute_tables(bundle: BundleData) -> tuple[AttributeTable, ...]:
             for p in bundle.metrics.populations
             if p.kind == "attribute" and p.attribute == name
         ]
-        counts = Counter((case.site, case.levels[name]) for case in bundle.cases)
-        totals = Counter(case.levels[name] for case in bundle.cases)
-        site_sizes = Counter(case.site for case in bundle.cases)
+        columns = case_columns(bundle)
+        counts = Counter(pair_counts(columns.sites, columns.levels[name]))
+        totals: Counter[str] = Counter()
+        site_sizes: Counter[str] = Counter()
+        for (site, level), count in counts.items():
+            totals[level] += count
+            site_sizes[site] += count
         rows = tuple(
             LevelRow(
                 level=level,
                 cells=(
                     *(_count_cell(counts[(site, level)], site_sizes[site]) for site in sites),
-                    _count_cell(totals[level], len(bundle.cases)),
+                    _count_cell(totals[level], columns.size),
                 ),
             )
             for level in levels
@@ -194,7 +199,7 @@ def _attribute_tables(bundle: BundleData) -> tuple[AttributeTable, ...]:
 
 
 def _reasons(bundle: BundleData) -> tuple[ReasonRow, ...]:
-    failed = [case for case in bundle.cases if case.status != "scored"]
+    failed = not_scored(bundle)
     by_code: dict[str, list[str]] = {}
     examples: dict[str, str] = {}
     for case in failed:
@@ -235,8 +240,7 @@ def _flow(bundle: BundleData) -> FlowView:
             case.reason_code or "unspecified",
             case.reason or case.reason_code or "unspecified",
         )
-        for case in bundle.cases
-        if case.status != "scored"
+        for case in not_scored(bundle)
     )
     failed_positives = sum(1 for row in failed if row.truth == "positive")
     return FlowView(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dxval.evidence.format import DetectionRecord
+from dxval.evidence.format import DetectionRecord, EstimateRecord
 from dxval.report import formatting as fmt
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.plots_tasks import FrocLine, FrocPlot, froc_figure
@@ -32,11 +32,14 @@ LOCALISATION_TEXT = {
 
 @dataclass(frozen=True, slots=True)
 class PopulationLine:
-    """One population's row: label, counts and each statistic as ``estimate (low–high)``."""
+    """One population's row: label, counts and each statistic as (estimate, ``(low – high)``).
+
+    Estimate and interval are printed on two lines so that eight columns fit a page.
+    """
 
     label: str
     counts: str
-    values: tuple[str, ...]
+    values: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,13 @@ def _operating(record: DetectionRecord) -> tuple[float, float] | None:
     return None if sensitivity is None or fps is None else (fps, sensitivity)
 
 
+def _two_lines(record: EstimateRecord | None) -> tuple[str, str]:
+    """``fmt.estimate_text`` split into the estimate and its parenthesised interval."""
+    text = fmt.estimate_text(record, digits=3)
+    estimate, _, interval = text.partition(" (")
+    return estimate, f"({interval}" if interval else ""
+
+
 def build_detection(record: DetectionRecord, *, figure_number: int) -> DetectionView:
     """The detection section's view from ``detection.json``."""
     level = fmt.level_text(record.confidence_level)
@@ -89,12 +99,8 @@ def build_detection(record: DetectionRecord, *, figure_number: int) -> Detection
         lines.append(
             PopulationLine(
                 population.label,
-                f"{population.cases} ({population.abnormal_cases} abnormal, "
-                f"{population.lesions} lesions)",
-                tuple(
-                    fmt.estimate_text(population.statistics[name], digits=3)
-                    for name in DETECTION_HEADINGS
-                ),
+                f"{population.cases} / {population.abnormal_cases} / {population.lesions}",
+                tuple(_two_lines(population.statistics[name]) for name in DETECTION_HEADINGS),
             )
         )
     overall = record.populations[0]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from dxval.evidence.format import (
     BundleData,
     ErrorAnalysis,
@@ -21,6 +23,7 @@ from dxval.evidence.format import (
 )
 from dxval.report import formatting as fmt
 from dxval.report import plots
+from dxval.report.case_columns import case_columns, pair_counts
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.insufficiency import FLAG, Insufficiency, flagged_text, insufficiency
 
@@ -298,10 +301,11 @@ def _coinciding(bundle: BundleData) -> dict[str, str]:
     Their populations repeat the site rows estimate for estimate (a demo
     manufacturer per site); the report says so once instead of repeating them.
     """
-    sites = {case.site for case in bundle.cases}
+    columns = case_columns(bundle)
+    sites = set(np.unique(columns.sites).tolist())
     notes = {}
     for name in bundle.attributes:
-        pairs = {(case.site, case.levels[name]) for case in bundle.cases}
+        pairs = set(pair_counts(columns.sites, columns.levels[name]))
         levels = {level for _, level in pairs}
         if len(sites) > 1 and len(pairs) == len(sites) == len(levels):
             joined = "; ".join(
@@ -613,16 +617,17 @@ def _error_section(analysis: ErrorAnalysis, *, false_negative: bool, alpha: floa
 
 
 def _score_panels(bundle: BundleData) -> list[plots.ScorePanel]:
-    scored = [case for case in bundle.cases if case.score is not None]
+    columns = case_columns(bundle)
+    has_score = ~np.isnan(columns.scores)
     sites = [p.site or p.label for p in bundle.metrics.populations if p.kind == "site"]
     panels = []
     for title, site in [("All cases", None), *((s, s) for s in sites)]:
-        chosen = [case for case in scored if site is None or case.site == site]
+        chosen = has_score if site is None else has_score & (columns.sites == site)
         panels.append(
             plots.ScorePanel(
                 title,
-                tuple(case.score for case in chosen if case.truth and case.score is not None),
-                tuple(case.score for case in chosen if not case.truth and case.score is not None),
+                tuple(columns.scores[chosen & columns.truth].tolist()),
+                tuple(columns.scores[chosen & ~columns.truth].tolist()),
             )
         )
     return panels

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as scipy_stats
 
 from dxval.stats.proportion import ProportionMethod, proportion_ci
 from dxval.stats.results import Estimate, Status, interval_estimate
@@ -151,6 +150,8 @@ class IccResults:
 
 
 def _f_quantile(confidence_level: float, numerator: float, denominator: float) -> float:
+    from scipy import stats as scipy_stats  # here: importing scipy.stats takes ~1 s
+
     return float(scipy_stats.f.ppf(1.0 - (1.0 - confidence_level) / 2.0, numerator, denominator))
 
 
@@ -359,6 +360,8 @@ def bland_altman(
     n = differences.size
     mean = float(differences.mean())
     sd = float(differences.std(ddof=1))
+    from scipy import stats as scipy_stats
+
     z = float(scipy_stats.norm.ppf((1 + limits_level) / 2))
     limits = (mean - z * sd, mean + z * sd)
     if sd == 0.0:
@@ -437,6 +440,8 @@ def within_subject_sd(ratings: npt.ArrayLike, *, confidence_level: float = 0.95)
             estimate=0.0,
         )
     tail = (1 - confidence_level) / 2
+    from scipy import stats as scipy_stats
+
     low = math.sqrt(degrees * variance / float(scipy_stats.chi2.ppf(1 - tail, degrees)))
     high = math.sqrt(degrees * variance / float(scipy_stats.chi2.ppf(tail, degrees)))
     return interval_estimate(

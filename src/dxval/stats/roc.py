@@ -111,10 +111,17 @@ def roc_curve(truth: ArrayLike, scores: ArrayLike) -> RocCurve:
     >>> curve.true_positive_rate.round(2).tolist()
     [0.0, 0.2, 0.4, 0.4, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    binned = _binned_two_classes(truth, scores)
-    positive, negative = observed_histograms(binned)
+    truth_array = as_truth(truth)
+    score_array = as_scores(scores, length=truth_array.shape[0])
+    if int(np.count_nonzero(truth_array)) in (0, truth_array.shape[0]):
+        raise ValueError("truth: a ROC curve needs both positive and negative cases")
+    # one sort: distinct scores and each case's bin; histograms by bincount (no per-class sort)
+    values, inverse = np.unique(score_array, return_inverse=True)
+    codes = inverse.reshape(-1)
+    positive = np.bincount(codes[truth_array], minlength=values.shape[0])[np.newaxis, :]
+    negative = np.bincount(codes[~truth_array], minlength=values.shape[0])[np.newaxis, :]
     fpr, tpr = roc_points_from_histograms(positive, negative)
-    thresholds = np.concatenate([[np.inf], binned.values[::-1]])
+    thresholds = np.concatenate([[np.inf], values[::-1]])
     return RocCurve(
         thresholds=thresholds,
         false_positive_rate=fpr[0],

@@ -15,6 +15,7 @@ __all__ = [
     "DECISION_METRICS",
     "DETECTION_METRICS",
     "DIFFERENCE_METRICS",
+    "LATENCY_METRICS",
     "PRECISION_METRICS",
     "RANKING_METRICS",
     "READER_STUDY_METRICS",
@@ -93,9 +94,13 @@ PRECISION_METRICS = (
     "all_agree_fraction",
     "fleiss_kappa",
 )
+#: Per-case wall time of a model run, in seconds (protocol ``latency:``, issue 19): the
+#: nearest-rank 50th and 95th percentiles and the maximum over the cases timed in the run,
+#: on the hardware and for the stage the protocol states (:mod:`dxval.stats.quantile`).
+LATENCY_METRICS = ("latency_p50", "latency_p95", "latency_max")
 #: Every metric a protocol criterion may name: the standalone ones, the reader study's, the
 #: detection and segmentation tasks' (which task admits which: dxval.protocol.tasks), the
-#: paired differences, then precision over repeated acquisitions.
+#: paired differences, precision over repeated acquisitions, then latency.
 CRITERION_METRICS = (
     *ALL_METRICS,
     *READER_STUDY_METRICS,
@@ -103,4 +108,5 @@ CRITERION_METRICS = (
     *SEGMENTATION_METRICS,
     *DIFFERENCE_METRICS,
     *PRECISION_METRICS,
+    *LATENCY_METRICS,
 )

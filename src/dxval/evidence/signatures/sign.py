@@ -14,7 +14,8 @@ from dxval.data.hashing import sha256_bytes
 from dxval.errors import IntegrityError, UsageError
 from dxval.evidence.anchor import ANCHOR_LEDGER_NAME, audit_head, read_anchors, record_anchor
 from dxval.evidence.audit import AuditLog, current_host, current_user, utc_now
-from dxval.evidence.bundle import AUDIT_NAME, REQUIRED_FILES
+from dxval.evidence.bundle import AUDIT_NAME
+from dxval.evidence.format import RUN_NAME, required_files
 from dxval.evidence.manifest import MANIFEST_NAME, digest_files, render_manifest
 from dxval.evidence.signatures.digest import SIGNATURES_FOLDER, evidence_digest
 from dxval.evidence.signatures.keys import SigningKey, key_fingerprint
@@ -33,7 +34,7 @@ from dxval.evidence.signatures.records import (
     statement_message,
 )
 from dxval.evidence.signatures.registry import SignerRegistry, Verdict
-from dxval.evidence.verify import verify_bundle
+from dxval.evidence.verify import load_record, verify_bundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ def sign_bundle(
         "run_id": run_id,
         "evidence_digest": evidence_digest(bundle),
         "outcome": run_outcome(bundle),
-        "required_files": list(REQUIRED_FILES),
+        "required_files": list(required_files(load_record(bundle / RUN_NAME))),
         "meaning": meaning.value,
         "name": key.name,
         "key_id": key.key_id,
