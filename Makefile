@@ -107,7 +107,7 @@ demo-pccp: $(VENV)/.dxval-installed
 demo-robustness: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --out $(DEMO_DATA) --if-needed --protocol protocols/demo-robustness.yaml
 	$(BIN)/validate protocols/demo-robustness.yaml --out evidence; \
-	code=$$?; echo "validate exit code $$code (1: some robustness criteria not met, see the report's section 4.7)"; \
+	code=$$?; echo "validate exit code $$code (1: some robustness criteria not met, see the report's robustness section)"; \
 	test $$code -le 1
 
 # The precision study of the demo model (issue 19): the first 20 patients of each
@@ -117,7 +117,7 @@ demo-robustness: deps-runtime $(VENV)/.dxval-installed
 demo-precision: deps-runtime $(VENV)/.dxval-installed
 	$(BIN)/dxval demo generate --repeats 20 --out demo-data-precision --if-needed --protocol protocols/demo-precision.yaml
 	$(BIN)/validate protocols/demo-precision.yaml --out evidence; \
-	code=$$?; echo "validate exit code $$code (1: some precision criteria not met, see the report's section 4.8)"; \
+	code=$$?; echo "validate exit code $$code (1: some precision criteria not met, see the report's precision section)"; \
 	test $$code -le 1
 
 # Post-market monitoring: 12 simulated production weeks of the demo model with a

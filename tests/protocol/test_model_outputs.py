@@ -118,8 +118,7 @@ def test_a_mask_model_loads_into_a_mask_declaration(write_protocol: WriteProtoco
             DETECTION,
             "",
             "",
-            r"model\.output\.kind: got 'boxes' \(box-output models are not run by this version\) "
-            r"expected the marks as predictions:",
+            r"model\.output: got no score_floor for kind: boxes expected score_floor:",
         ),
         (
             SEGMENTATION,

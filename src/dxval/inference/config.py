@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dxval.errors import ProtocolError
-from dxval.inference.outputs import MaskEncoding, MaskSpec, OutputKind
+from dxval.inference.outputs import BoxSpec, MaskEncoding, MaskSpec, OutputKind
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -108,6 +108,8 @@ class OutputSpec:
         ``score`` (one score per case) or ``mask`` (a label map per case).
     mask:
         The mask declaration when ``kind`` is ``mask`` (:mod:`dxval.inference.outputs`).
+    boxes:
+        The box declaration when ``kind`` is ``boxes``.
     """
 
     name: str
@@ -115,6 +117,7 @@ class OutputSpec:
     positive_index: int = 0
     kind: OutputKind = OutputKind.SCORE
     mask: MaskSpec | None = None
+    boxes: BoxSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,7 @@ def _config_from_mapping(model: Mapping[str, Any], folder: Path) -> ModelConfig:
             positive_index=int(output_section.get("positive_index") or 0),
             kind=OutputKind(_enum_value(output_section.get("kind") or "score")),
             mask=_mask_spec(output_section, float(model["operating_point"])),
+            boxes=_box_spec(output_section),
         ),
         operating_point=float(model["operating_point"]),
         sha256=None if sha256 is None else str(sha256).lower(),
@@ -247,6 +251,16 @@ def _mask_spec(output: Mapping[str, Any], threshold: float) -> MaskSpec | None:
         channel_labels=tuple(int(label) for label in output.get("channel_labels") or ()),
         transpose=tuple(int(axis) for axis in output.get("transpose") or ()),
         threshold=threshold,
+    )
+
+
+def _box_spec(output: Mapping[str, Any]) -> BoxSpec | None:
+    """The box declaration of a ``kind: boxes`` output (checked by the protocol layer)."""
+    if _enum_value(output.get("kind") or "score") != OutputKind.BOXES.value:
+        return None
+    return BoxSpec(
+        shape=tuple(None if axis is None else int(axis) for axis in output["shape"]),
+        score_floor=float(output["score_floor"]),
     )
 
 

@@ -58,7 +58,12 @@ from dxval.inference.executor import (
 )
 from dxval.inference.golden import GoldenCheckResult, run_golden_check
 from dxval.inference.options import InferenceOptions
-from dxval.inference.outputs import MaskStore, check_batch_width, mask_case_result
+from dxval.inference.outputs import (
+    MaskStore,
+    box_problem,
+    check_batch_width,
+    mask_case_result,
+)
 from dxval.inference.progress import Progress
 from dxval.inference.results import (
     CaseInput,
@@ -252,6 +257,18 @@ def _scored_or_failed(
     case_id: str, row: Sequence[float], spec: OutputSpec, *, cache_hit: bool, decoder: str | None
 ) -> CaseResult:
     """``row``: the raw outputs as Python floats."""
+    if spec.boxes is not None:  # kind: boxes: the row is the marks (dxval.inference.outputs)
+        problem = box_problem(row, spec.boxes)
+        if problem is not None:
+            return _failed(case_id, *problem, decoder)
+        return CaseResult(
+            case_id,
+            None,
+            CaseStatus.SCORED,
+            cache_hit=cache_hit,
+            decoder=decoder,
+            outputs=tuple(row),
+        )
     if not all(map(math.isfinite, row)):
         return _failed(
             case_id,
@@ -394,6 +411,8 @@ def _score_batch(
             )
             for (outcome, _), row in zip(batch, rows, strict=True)
         ]
+    if output_spec.boxes is not None:  # kind: boxes, checked on every batch (so the first)
+        check_batch_width(output_spec.boxes, rows.shape[1], output_spec.name)
     return [
         (
             outcome,
@@ -555,10 +574,14 @@ def _open_cache(options: HarnessOptions, runner: Runner) -> PredictionCache | No
 
 
 def _output_declaration(spec: OutputSpec) -> str | None:
-    """A mask output's declaration as canonical JSON (part of the cache key); None for scores."""
-    if spec.mask is None:
+    """A mask or box output's declaration as canonical JSON (part of the cache key).
+
+    None for scores (their keys are unchanged).
+    """
+    declared = spec.mask or spec.boxes
+    if declared is None:
         return None
-    return json.dumps(spec.mask.describe(), sort_keys=True, separators=(",", ":"))
+    return json.dumps(declared.describe(), sort_keys=True, separators=(",", ":"))
 
 
 def _mask_store(options: HarnessOptions) -> MaskStore | None:

@@ -4,6 +4,13 @@ The protocol's ``model.output.kind`` says what the artifact returns:
 
 ``score``
     One score per case (the default; :func:`dxval.inference.harness.score_from_outputs`).
+``boxes``
+    Detection marks, declared by :class:`BoxSpec`: ``N`` rows of ``x0, y0, x1,
+    y1, score`` per case (shape ``[null, N, 5]``), in the model input's pixel
+    coordinates; rows whose score is below ``score_floor`` are padding. The
+    harness keeps the raw row (so the cache and the golden check are the score
+    path's); a row with a non-finite value or a kept box with ``x1 <= x0`` or
+    ``y1 <= y0`` is a failed case with its reason (:func:`box_problem`).
 ``mask``
     A segmentation, declared by :class:`MaskSpec`: the output's full shape
     (batch axis first), its encoding and how its spatial axes map onto the
@@ -37,6 +44,7 @@ import math
 import os
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -49,11 +57,14 @@ from dxval.inference.results import CaseResult, CaseStatus
 
 __all__ = [
     "MAX_LABEL",
+    "BoxSpec",
     "MaskEncoding",
     "MaskSpec",
     "MaskStore",
     "OutputKind",
+    "box_problem",
     "check_batch_width",
+    "kept_boxes",
     "label_map",
     "mask_case_result",
     "mask_npz_bytes",
@@ -125,7 +136,66 @@ class MaskSpec:
         }
 
 
-def check_batch_width(spec: MaskSpec, width: int, output_name: str) -> None:
+@dataclass(frozen=True, slots=True)
+class BoxSpec:
+    """A box output's declaration (``model.output`` with ``kind: boxes``).
+
+    Attributes
+    ----------
+    shape:
+        ``(None, N, 5)``: up to ``N`` boxes per case, each ``x0, y0, x1, y1, score``
+        in the model input's pixel coordinates (after the preprocessing ``resize``).
+    score_floor:
+        Rows whose score is below it are padding (not marks).
+    """
+
+    shape: tuple[int | None, ...]
+    score_floor: float
+
+    @property
+    def values_per_case(self) -> int:
+        """How many values the runtime returns per case (``N * 5``)."""
+        return math.prod(int(axis or 0) for axis in self.shape[1:])
+
+    def describe(self) -> dict[str, object]:
+        """JSON-safe form (part of the prediction cache key)."""
+        return {
+            "kind": OutputKind.BOXES.value,
+            "shape": list(self.shape),
+            "score_floor": self.score_floor,
+        }
+
+
+Box = tuple[float, float, float, float, float]
+
+
+def kept_boxes(row: Sequence[float], spec: BoxSpec) -> list[Box]:
+    """The rows of a (finite) box output whose score is >= ``score_floor``, in output order."""
+    boxes = [tuple(row[start : start + 5]) for start in range(0, len(row), 5)]
+    return [(box[0], box[1], box[2], box[3], box[4]) for box in boxes if box[4] >= spec.score_floor]
+
+
+def box_problem(row: Sequence[float], spec: BoxSpec) -> tuple[str, str] | None:
+    """Why a case's box output is unusable (``(reason_code, reason)``), or None.
+
+    Any non-finite value (padding rows included: a NaN score cannot be compared
+    with the floor) is ``non_finite_output``; a kept box with ``x1 < x0`` or
+    ``y1 < y0`` is ``invalid_box``.
+    """
+    bad = sum(1 for value in row if not math.isfinite(value))
+    if bad:
+        return "non_finite_output", f"the model returned {bad} non-finite box values"
+    for number, (x0, y0, x1, y1, _) in enumerate(kept_boxes(row, spec)):
+        if not (x0 < x1 and y0 < y1):
+            return (
+                "invalid_box",
+                f"kept box {number} is ({x0:g}, {y0:g}, {x1:g}, {y1:g}): expected x0 < x1 and "
+                "y0 < y1 (x0, y0, x1, y1, score)",
+            )
+    return None
+
+
+def check_batch_width(spec: MaskSpec | BoxSpec, width: int, output_name: str) -> None:
     """Refuse a runtime output whose per-case size differs from the declaration.
 
     Raises

@@ -128,7 +128,9 @@ def _output_problems(spec: OutputSpec, signature: ArtifactSignature) -> list[str
     else:
         selected = outputs[0]
     if spec.mask is not None:  # kind: mask (issue 16 item 5)
-        return _mask_output_problems(spec, selected)
+        return _mask_output_problems(spec, selected, spec.mask.shape)
+    if spec.boxes is not None:  # kind: boxes
+        return _box_output_problems(spec, selected, spec.boxes.shape)
     problems: list[str] = []
     if selected.dtype is not None and selected.dtype not in _FLOAT_DTYPES:
         problems.append(
@@ -140,15 +142,27 @@ def _output_problems(spec: OutputSpec, signature: ArtifactSignature) -> list[str
     return problems
 
 
-def _mask_output_problems(spec: OutputSpec, selected: TensorSignature) -> list[str]:
-    """A mask output: any numeric dtype; fixed axes the artifact declares must match."""
-    assert spec.mask is not None
+def _box_output_problems(
+    spec: OutputSpec, selected: TensorSignature, declared: tuple[int | None, ...]
+) -> list[str]:
+    """A box output: floating point; fixed axes the artifact declares must match."""
+    if selected.dtype is not None and selected.dtype not in _FLOAT_DTYPES:
+        return [
+            f"model.output {spec.name!r}: expected a floating-point tensor of boxes, "
+            f"artifact has {selected.dtype}"
+        ]
+    return _mask_output_problems(spec, selected, declared)
+
+
+def _mask_output_problems(
+    spec: OutputSpec, selected: TensorSignature, declared: tuple[int | None, ...]
+) -> list[str]:
+    """A mask (or box) output: any numeric dtype; fixed axes the artifact declares must match."""
     label = f"model.output {spec.name!r}"
     problems: list[str] = []
     if selected.dtype is not None and selected.dtype not in _NUMERIC_DTYPES:
         problems.append(f"{label}: expected a numeric tensor, artifact has {selected.dtype}")
     shape = selected.shape
-    declared = spec.mask.shape
     if shape is not None and (
         len(shape) != len(declared)
         or any(

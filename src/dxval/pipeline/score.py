@@ -53,6 +53,8 @@ class ModelScores:
     masks: dict[str, str] = field(default_factory=dict)
     """A ``kind: mask`` model: case ID → SHA-256 of its label map in :attr:`mask_store`."""
     mask_store: MaskStore | None = None
+    boxes: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """A ``kind: boxes`` model: case ID → its raw output row (``N * 5`` values)."""
     #: Per-case wall times of this run (None: a cache hit, not timed); latency study (issue 19).
     timings: dict[str, CaseTiming | None] = field(default_factory=dict)
 
@@ -184,7 +186,11 @@ def score_with_model(
         decoders: dict[str, str] = {}
         hits: list[str] = []
         masks: dict[str, str] = {}
+        boxes: dict[str, tuple[float, ...]] = {}
+        keep_rows = model.output.boxes is not None
         for case_result in result.iter_results():
+            if keep_rows and case_result.outputs is not None:
+                boxes[case_result.case_id] = case_result.outputs
             if case_result.mask_sha256 is not None:
                 masks[case_result.case_id] = case_result.mask_sha256
         timings: dict[str, CaseTiming | None] = {}
@@ -215,5 +221,6 @@ def score_with_model(
         phi_findings=phi_findings,
         masks=masks,
         mask_store=result.mask_store,
+        boxes=boxes,
         timings=timings,
     )

@@ -71,6 +71,7 @@ from dxval.pipeline.plan import RunPlan
 from dxval.pipeline.score import ModelScores
 from dxval.pipeline.task_model import (
     ModelCase,
+    model_marks,
     model_prediction,
     record_model_run,
     score_task_model,
@@ -226,14 +227,28 @@ def _detection_truth(plan: RunPlan, cases: Sequence[TaskCase]) -> dict[str, Trut
     return every
 
 
-def _detection_matches(plan: RunPlan, cases: Sequence[TaskCase]) -> list[CaseMatch]:
-    """Each case's marks matched to its lesions (cases without marks: every lesion missed)."""
+def _detection_matches(
+    plan: RunPlan,
+    cases: Sequence[TaskCase],
+    model_run: ModelScores | None = None,
+    failures: dict[str, tuple[str, str]] | None = None,
+) -> list[CaseMatch]:
+    """Each case's marks matched to its lesions (cases without marks: every lesion missed).
+
+    The marks come from the marks CSV, or from a box model's run (issue 16 item 5;
+    its failed cases are added to ``failures`` and have no marks).
+    """
     assert plan.task is not None
     assert plan.task.detection is not None
-    assert plan.predictions is not None  # checked at load (dxval.protocol.tasks)
     detection = plan.task.detection
     every = _detection_truth(plan, cases)
-    marks = read_marks(plan.predictions.resolved, every)
+    if model_run is not None:
+        marks, failed = model_marks(plan, model_run, every)
+        if failures is not None:
+            failures.update(failed)
+    else:
+        assert plan.predictions is not None  # checked at load (dxval.protocol.tasks)
+        marks = read_marks(plan.predictions.resolved, every)
     matches = []
     for case in cases:
         lesion_truth = every[case.case_id]
@@ -333,11 +348,33 @@ def _detection_document(
 
 
 def _detection_rows(
-    plan: RunPlan, cases: Sequence[TaskCase], matches: Sequence[CaseMatch]
+    plan: RunPlan,
+    cases: Sequence[TaskCase],
+    matches: Sequence[CaseMatch],
+    failures: dict[str, tuple[str, str]] | None = None,
 ) -> list[CaseRow]:
     rows = []
     for case, match in zip(cases, matches, strict=True):
         score = finite_or_none(match.case_score)
+        failure = (failures or {}).get(case.case_id)
+        if failure is not None:  # a box model's failed case: no marks, its lesions missed
+            rows.append(
+                CaseRow(
+                    case_id=case.case_id,
+                    test_set=case.test_set,
+                    site=case.site,
+                    truth_label="abnormal" if match.abnormal else "normal",
+                    truth=match.abnormal,
+                    score=None,
+                    decision=False,
+                    status="failed",
+                    reason_code=failure[0],
+                    reason=failure[1],
+                    levels=case.levels,
+                    input_sha256=_input_digest(case),
+                )
+            )
+            continue
         rows.append(
             CaseRow(
                 case_id=case.case_id,
@@ -561,16 +598,17 @@ def _analyse(
 ) -> _Analysed:
     bootstrap = _bootstrap(plan)
     if _kind(plan) == "detection":
-        matches = _detection_matches(plan, cases)
+        failures: dict[str, tuple[str, str]] = {}
+        matches = _detection_matches(plan, cases, model_run, failures)
         detection = DetectionEstimates(matches, threshold=plan.operating_point, bootstrap=bootstrap)
         progress(f"{len(cases)} cases matched; analysing")
         return _Analysed(
-            _detection_rows(plan, cases, matches),
+            _detection_rows(plan, cases, matches, failures),
             DETECTION_NAME,
             DetectionRecord,
             _detection_document(plan, cases, matches, detection, populations),
             detection.estimate,
-            0,
+            len(failures),
         )
     outcomes, predicted = _segmentation_outcomes(plan, cases, progress, model_run)
     segmentation = SegmentationEstimates(outcomes, bootstrap=bootstrap)
@@ -684,7 +722,7 @@ def run_task(
     populations = _populations(plan, cases)
     model_run = None
     with tempfile.TemporaryDirectory(prefix="dxval-masks-") as work:
-        if plan.model is not None:  # a mask model (issue 16 item 5)
+        if plan.model is not None:  # a mask or box model (issue 16 item 5)
             progress(f"scoring {len(cases)} cases with the model")
             model_run = score_task_model(
                 plan,

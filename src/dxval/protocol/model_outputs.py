@@ -2,10 +2,12 @@
 
 A model's output declaration says what the artifact returns: ``score`` (one
 score per case; classification, the default), ``mask`` (a label map or
-per-class probability maps; segmentation) or ``boxes`` (detection; declared
-in the vocabulary but not run by this version). The kind must fit the
-protocol's task, and the mask fields must describe an output dxval can turn
-into a label map on the truth's voxel grid. Each problem is reported at its
+per-class probability maps; segmentation) or ``boxes`` (``[null, N, 5]``
+rows of ``x0, y0, x1, y1, score`` in the model input's pixels; detection).
+The kind must fit the protocol's task, the mask fields must describe an
+output dxval can turn into a label map on the truth's voxel grid, and a box
+output needs a preprocessing whose only geometric step is a ``resize`` (so
+its boxes map back onto the image's pixel grid). Each problem is reported at its
 own field's line (:mod:`dxval.protocol.checks` calls :func:`output_problems`).
 """
 
@@ -26,6 +28,43 @@ Problem = tuple[tuple[str | int, ...], str, str]
 KIND_FOR_TASK = {"classification": "score", "segmentation": "mask", "detection": "boxes"}
 
 _MASK_FIELDS = ("shape", "encoding", "channel_labels", "transpose")
+
+#: Preprocessing ops that move pixels in a way a box output cannot be mapped back through.
+_UNMAPPABLE_OPS = ("crop_or_pad", "resample")
+
+
+def _step_op(step: object) -> str:
+    op = step.get("op") if isinstance(step, dict) else getattr(step, "op", None)
+    return str(op)
+
+
+def _box_problems(protocol: Protocol, output: ModelOutput) -> Iterator[Problem]:
+    here = ("model", "output")
+    for name in ("encoding", "channel_labels", "transpose"):
+        if getattr(output, name) is not None:
+            yield ((*here, name), name, "none for kind: boxes")
+    if output.score_floor is None:
+        yield ((*here,), "no score_floor for kind: boxes", "score_floor: rows below it are padding")
+    shape = output.shape
+    if shape is None:
+        yield ((*here,), "no shape for kind: boxes", "shape: [null, N, 5]")
+    elif len(shape) != 3 or shape[0] is not None or shape[1] is None or shape[2] != 5:
+        text = "[" + ", ".join("null" if a is None else str(a) for a in shape) + "]"
+        yield ((*here, "shape"), text, "[null, N, 5] (N boxes of x0, y0, x1, y1, score)")
+    for number, step in enumerate(protocol.preprocessing):
+        op = _step_op(step)
+        if op in _UNMAPPABLE_OPS:
+            yield (
+                ("preprocessing", number, "op"),
+                f"{op!r} before a box model",
+                "no crop_or_pad/resample: boxes are mapped back through a resize only",
+            )
+    if protocol.predictions is not None:
+        yield (
+            ("predictions",),
+            "a predictions section beside a box model",
+            "none: the model's boxes are the marks",
+        )
 
 
 def _mask_problems(output: ModelOutput) -> Iterator[Problem]:
@@ -71,9 +110,9 @@ def _mask_problems(output: ModelOutput) -> Iterator[Problem]:
 def output_problems(protocol: Protocol) -> Iterator[Problem]:
     """Problems of the model output declaration of a schema-valid protocol.
 
-    Yields (location, got, expected): a kind that does not fit the task, a
-    detection model (``kind: boxes`` is not run by this version), mask fields
-    on a score output, an incomplete mask declaration, and a segmentation
+    Yields (location, got, expected): a kind that does not fit the task, an
+    incomplete box declaration or a preprocessing a box output cannot be mapped
+    back through, mask fields on a score output, an incomplete mask declaration, and a segmentation
     ``prediction`` column beside a model that produces the masks.
     """
     model = protocol.model
@@ -94,12 +133,10 @@ def output_problems(protocol: Protocol) -> Iterator[Problem]:
     if output.kind != wanted:
         yield (("model", "output", "kind"), f"{output.kind!r} for task: {task}", repr(wanted))
         return
+    if output.score_floor is not None and output.kind != "boxes":
+        yield (("model", "output", "score_floor"), "score_floor", f"none for kind: {output.kind}")
     if output.kind == "boxes":
-        yield (
-            ("model", "output", "kind"),
-            "'boxes' (box-output models are not run by this version)",
-            "the marks as predictions: (a CSV of boxes and scores)",
-        )
+        yield from _box_problems(protocol, output)
         return
     if output.kind == "score":
         for name in _MASK_FIELDS:

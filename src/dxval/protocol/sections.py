@@ -78,8 +78,9 @@ class ModelOutput(Section):
     kind: Literal["score", "mask", "boxes"] = Field(
         default="score",
         description="What the output is: one score per case (classification), a label map "
-        "or per-class probability maps (segmentation), or boxes (detection; not supported "
-        "yet). Fields below apply to kind: mask (dxval.protocol.model_outputs).",
+        "or per-class probability maps (segmentation), or boxes (detection: shape [null, N, 5], "
+        "rows x0, y0, x1, y1, score in the model input's pixels). Checked by "
+        "dxval.protocol.model_outputs.",
     )
     shape: list[Annotated[int, Field(ge=1)] | None] | None = Field(
         default=None,
@@ -101,6 +102,11 @@ class ModelOutput(Section):
         default=None,
         description="kind: mask: permutation taking the output's spatial axes to the truth "
         "label map's axis order (numpy.transpose); default: the same order.",
+    )
+    score_floor: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="kind: boxes: rows whose score is below this are padding, not marks.",
     )
 
 

@@ -150,7 +150,7 @@ def _source_problems(protocol: Protocol) -> Iterator[Problem]:
     if protocol.reader_study is not None:
         yield (("reader_study",), "a reader study", f"none for task: {task}")
     yield from _score_study_problems(protocol)
-    if task == "detection" and protocol.predictions is None:
+    if task == "detection" and protocol.predictions is None and protocol.model is None:
         yield ((), "no predictions section", "predictions: the marks CSV")
     if task == "segmentation" and protocol.predictions is not None:
         yield (
