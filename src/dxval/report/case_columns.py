@@ -15,18 +15,24 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dxval.evidence.format import BundleData, CaseColumnsFile, CaseLine
+from dxval.evidence.format import BundleData, CaseColumnsFile, CaseLine, Categorical
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class CaseColumns:
     """Per-case columns of ``cases.csv``, shape (n_cases,) each."""
 
-    sites: npt.NDArray[np.str_]
+    sites: Categorical  # distinct values and one code per case (no text array per case)
     truth: npt.NDArray[np.bool_]
     scores: npt.NDArray[np.float64]  # NaN where the case has no score
     scored: npt.NDArray[np.bool_]  # status == "scored"
-    levels: dict[str, npt.NDArray[np.str_]]
+    levels: dict[str, Categorical]
+
+    def at_site(self, site: str) -> npt.NDArray[np.bool_]:
+        """Whether each case is from ``site``."""
+        if site not in self.sites.values:
+            return np.zeros(self.size, bool)
+        return self.sites.codes == self.sites.values.index(site)
 
     @property
     def size(self) -> int:
@@ -38,11 +44,11 @@ def _build(cases: CaseColumnsFile) -> CaseColumns:
     scored = np.ones(len(cases), bool)
     scored[cases.where_status_is_not("scored")] = False
     return CaseColumns(
-        sites=cases.text["site"].text(),
+        sites=cases.text["site"],
         truth=cases.truth,
         scores=np.where(cases.has_score, cases.scores, np.nan),
         scored=scored,
-        levels={name: cases.levels[name].text() for name in cases.attributes},
+        levels={name: cases.levels[name] for name in cases.attributes},
     )
 
 
@@ -58,21 +64,25 @@ def case_columns(bundle: BundleData) -> CaseColumns:
     return columns
 
 
-def pair_counts(
-    first: npt.NDArray[np.str_], second: npt.NDArray[np.str_]
-) -> dict[tuple[str, str], int]:
-    """Cases per (first, second) value pair present, counted with one ``bincount``."""
-    first_values, first_codes = np.unique(first, return_inverse=True)
-    second_values, second_codes = np.unique(second, return_inverse=True)
-    width = max(int(second_values.shape[0]), 1)
+def pair_counts(first: Categorical, second: Categorical) -> dict[tuple[str, str], int]:
+    """Cases per (first, second) value pair present, counted with one ``bincount``.
+
+    Keys in sorted order of the pairs (as NumPy's sorted ``unique`` gave them).
+    """
+    width = max(len(second.values), 1)
     counts = np.bincount(
-        first_codes.reshape(-1) * width + second_codes.reshape(-1),
-        minlength=int(first_values.shape[0]) * width,
+        first.codes.astype(np.int64) * width + second.codes, minlength=len(first.values) * width
     )
-    return {
-        (str(first_values[code // width]), str(second_values[code % width])): int(counts[code])
+    found = {
+        (first.values[code // width], second.values[code % width]): int(counts[code])
         for code in np.flatnonzero(counts).tolist()
     }
+    return dict(sorted(found.items()))
+
+
+def present(column: Categorical) -> set[str]:
+    """The values at least one case has."""
+    return set(column.counts())
 
 
 def not_scored(bundle: BundleData) -> list[CaseLine]:

@@ -23,7 +23,7 @@ from dxval.evidence.format import (
 )
 from dxval.report import formatting as fmt
 from dxval.report import plots
-from dxval.report.case_columns import case_columns, pair_counts
+from dxval.report.case_columns import case_columns, pair_counts, present
 from dxval.report.elements import FigureView, figure_view
 from dxval.report.insufficiency import FLAG, Insufficiency, flagged_text, insufficiency
 
@@ -302,7 +302,7 @@ def _coinciding(bundle: BundleData) -> dict[str, str]:
     manufacturer per site); the report says so once instead of repeating them.
     """
     columns = case_columns(bundle)
-    sites = set(np.unique(columns.sites).tolist())
+    sites = present(columns.sites)
     notes = {}
     for name in bundle.attributes:
         pairs = set(pair_counts(columns.sites, columns.levels[name]))
@@ -622,7 +622,7 @@ def _score_panels(bundle: BundleData) -> list[plots.ScorePanel]:
     sites = [p.site or p.label for p in bundle.metrics.populations if p.kind == "site"]
     panels = []
     for title, site in [("All cases", None), *((s, s) for s in sites)]:
-        chosen = has_score if site is None else has_score & (columns.sites == site)
+        chosen = has_score if site is None else has_score & columns.at_site(site)
         panels.append(
             plots.ScorePanel(
                 title,
