@@ -237,3 +237,19 @@ def test_an_attachment_reaches_weasyprint_as_its_bytes_and_media_type() -> None:
     with urls.fetch(source["url_fetcher"], source["url"]) as response:
         assert response.read() == content
         assert response.content_type == "text/csv"
+
+
+@pytest.mark.req("DXV-SCALERPT-002")
+def test_pair_counts_from_codes_equal_a_counter_in_sorted_order(tmp_path: Path) -> None:
+    from collections import Counter
+
+    from dxval.report.case_columns import pair_counts, present
+
+    content = _hostile_cases(500, seed=5)
+    rows, _ = _reference(content, tmp_path / "cases.csv")
+    columns = read_case_columns(content, where=tmp_path / "cases.csv")
+    expected = Counter((row.site, row.levels["sex"]) for row in rows)
+    counted = pair_counts(columns.text["site"], columns.levels["sex"])
+    assert counted == dict(expected)
+    assert list(counted) == sorted(expected)
+    assert present(columns.text["site"]) == {row.site for row in rows}
