@@ -47,10 +47,12 @@ MAX_TABLE_ROWS = 100_000
 #: Longest CSV cell (case ID, path, attribute value, score), in characters.
 MAX_FIELD_CHARS = 4096
 #: Most case rows in one manifest or predictions file, and in one protocol's test sets
-#: together. Predictions protocols are read and written as columns (issue 18): 10,000,000
-#: cases of evidence take 2.2 GiB, but the report still re-reads cases.csv one object per
-#: case (MemoryError past 8.6 GiB at 10,000,000), so the cap is the size measured end to
-#: end with the report: 1,000,000 cases, 1.7 GiB peak. Raise it once the report reads columns.
+#: together. Predictions protocols are read and written as columns (issue 18), and the
+#: report reads cases.csv as columns: 1,000,000 cases with the report peak at 0.66 GiB.
+#: 10,000,000 complete with the report at 3.34 GiB RSS, but not under a 4 GB address-space
+#: limit (MemoryError reading cases.csv back while the run's tables are still held), and
+#: manifests naming files or refused by the column reader are still read row by row
+#: (~2 GiB per 1,000,000 cases), so the cap stays at the size that is safe on every path.
 MAX_CASES = 1_000_000
 #: Most rows of a ``dxval metrics`` CSV: its default intervals are closed-form (one
 #: sort), so a million cases take seconds; a bootstrap there is bounded by
