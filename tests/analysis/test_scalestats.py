@@ -158,12 +158,18 @@ def test_most_confident_errors_equal_a_full_sort_with_ties() -> None:
 def test_case_pair_counts_equal_a_counter() -> None:
     from collections import Counter
 
+    from dxval.evidence.format import Categorical
     from dxval.report.case_columns import pair_counts
 
     rng = np.random.default_rng(3)
     first = rng.choice(np.array(["Site A", "Site B", "C"]), 2_000)
     second = rng.choice(np.array(["x", "", "missing", "[0, 50)"]), 2_000)
     second[first == "C"] = "x"  # a pair absent from the data is absent from the counts
-    assert pair_counts(first, second) == dict(
+
+    def categorical(column: np.ndarray) -> Categorical:
+        values, codes = np.unique(column, return_inverse=True)
+        return Categorical(tuple(values.tolist()), codes.astype(np.int32))
+
+    assert pair_counts(categorical(first), categorical(second)) == dict(
         Counter(zip(first.tolist(), second.tolist(), strict=True))
     )
