@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -459,14 +459,23 @@ def render_bundle_reports(
         MODEL_CARD_NAME: rendered.model_card,
         **rendered.figures,
     }
-    figures = bundle_dir / FIGURES_FOLDER
+    return write_renditions(bundle_dir, outputs)
+
+
+def write_renditions(folder: Path, outputs: Mapping[str, bytes]) -> list[Path]:
+    """Write each rendition atomically (temporary file, then rename); drop stale figures.
+
+    A figure file of an earlier render that this render did not produce is
+    removed, so the figures folder holds exactly the report's figures.
+    """
+    figures = folder / FIGURES_FOLDER
     if figures.is_dir():
         for stale in figures.glob("*.svg"):
             if f"{FIGURES_FOLDER}/{stale.name}" not in outputs:
                 stale.unlink()
     written = []
     for name, content in outputs.items():
-        path = bundle_dir / name
+        path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_bytes(content)

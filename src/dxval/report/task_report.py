@@ -21,7 +21,6 @@ the classification report's own partials.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,6 @@ from dxval.errors import InputError
 from dxval.evidence.format import (
     CRITERIA_NAME,
     DETECTION_NAME,
-    FIGURES_FOLDER,
     LOCK_NAME,
     RUN_NAME,
     SEGMENTATION_NAME,
@@ -66,6 +64,7 @@ from dxval.report.render import (
     no_progress,
     templates_view,
     write_both_pdfs,
+    write_renditions,
 )
 from dxval.report.template_set import template_environment, template_error, template_set
 from dxval.report.views import (
@@ -443,17 +442,4 @@ def render_task_reports(
         HTML_NAME: html,
         **{figure.filename: figure.svg.encode("utf-8") for figure in view.figures},
     }
-    figures = folder / FIGURES_FOLDER
-    if figures.is_dir():
-        for stale in figures.glob("*.svg"):
-            if f"{FIGURES_FOLDER}/{stale.name}" not in outputs:
-                stale.unlink()
-    written = []
-    for name, content in outputs.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-        written.append(path)
-    return sorted(written)
+    return write_renditions(folder, outputs)
