@@ -165,7 +165,8 @@ def test_model_masks_equal_the_same_masks_bundled_and_the_rerun_hits_the_cache(
 
     # the rerun serves every label map from the cache, verified, with the same evidence
     assert main(["validate", str(protocol), "--out", str(first), "--no-report", *FAST]) == 0
-    rerun = max((first / "SEG-MODEL-TEST").iterdir())
+    # run IDs are the second plus random hex: two runs in one second need not sort in order
+    (rerun,) = set((first / "SEG-MODEL-TEST").iterdir()) - {model_bundle}
     assert _events(rerun)["cache.used"]["hits"] == 6
     assert _numbers(rerun) == _numbers(model_bundle)
     assert (rerun / "cases.csv").read_bytes() == (model_bundle / "cases.csv").read_bytes()
