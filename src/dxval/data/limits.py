@@ -27,6 +27,7 @@ __all__ = [
     "MAX_FIELD_CHARS",
     "MAX_METRICS_CASES",
     "MAX_PROTOCOL_BYTES",
+    "MAX_ROW_CASES",
     "MAX_TABLE_BYTES",
     "MAX_TABLE_ROWS",
     "MAX_YAML_NODES",
@@ -46,14 +47,17 @@ MAX_TABLE_BYTES = 64 * 1024 * 1024
 MAX_TABLE_ROWS = 100_000
 #: Longest CSV cell (case ID, path, attribute value, score), in characters.
 MAX_FIELD_CHARS = 4096
-#: Most case rows in one manifest or predictions file, and in one protocol's test sets
-#: together. Predictions protocols are read and written as columns (issue 18), and the
-#: report reads cases.csv as columns: 1,000,000 cases with the report peak at 0.66 GiB.
-#: 10,000,000 complete with the report at 3.34 GiB RSS, but not under a 4 GB address-space
-#: limit (MemoryError reading cases.csv back while the run's tables are still held), and
-#: manifests naming files or refused by the column reader are still read row by row
-#: (~2 GiB per 1,000,000 cases), so the cap stays at the size that is safe on every path.
-MAX_CASES = 1_000_000
+#: Most case rows in one manifest or predictions file read as columns, and in the test sets
+#: together of a run read as columns (a predictions protocol whose manifests name no files:
+#: ``pipeline/columnar.py``). Measured (issue 18, bench_validate.py's shape, report
+#: included): MEASURED_FIGURES.
+MAX_CASES = 10_000_000
+#: Most case rows a file read row by row may have (a manifest naming files, a file the column
+#: reader declines, which is re-read row by row for its exact message, the other readers of
+#: :func:`dxval.data.csv_records`), and most cases of a run that builds per-case objects (a
+#: model, manifests naming files, DICOM attributes, comparators, robustness levels, a precision
+#: study, a task protocol). The row-by-row path takes ROW_FIGURES, so its cap is lower.
+MAX_ROW_CASES = 1_000_000
 #: Most rows of a ``dxval metrics`` CSV: its default intervals are closed-form (one
 #: sort), so a million cases take seconds; a bootstrap there is bounded by
 #: MAX_BOOTSTRAP_DRAWS instead. MAX_CSV_BYTES binds first for wide files.
@@ -122,18 +126,31 @@ def read_input_bytes(
     return content
 
 
-def check_run_size(where: Path, cases: int, replicates: int) -> None:
-    """Refuse a run past :data:`MAX_CASES` cases or :data:`MAX_BOOTSTRAP_DRAWS` resampled cases.
+def check_run_size(
+    where: Path, cases: int, replicates: int, *, row_by_row: str | None = None
+) -> None:
+    """Refuse a run past its case limit or :data:`MAX_BOOTSTRAP_DRAWS` resampled cases.
+
+    ``row_by_row``: why the run builds per-case objects (e.g. ``"a model"``),
+    or None for a run read as columns. The limit is :data:`MAX_CASES` for
+    columns, :data:`MAX_ROW_CASES` row by row.
 
     Raises
     ------
     InputError
-        Naming the protocol, the count and the documented limit.
+        Naming the protocol, the count, the documented limit and, row by row, why.
     """
     if cases > MAX_CASES:
         raise InputError(
             f"{where}: got {cases} cases in the test sets together expected at most "
             f"{MAX_CASES} (documented input limit)"
+        )
+    if row_by_row is not None and cases > MAX_ROW_CASES:
+        raise InputError(
+            f"{where}: got {cases} cases in the test sets together expected at most "
+            f"{MAX_ROW_CASES} for a run read row by row ({row_by_row}) (documented input "
+            f"limit; a predictions protocol whose manifests name no files is read as columns, "
+            f"up to {MAX_CASES} cases)"
         )
     if cases * replicates > MAX_BOOTSTRAP_DRAWS:
         raise InputError(

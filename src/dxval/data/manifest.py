@@ -21,7 +21,13 @@ from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
 from dxval.data.hashing import sha256_bytes
-from dxval.data.limits import MAX_CASES, MAX_CSV_BYTES, MAX_FIELD_CHARS, read_input_bytes
+from dxval.data.limits import (
+    MAX_CASES,
+    MAX_CSV_BYTES,
+    MAX_FIELD_CHARS,
+    MAX_ROW_CASES,
+    read_input_bytes,
+)
 from dxval.errors import InputError
 from dxval.stats.wording import plural
 
@@ -150,12 +156,13 @@ def csv_records(path: Path, raw_bytes: bytes) -> Iterator[tuple[int, list[str], 
     InputError
         Not UTF-8, no header, malformed CSV, a row whose width differs from the
         header's, a cell longer than :data:`~dxval.data.limits.MAX_FIELD_CHARS`
-        or more than :data:`~dxval.data.limits.MAX_CASES` rows. Messages name
+        or more rows than :data:`~dxval.data.limits.MAX_ROW_CASES` (or
+        :data:`~dxval.data.limits.MAX_CASES`, if lower). Messages name
         the line and column, never a cell's content (the file may not be a
         CSV at all).
     """
     reader = csv.reader(io.StringIO(_decode(path, raw_bytes), newline=""))
-    rows = 0
+    rows, limit = 0, min(MAX_CASES, MAX_ROW_CASES)
     try:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):
@@ -172,11 +179,8 @@ def csv_records(path: Path, raw_bytes: bytes) -> Iterator[tuple[int, list[str], 
                     f"expected {len(header)} (as in the header)"
                 )
             rows += 1
-            if rows > MAX_CASES:
-                raise InputError(
-                    f"{path}:{reader.line_num}: got more than {MAX_CASES} rows expected at "
-                    "most that many cases per file (documented input limit)"
-                )
+            if rows > limit:
+                raise InputError(_too_many_rows(path, reader.line_num))
             for name, cell in zip(header, cells, strict=True):
                 _check_cell(path, reader.line_num, name, cell)
             yield (
@@ -190,6 +194,21 @@ def csv_records(path: Path, raw_bytes: bytes) -> Iterator[tuple[int, list[str], 
             f"{path}:{reader.line_num}: got malformed CSV ({_csv_problem(error)}) expected "
             f"UTF-8 CSV with fields of at most {MAX_FIELD_CHARS} characters"
         ) from None
+
+
+def _too_many_rows(path: Path, line: int) -> str:
+    """The message of a file past the row reader's limit (the lower of the two case limits)."""
+    if MAX_CASES <= MAX_ROW_CASES:
+        return (
+            f"{path}:{line}: got more than {MAX_CASES} rows expected at most that many cases "
+            "per file (documented input limit)"
+        )
+    return (
+        f"{path}:{line}: got more than {MAX_ROW_CASES} rows expected at most that many cases "
+        "per file read row by row (documented input limit; a manifest naming no files and a "
+        f"predictions file are read as columns, up to {MAX_CASES} rows, unless the column "
+        "reader declines the file: see the README's Input limits)"
+    )
 
 
 def _csv_problem(error: csv.Error) -> str:

@@ -227,7 +227,11 @@ def align_predictions(
         or ordered.shape[0] == 0
         or not (ordered[where] == case_ids).all()
     ):
-        check_coverage(path, predicted.tolist(), case_ids.tolist())
+        # Sorted set differences (both columns are unique): no Python set of every case ID,
+        # which at 10,000,000 cases would not fit in the memory bound (issue 18).
+        missing = np.setdiff1d(case_ids, predicted, assume_unique=True).tolist()
+        extra = [] if missing else np.setdiff1d(predicted, case_ids, assume_unique=True).tolist()
+        _check_differences(path, missing, extra)
         raise AssertionError("check_coverage accepted predictions that do not match the cases")
     return np.asarray(order[where], dtype=np.intp)
 
@@ -252,12 +256,16 @@ def check_coverage(path: Path, predictions: Iterable[str], case_ids: Iterable[st
     """
     expected = set(case_ids)
     predicted = set(predictions)
-    missing = expected - predicted
+    _check_differences(path, expected - predicted, predicted - expected)
+
+
+def _check_differences(path: Path, missing: Iterable[str], extra: Iterable[str]) -> None:
+    """:func:`check_coverage`'s messages: manifest cases without a row, then unlisted rows."""
+    missing, extra = list(missing), list(extra)  # sets or lists of case IDs
     if missing:
         raise InputError(
             f"{path}: got no row for {_listed(missing)} expected one row per manifest case"
         )
-    extra = predicted - expected
     if extra:
         raise InputError(
             f"{path}: got rows for {_listed(extra)} that no manifest lists "

@@ -33,7 +33,7 @@ from dxval.errors import InputError
 from dxval.evidence.records import CaseColumnRows
 from dxval.pipeline.plan import RunPlan
 
-__all__ = ["case_columns", "columnar_run", "scored_columns"]
+__all__ = ["case_columns", "columnar_run", "row_by_row_reason", "scored_columns"]
 
 #: Reason code of a predictions row with an empty score (as the row-by-row path writes).
 _NO_PREDICTION = "no_prediction"
@@ -41,16 +41,22 @@ _NO_PREDICTION = "no_prediction"
 
 def columnar_run(plan: RunPlan, sources: Sequence[TestSetSource]) -> bool:
     """Whether this run's cases can stay columns from the manifests to ``cases.csv``."""
-    return (
-        plan.model is None
-        and plan.predictions is not None
-        and plan.task is None
-        and not plan.comparators
-        and not plan.robustness
-        and plan.precision_column is None
-        and not plan.attribute_sources.dicom
-        and not any(source.manifest.has_paths for source in sources)
+    return row_by_row_reason(plan, sources) is None
+
+
+def row_by_row_reason(plan: RunPlan, sources: Sequence[TestSetSource]) -> str | None:
+    """Why this run builds one object per case (for the row-by-row case limit), or None."""
+    reasons = (
+        (plan.model is not None, "a model"),
+        (plan.predictions is None, "no predictions file"),
+        (plan.task is not None, "a task protocol"),
+        (bool(plan.comparators), "comparators"),
+        (bool(plan.robustness), "robustness levels"),
+        (plan.precision_column is not None, "a precision study"),
+        (bool(plan.attribute_sources.dicom), "DICOM attributes"),
+        (any(source.manifest.has_paths for source in sources), "a manifest naming files"),
     )
+    return next((reason for applies, reason in reasons if applies), None)
 
 
 def case_columns(plan: RunPlan, sources: Sequence[TestSetSource]) -> CaseColumns:

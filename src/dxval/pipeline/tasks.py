@@ -706,7 +706,9 @@ def run_task(
     progress(f"protocol {plan.protocol_id} ({_kind(plan)}) loaded; checking locks")
     sources = read_sources(plan)
     total = sum(len(source.manifest.rows) for source in sources)
-    check_run_size(plan.path, total, plan.statistics.bootstrap_replicates)
+    check_run_size(
+        plan.path, total, plan.statistics.bootstrap_replicates, row_by_row="a task protocol"
+    )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
     pinned = {item.pin.field: item.pin.actual for item in pins}

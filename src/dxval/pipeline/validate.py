@@ -73,7 +73,12 @@ from dxval.evidence.format import (
 from dxval.evidence.ledger import LedgerSession, TestSetUsage, TestSetUse, ledger_session
 from dxval.evidence.records import CaseColumnRows, CaseRow, case_column_chunks, render_cases
 from dxval.inference import capture_environment as capture_runtime
-from dxval.pipeline.columnar import case_columns, columnar_run, scored_columns
+from dxval.pipeline.columnar import (
+    case_columns,
+    columnar_run,
+    row_by_row_reason,
+    scored_columns,
+)
 from dxval.pipeline.comparison import (
     NOT_IMPLEMENTED,
     ComparatorScores,
@@ -330,10 +335,12 @@ def _gather(
     """Check the locks, read the cases and their scores; record each step in ``audit``."""
     progress(f"protocol {plan.protocol_id} loaded ({plan.path}); checking locks")
     sources = read_sources(plan)
+    row_by_row = row_by_row_reason(plan, sources)
     check_run_size(
         plan.path,
         sum(source.manifest.size for source in sources),
         plan.statistics.resampling_replicates,  # closed-form intervals draw nothing
+        row_by_row=row_by_row,  # per-case objects: the lower MAX_ROW_CASES
     )
     pins = protocol_pins(plan, sources)
     check_pins(item.pin for item in pins)
@@ -519,15 +526,17 @@ def _renderer(templates: TemplateSet) -> Callable[[Path], list[Path]]:
 
 def _record_uses(
     ledger: LedgerSession,
-    gathered: _Gathered,
+    *,
+    uses: Sequence[TestSetUse],
+    pins: Sequence[PinnedItem],
     plan: RunPlan,
     run_id: str,
     audit: AuditLog,
 ) -> None:
     """Append this run's test sets to the reuse ledger (after the bundle is sealed)."""
-    pinned = {item.pin.field: item.pin.actual for item in gathered.pins}
+    pinned = {item.pin.field: item.pin.actual for item in pins}
     ledger.record(
-        gathered.uses,
+        uses,
         protocol_id=plan.protocol_id,
         run_id=run_id,
         model_sha256=pinned.get("model.sha256"),
@@ -671,7 +680,7 @@ def run_validation(
                 task.exit_code, task.status, run_id, plan.protocol_id, task.bundle,
                 task.requirements, task.summary, task.counts, task.message, evidence,
             )  # fmt: skip
-        code, status, message, result, gathered, bundle = _run_and_seal(
+        code, status, message, result, counts, bundle = _run_and_seal(
             plan,
             audit=audit,
             progress=progress,
@@ -691,7 +700,7 @@ def run_validation(
         bundle,
         result.requirements,
         result.summary,
-        gathered.counts,
+        counts,
         message,
         evidence,
     )
@@ -747,8 +756,11 @@ def _run_and_seal(
     inference: InferenceOptions | None,
     ledger: LedgerSession,
     report_templates: TemplateSet | None,
-) -> tuple[ExitCode, str, str | None, AnalysisResult, _Gathered, Path]:
-    """Gather, analyse, write and seal the bundle; record the test-set uses in ``ledger``."""
+) -> tuple[ExitCode, str, str | None, AnalysisResult, dict[str, int], Path]:
+    """Gather, analyse, write and seal the bundle; record the test-set uses in ``ledger``.
+
+    Returns the exit code, status, message, analysis, case counts and the sealed bundle.
+    """
     gathered = _gather(
         plan,
         audit,
@@ -819,7 +831,12 @@ def _run_and_seal(
             "pccp": pccp,
         }
         check_record(RunRecord, run, name=RUN_NAME)
-        render = None if report_templates is None else _renderer(report_templates)
-        bundle = writer.seal(audit, run, render=render)
-    _record_uses(ledger, gathered, plan, run_id, audit)
-    return code, status, message, result, gathered, bundle
+        # Every file is written: the run's tables go before the report reads the bundle back
+        # (issue 18: ~1.5 GiB at 10,000,000 cases, which the 4 GB bound cannot hold twice).
+        counts, uses, pins = gathered.counts, gathered.uses, gathered.pins
+        del gathered, references, model_run, comparator_runs, study, latency, external
+        bundle = writer.seal(
+            audit, run, render=None if report_templates is None else _renderer(report_templates)
+        )
+    _record_uses(ledger, uses=uses, pins=pins, plan=plan, run_id=run_id, audit=audit)
+    return code, status, message, result, counts, bundle

@@ -64,6 +64,11 @@ def case_columns(bundle: BundleData) -> CaseColumns:
     return columns
 
 
+def forget_case_columns() -> None:
+    """Drop the kept bundle and its columns (the report is past its views; issue 18)."""
+    _LAST.clear()
+
+
 def pair_counts(first: Categorical, second: Categorical) -> dict[tuple[str, str], int]:
     """Cases per (first, second) value pair present, counted with one ``bincount``.
 

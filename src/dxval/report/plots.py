@@ -20,6 +20,7 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
@@ -152,8 +153,8 @@ class ScorePanel:
     """Scores of the evaluable positive and negative cases of one population."""
 
     title: str
-    positives: tuple[float, ...]
-    negatives: tuple[float, ...]
+    positives: Sequence[float] | npt.NDArray[np.float64]  # arrays at scale: no float objects
+    negatives: Sequence[float] | npt.NDArray[np.float64]
 
 
 @contextmanager
@@ -400,9 +401,14 @@ def reliability_figure(points: Sequence[ReliabilityPoint], *, title: str) -> str
 
 
 def _bin_edges(panels: Sequence[ScorePanel], threshold: float) -> list[float]:
-    sides = [side for panel in panels for side in (panel.positives, panel.negatives) if side]
-    low = min([threshold, *(min(side) for side in sides)])  # C-level min: no per-case list
-    high = max([threshold, *(max(side) for side in sides)])
+    sides = [
+        array
+        for panel in panels
+        for side in (panel.positives, panel.negatives)
+        if (array := np.asarray(side, dtype=np.float64)).size
+    ]
+    low = min([threshold, *(float(side.min()) for side in sides)])
+    high = max([threshold, *(float(side.max()) for side in sides)])
     if low == high:
         low, high = low - 0.5, high + 0.5
     step = (high - low) / 30

@@ -41,6 +41,7 @@ import jinja2
 
 from dxval.evidence.format import ATTACHED_FILES, FIGURES_FOLDER, BundleData, read_bundle
 from dxval.evidence.signatures.registry import SignerRegistry
+from dxval.report.case_columns import forget_case_columns
 from dxval.report.template_set import (
     SHIPPED,
     TemplateSet,
@@ -380,6 +381,9 @@ def render_reports(
         build_report_view(bundle), templates=templates_view(used, bundle.run.templates)
     )
     moment = run_time(bundle)
+    folder = bundle.folder
+    del bundle  # its case columns are not needed past the views (issue 18: freed before layout)
+    forget_case_columns()
     progress("laying out the pages")
     document = layout(render_html(report, PRINT, templates), moment, templates)
     figures = [
@@ -395,7 +399,7 @@ def render_reports(
     ]
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
     report_pdf, submission_pdf = write_both_pdfs(
-        document, attachments=evidence_attachments(bundle.folder, moment), moment=moment
+        document, attachments=evidence_attachments(folder, moment), moment=moment
     )
     return RenderedReports(
         report_pdf=report_pdf,

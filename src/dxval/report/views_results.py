@@ -626,8 +626,8 @@ def _score_panels(bundle: BundleData) -> list[plots.ScorePanel]:
         panels.append(
             plots.ScorePanel(
                 title,
-                tuple(columns.scores[chosen & columns.truth].tolist()),
-                tuple(columns.scores[chosen & ~columns.truth].tolist()),
+                columns.scores[chosen & columns.truth],  # arrays: 10,000,000 floats as objects
+                columns.scores[chosen & ~columns.truth],  # would be ~0.6 GiB (issue 18)
             )
         )
     return panels
