@@ -6,14 +6,15 @@ validate`` (report included) against ``dxval metrics`` on the same scores;
 peak RSS of the validate process from ``resource.getrusage`` of the child.
 Goal (issue 18): ≤ 3× metrics and ≤ 1.5 GB at 1,000,000 cases; 10,000,000
 cases complete within 4 GB. ``make bench`` runs it at 100,000 cases; the
-issue's sizes are ``--cases 1000000`` and ``--cases 10000000``. At 1e7,
-validate is refused by ``MAX_CASES`` (1,000,000, data/limits.py: the report
-still re-reads cases.csv one object per case); lift it locally to measure, and
-note that ``dxval metrics`` refuses more than 5,000,000 rows, so only validate's
-time and peak RSS are printed there. CPU seconds (user + system of each child) move less
-with the machine's load than wall time.
+issue's sizes are ``--cases 1000000`` and ``--cases 10000000`` (``MAX_CASES``,
+data/limits.py, is 10,000,000 for such a protocol, read as columns).
+``--address-space BYTES`` runs validate under that address-space limit (as
+``prlimit --as=BYTES``): ``--cases 10000000 --address-space 4000000000`` is the
+4 GB check. ``dxval metrics`` refuses more than 5,000,000 rows, so at 1e7 only
+validate's time and peak RSS are printed. CPU seconds (user + system of each
+child) move less with the machine's load than wall time.
 
-Usage: ``python benchmarks/bench_validate.py [--cases N] [--keep DIR]``.
+Usage: ``python benchmarks/bench_validate.py [--cases N] [--keep DIR] [--address-space BYTES]``.
 """
 
 from __future__ import annotations
@@ -98,18 +99,26 @@ requirements:
     return protocol
 
 
-def timed(command: list[str]) -> tuple[float, float, float, int]:
+def timed(command: list[str], address_space: int | None = None) -> tuple[float, float, float, int]:
     """Wall seconds, CPU seconds (user + system), peak RSS (GiB) of the child, exit code.
 
     The peak is read with GNU time's ``%M`` when ``/usr/bin/time`` exists (this
     child alone); otherwise ``RUSAGE_CHILDREN`` (the largest child so far).
+    ``address_space``: the child's ``RLIMIT_AS`` in bytes (None: unlimited).
     """
+
+    def limit() -> None:
+        if address_space is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+
     gnu_time = Path("/usr/bin/time")
     report = Path(tempfile.mkstemp(prefix="dxval-bench-rss-")[1])
     prefix = [str(gnu_time), "-f", "%M", "-o", str(report)] if gnu_time.exists() else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    completed = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [*prefix, *command], capture_output=True, text=True, check=False, preexec_fn=limit
+    )
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -135,6 +144,13 @@ def main() -> int:
         default=None,
         help="write the data here and keep it; data already there for the same --cases is reused",
     )
+    parser.add_argument(
+        "--address-space",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="run validate under this address-space limit (RLIMIT_AS, as prlimit --as=BYTES)",
+    )
     args = parser.parse_args()
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"validate on a {args.cases:,}-case predictions protocol (load average {load})")
@@ -152,11 +168,13 @@ def main() -> int:
         )  # fmt: skip
         print(f"    dxval metrics (same cases)        {metrics:8.2f} s  CPU {metrics_cpu:7.2f} s")
         seconds, cpu, peak, code = timed(
-            [PYTHON, "-m", "dxval", "validate", str(protocol), "--out", str(folder / "out")]
+            [PYTHON, "-m", "dxval", "validate", str(protocol), "--out", str(folder / "out")],
+            args.address_space,
         )
+        guard = "" if args.address_space is None else f" (address space ≤ {args.address_space:,} B)"
         print(
             f"    dxval validate, report included   {seconds:8.2f} s  CPU {cpu:7.2f} s  "
-            f"peak RSS {peak:.2f} GiB"
+            f"peak RSS {peak:.2f} GiB{guard}"
         )
         print(f"    load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
         if code not in (0, 1):
