@@ -21,7 +21,12 @@ Speed: one WeasyPrint layout and one painting serve both PDF renditions
 written as PDF/A-2b, then given the attachments and the PDF/A-3 metadata and
 written again. Before this, each rendition repainted every page (a second
 painting cost as much CPU as the first, and was run in a forked child to save
-wall time on a second core).
+wall time on a second core). pydyf serialises every object twice per write
+(the file and its ``/ID`` digest); each object keeps its first serialisation
+for the rest of its write, and the painted streams for both writes
+(:func:`_serialise_once_per_write`). The layout uses WeasyPrint's user-agent
+stylesheet with its bare pseudo-element rules scoped
+(:mod:`dxval.report.user_agent`). All three give the same bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from __future__ import annotations
 import base64
 import io
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -199,13 +204,19 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
 
     Fonts and other assets are resolved in ``folder`` and then in the bundled
     templates (``templates/fonts``); the layout is shared by both PDF renditions.
+    The user-agent stylesheet is WeasyPrint's with its universal pseudo-element
+    rules scoped (:mod:`dxval.report.user_agent`: same pages, a quarter less CPU)
+    unless the document might need them.
     """
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    from dxval.report.user_agent import needs_stock_user_agent, report_html_class
+
     base = folder if folder is not None else TEMPLATES
+    document_class = HTML if needs_stock_user_agent(html) else report_html_class()
     with source_date_epoch(moment):
-        return HTML(
+        return document_class(
             string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
         ).render(font_config=FontConfiguration())
 
@@ -254,6 +265,7 @@ def write_both_pdfs(
 
     def keep(_document: Any, pdf: Any) -> None:
         painted.append((pdf, len(pdf.objects)))
+        _serialise_once_per_write(pdf.objects)
 
     with source_date_epoch(moment):
         submission: bytes = document.write_pdf(
@@ -280,6 +292,12 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
     del pdf.objects[objects:]
     pdf.current_position = 0
     pdf.xref_position = None
+    metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
+    # What the first write serialised stays valid for the painted streams, which
+    # nothing below changes; dictionaries and the metadata stream are changed.
+    _forget_serialised(
+        obj for obj in pdf.objects if not isinstance(obj, pydyf.Stream) or obj is metadata
+    )
     embedded = []
     for attachment in attachments:
         filespec = write_pdf_attachment(pdf, attachment, compress)
@@ -295,7 +313,6 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
         if "Names" not in pdf.catalog:
             pdf.catalog["Names"] = pydyf.Dictionary()
         pdf.catalog["Names"]["EmbeddedFiles"] = names.reference
-    metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
     variant_function, properties = VARIANTS[ARCHIVE_VARIANT]
     variant_function(pdf, document, [], attachments, compress)
     replacement = pdf.objects.pop()  # the PDF/A-3 XMP stream the variant function added
@@ -303,6 +320,7 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
         raise RuntimeError(f"unexpected object from WeasyPrint's {ARCHIVE_VARIANT} function")
     metadata.stream = replacement.stream
     pdf.catalog["Metadata"] = metadata.reference
+    _serialise_once_per_write(pdf.objects)
     output = io.BytesIO()
     pdf.write(output, properties["pdf_version"], properties["pdf_identifier"], compress)
     return output.getvalue()
@@ -318,24 +336,43 @@ def _serialise_once(stream: Any) -> None:
     million cases, 3.4 s CPU per zlib pass at level 9), so the stream keeps
     its serialised form after the first call. The output is the same bytes.
     """
-    stream.__class__ = _once_stream_class()
+    if not getattr(stream, "_dxval_kept", False):
+        stream.__class__ = _kept_class(stream.__class__)
+
+
+def _serialise_once_per_write(objects: Iterable[Any]) -> None:
+    """Let every object of a PDF about to be written keep its serialised form.
+
+    pydyf serialises each object twice per write (the file, then the MD5 of
+    its ``/ID``: see :func:`_serialise_once`), and the report is written twice
+    (both renditions); nothing changes an object while pydyf writes it, so the
+    second serialisation is the first one's bytes. Between the two writes,
+    :func:`_forget_serialised` drops what the changed objects kept. The output
+    is the same bytes (``tests/report/test_render_speed.py`` compares them
+    with WeasyPrint's own).
+    """
+    for obj in objects:
+        if obj.free != "f" and not getattr(obj, "_dxval_kept", False):
+            obj.__class__ = _kept_class(obj.__class__)
+
+
+def _forget_serialised(objects: Iterable[Any]) -> None:
+    """Drop the serialised form :func:`_serialise_once_per_write` kept for ``objects``."""
+    for obj in objects:
+        obj.__dict__.pop("_dxval_data", None)
 
 
 @cache
-def _once_stream_class() -> type:
-    import pydyf
+def _kept_class(base: type) -> type:
+    """A subclass of the pydyf object class ``base`` whose ``data`` is computed once."""
 
-    class SerialisedOnce(pydyf.Stream):
-        """A ``pydyf.Stream`` whose ``data`` (compressed, with its dictionary) is kept."""
+    def data(self: Any) -> bytes:
+        kept: bytes | None = self.__dict__.get("_dxval_data")
+        if kept is None:
+            kept = self.__dict__["_dxval_data"] = base.data.fget(self)  # type: ignore[attr-defined]
+        return kept
 
-        @property
-        def data(self) -> bytes:
-            kept: bytes | None = self.__dict__.get("_dxval_data")
-            if kept is None:
-                kept = self.__dict__["_dxval_data"] = pydyf.Stream.data.fget(self)
-            return kept
-
-    return SerialisedOnce
+    return type(f"Kept{base.__name__}", (base,), {"data": property(data), "_dxval_kept": True})
 
 
 def templates_view(used: TemplateSet, recorded: dict[str, Any] | None) -> TemplatesView:
