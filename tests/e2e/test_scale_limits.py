@@ -104,8 +104,19 @@ def test_a_run_read_row_by_row_keeps_the_lower_limit(
     assert main(["lock", str(example)]) == 0
     capsys.readouterr()
     _lower_limits(monkeypatch, rows=100)  # each manifest fits, the run's 113 cases do not
+    from dxval.pipeline import lock as lock_module
+
+    hashed: list[str] = []
+    lock_test_set = lock_module.lock_test_set
+
+    def counted(manifest: Any, *, test_set: str) -> Any:
+        hashed.append(test_set)
+        return lock_test_set(manifest, test_set=test_set)
+
+    monkeypatch.setattr(lock_module, "lock_test_set", counted)
     code, errors = _validate(example, tmp_path / "out", capsys)
     assert code == 2
+    assert hashed == ["site-f"]  # refused as soon as the cases read pass the limit
     assert len(errors.splitlines()) == 1
     assert errors.endswith(
         "asah-example.yaml: got 113 cases in the test sets together expected at most 100 for "

@@ -23,6 +23,7 @@ from dxval.analysis import CaseTable, band_of
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.data import (
     CaseColumns,
+    Manifest,
     TestSetSource,
     align_predictions,
     build_case_columns,
@@ -44,8 +45,12 @@ def columnar_run(plan: RunPlan, sources: Sequence[TestSetSource]) -> bool:
     return row_by_row_reason(plan, sources) is None
 
 
-def row_by_row_reason(plan: RunPlan, sources: Sequence[TestSetSource]) -> str | None:
-    """Why this run builds one object per case (for the row-by-row case limit), or None."""
+def row_by_row_reason(plan: RunPlan, sources: Sequence[TestSetSource | Manifest]) -> str | None:
+    """Why this run builds one object per case (for the row-by-row case limit), or None.
+
+    ``sources``: the test sets (or their manifests) read so far.
+    """
+    manifests = [item if isinstance(item, Manifest) else item.manifest for item in sources]
     reasons = (
         (plan.model is not None, "a model"),
         (plan.predictions is None, "no predictions file"),
@@ -54,7 +59,7 @@ def row_by_row_reason(plan: RunPlan, sources: Sequence[TestSetSource]) -> str | 
         (bool(plan.robustness), "robustness levels"),
         (plan.precision_column is not None, "a precision study"),
         (bool(plan.attribute_sources.dicom), "DICOM attributes"),
-        (any(source.manifest.has_paths for source in sources), "a manifest naming files"),
+        (any(manifest.has_paths for manifest in manifests), "a manifest naming files"),
     )
     return next((reason for applies, reason in reasons if applies), None)
 

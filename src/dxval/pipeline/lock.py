@@ -24,6 +24,8 @@ from dxval.data import (
     replace_file,
     rewrite_pins,
 )
+from dxval.data.limits import check_run_size
+from dxval.pipeline.columnar import row_by_row_reason
 from dxval.pipeline.plan import RunPlan, plan_run
 from dxval.pipeline.score import ModelScores
 from dxval.stats.wording import plural
@@ -39,13 +41,26 @@ class LockResult:
 
 
 def read_sources(plan: RunPlan) -> list[TestSetSource]:
-    """Read and lock every test set's manifest (hashing every file it names)."""
-    sources = []
+    """Read and lock every test set's manifest (hashing every file it names).
+
+    The cases read so far are held to the run's case limit after each
+    manifest, before its files are hashed (:func:`check_run_size`: a run read
+    row by row stops at ``MAX_ROW_CASES``, not after reading every manifest).
+    """
+    sources: list[TestSetSource] = []
+    manifests = []
     for test_set in plan.test_sets:
         manifest = read_manifest(
             test_set.manifest_path,
             label=f"test set {test_set.id}",
             data_root=test_set.data_root,
+        )
+        manifests.append(manifest)
+        check_run_size(
+            plan.path,
+            sum(item.size for item in manifests),
+            0,  # the bootstrap draws are checked on the whole run
+            row_by_row=row_by_row_reason(plan, manifests),
         )
         lock = lock_test_set(manifest, test_set=test_set.id)
         sources.append(TestSetSource(test_set.id, test_set.site, manifest, lock))
