@@ -279,3 +279,25 @@ def test_coverage_refusals_from_columns_equal_the_row_by_row_check(
     with pytest.raises(InputError) as got:
         align_predictions(where, columns, cases)
     assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.req("DXV-SCALE7-005")
+def test_case_input_digests_look_files_up_in_one_mapping_per_test_set(example: Path) -> None:
+    from dxval.data import build_cases, case_input_digest, sha256_file
+    from dxval.pipeline.lock import read_sources
+    from dxval.pipeline.plan import plan_run
+
+    _name_files(example)
+    assert main(["lock", str(example)]) == 0
+    plan = plan_run(example)
+    sources = read_sources(plan)
+    for source in sources:
+        assert source.lock is not None
+        # one mapping per lock, not a new dict of every file per case (quadratic at 1e6 files)
+        assert source.lock.file_sha256() is source.lock.file_sha256()
+    cases = build_cases(sources, plan.truth, attributes=plan.attribute_sources)
+    assert len(cases) == 113
+    for case in cases[::20]:
+        (file,) = case.files
+        expected = case_input_digest([(f"images/{file.name}", sha256_file(file))])
+        assert case.input_sha256 == expected

@@ -17,7 +17,7 @@ the file.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -39,10 +39,19 @@ class TestSetLock:
     manifest_sha256: str
     files: tuple[tuple[str, str], ...]
     digest: str
+    _by_name: dict[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", dict(self.files))
 
     def file_sha256(self) -> Mapping[str, str]:
-        """File path relative to the manifest → SHA-256."""
-        return dict(self.files)
+        """File path relative to the manifest → SHA-256.
+
+        Built once per lock: callers look up every case's files in it, and a
+        new dict per case made a manifest naming files quadratic (issue 18:
+        1,000,000 files never finished).
+        """
+        return self._by_name
 
     def to_dict(self) -> dict[str, object]:
         """JSON-safe record for ``lock.json``."""

@@ -27,7 +27,7 @@ from dxval.evidence.format import (
     CriteriaDocument,
     FailureModes,
     RunRecord,
-    read_cases,
+    read_case_columns,
     read_record,
 )
 from dxval.evidence.signatures import key_fingerprint, read_signatures
@@ -296,9 +296,10 @@ def _digests(folder: Path) -> tuple[tuple[str, str], ...]:
 
 
 def _cases(folder: Path) -> tuple[tuple[CaseView, ...], str | None]:
-    try:
-        content = (folder / "cases.csv").read_bytes()
-        lines, _ = read_cases(content, where=folder / "cases.csv")
+    try:  # as columns, rows only for the non-scored cases listed (issue 18: 1e7-case bundles)
+        with (folder / "cases.csv").open("rb") as handle:
+            columns = read_case_columns(handle, where=folder / "cases.csv")
+        lines = [columns[index] for index in columns.where_status_is_not("scored").tolist()]
     except OSError as error:
         return (), f"cases.csv: cannot read ({error.strerror})"
     except (DxvalError, UnicodeDecodeError) as error:
