@@ -192,3 +192,32 @@ def _write_without_keeping(
         patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
         patch.setattr(render, "_serialise_once", lambda stream: None)
         return render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+
+
+@pytest.mark.req("DXV-RENDER3-003")
+def test_the_collector_runs_less_often_while_weasyprint_works_and_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from weasyprint.layout import page
+
+    seen: list[tuple[int, int, int]] = []
+    make_page = page.make_page
+
+    def noting(*arguments: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return make_page(*arguments)
+
+    monkeypatch.setattr(page, "make_page", noting)
+    before = gc.get_threshold()
+    document = render.layout(_html(), MOMENT)
+    assert gc.get_threshold() == before
+    assert seen
+    assert all(threshold[0] >= render.WEASYPRINT_GC_THRESHOLD for threshold in seen)
+    assert seen[0][1:] == before[1:]
+    with pytest.raises(ZeroDivisionError), render.collecting_less():
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
+    render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+    assert gc.get_threshold() == before

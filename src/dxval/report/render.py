@@ -32,6 +32,7 @@ stylesheet with its bare pseudo-element rules scoped
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -154,6 +155,30 @@ def source_date_epoch(moment: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+#: Allocations between two collections of the youngest generation while WeasyPrint works
+#: (Python's default is 700; issue 18).
+WEASYPRINT_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def collecting_less() -> Iterator[None]:
+    """Run Python's cyclic garbage collector less often while WeasyPrint lays out or writes.
+
+    Layout and painting allocate hundreds of thousands of short-lived objects
+    (boxes, styles, PDF operators); at the default threshold the collector
+    runs every 700 allocations and scans the young objects each time, about
+    a sixth of the layout's CPU for the demo report. Nothing is left
+    uncollected: the threshold is restored afterwards (peak RSS of a
+    re-render measured unchanged, 253 MB).
+    """
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], WEASYPRINT_GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
 def evidence_attachments(
     folder: Path, moment: datetime, names: Sequence[str] = ATTACHED_FILES
 ) -> list[Any]:
@@ -214,7 +239,7 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
 
     base = folder if folder is not None else TEMPLATES
     document_class = HTML if needs_stock_user_agent(html) else report_html_class()
-    with source_date_epoch(moment):
+    with source_date_epoch(moment), collecting_less():
         return document_class(
             string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
         ).render(font_config=FontConfiguration())
@@ -225,7 +250,7 @@ def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: da
 
     ``moment`` pins every date (see :func:`source_date_epoch`).
     """
-    with source_date_epoch(moment):
+    with source_date_epoch(moment), collecting_less():
         pdf: bytes = document.write_pdf(
             pdf_variant=variant, pdf_tags=True, attachments=attachments or None
         )
@@ -266,7 +291,7 @@ def write_both_pdfs(
         painted.append((pdf, len(pdf.objects)))
         _serialise_once_per_write(pdf.objects)
 
-    with source_date_epoch(moment):
+    with source_date_epoch(moment), collecting_less():
         submission: bytes = document.write_pdf(
             pdf_variant=SUBMISSION_VARIANT, pdf_tags=True, finisher=keep
         )
