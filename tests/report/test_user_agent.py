@@ -142,7 +142,7 @@ def _counting_stream_data(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
 
 
 @pytest.mark.req("DXV-RENDER3-002")
-def test_painted_streams_are_serialised_once_for_both_renditions(
+def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_per_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import pydyf
@@ -160,12 +160,23 @@ def test_painted_streams_are_serialised_once_for_both_renditions(
         keep(objects)
 
     monkeypatch.setattr(render, "_serialise_once_per_write", noting)
+    object_streams: list[Any] = []
+    add_object = pydyf.PDF.add_object
+
+    def adding(pdf: Any, obj: Any) -> None:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Type") == "/ObjStm":
+            object_streams.append(obj)
+        add_object(pdf, obj)
+
+    monkeypatch.setattr(pydyf.PDF, "add_object", adding)
     both = render.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
     assert both == every_use  # the same bytes as serialising on every use
     assert len(painted) >= 8  # four pages, fonts, their ToUnicode maps, ICC profile, XMP
     times = Counter(counted[id(stream)] for stream in painted)
     # every painted stream once for both PDFs, but the XMP metadata, which changes
     assert times == Counter({1: len(painted) - 1, 2: 1})
+    # the object stream each write makes (every dictionary): once per write, not twice
+    assert Counter(counted[id(stream)] for stream in object_streams) == Counter({1: 2})
 
 
 def _test_attachments() -> list[Any]:

@@ -290,6 +290,7 @@ def write_both_pdfs(
     def keep(_document: Any, pdf: Any) -> None:
         painted.append((pdf, len(pdf.objects)))
         _serialise_once_per_write(pdf.objects)
+        _keep_what_write_adds(pdf)
 
     with source_date_epoch(moment), collecting_less():
         submission: bytes = document.write_pdf(
@@ -314,6 +315,7 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
     # What pydyf's write appended (document information, object stream, cross-reference
     # stream) is rebuilt by the next write; offsets are recomputed from the start.
     del pdf.objects[objects:]
+    del pdf.add_object  # pydyf's own again (see _keep_what_write_adds)
     pdf.current_position = 0
     pdf.xref_position = None
     metadata = pdf.objects[int(pdf.catalog["Metadata"].split()[0])]
@@ -345,6 +347,7 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
     metadata.stream = replacement.stream
     pdf.catalog["Metadata"] = metadata.reference
     _serialise_once_per_write(pdf.objects)
+    _keep_what_write_adds(pdf)
     output = io.BytesIO()
     pdf.write(output, properties["pdf_version"], properties["pdf_identifier"], compress)
     return output.getvalue()
@@ -378,6 +381,22 @@ def _serialise_once_per_write(objects: Iterable[Any]) -> None:
     for obj in objects:
         if obj.free != "f" and not getattr(obj, "_dxval_kept", False):
             obj.__class__ = _kept_class(obj.__class__)
+
+
+def _keep_what_write_adds(pdf: Any) -> None:
+    """Let the objects pydyf's next write adds (info, object stream) keep their serialised form.
+
+    The object stream holds every dictionary of the report (1.3 MB for the
+    demo report, mostly the tag structure); pydyf compresses it for the file
+    and again for the ``/ID`` digest. Set just before a write, removed after it.
+    """
+    add = pdf.add_object
+
+    def add_object(obj: Any) -> None:
+        _serialise_once_per_write((obj,))
+        add(obj)
+
+    pdf.add_object = add_object
 
 
 def _forget_serialised(objects: Iterable[Any]) -> None:
