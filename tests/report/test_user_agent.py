@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,3 +233,15 @@ def test_the_collector_runs_less_often_while_weasyprint_works_and_is_restored(
     assert gc.get_threshold() == before
     render.write_both_pdfs(document, attachments=[], moment=MOMENT)
     assert gc.get_threshold() == before
+
+
+@pytest.mark.req("DXV-RENDER3-001")
+def test_templates_from_elsewhere_get_weasyprints_own_stylesheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template's CSS may escape what the text check looks for (``fl\\oat: footnote``)."""
+    html = _html("<p>a<span style='fl\\oat: footnote'>escaped footnote</span></p>")
+    assert not user_agent.needs_stock_user_agent(html)
+    counted = _style_computations(monkeypatch)
+    render.layout(html, MOMENT, tmp_path)  # tmp_path: a --templates folder
+    assert counted["footnote-call"] > 0

@@ -228,9 +228,10 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
 
     Fonts and other assets are resolved in ``folder`` and then in the bundled
     templates (``templates/fonts``); the layout is shared by both PDF renditions.
-    The user-agent stylesheet is WeasyPrint's with its universal pseudo-element
-    rules scoped (:mod:`dxval.report.user_agent`: same pages, a quarter less CPU)
-    unless the document might need them.
+    With the shipped templates, the user-agent stylesheet is WeasyPrint's with
+    its universal pseudo-element rules scoped (:mod:`dxval.report.user_agent`:
+    same pages, a quarter less CPU) unless the document might need them; other
+    templates get WeasyPrint's own.
     """
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
@@ -238,7 +239,10 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
     from dxval.report.user_agent import needs_stock_user_agent, report_html_class
 
     base = folder if folder is not None else TEMPLATES
-    document_class = HTML if needs_stock_user_agent(html) else report_html_class()
+    # templates from elsewhere (--templates) get WeasyPrint's own rules: their styles are
+    # not dxval's, and the text check of needs_stock_user_agent is not a CSS parser
+    stock = folder is not None or needs_stock_user_agent(html)
+    document_class = HTML if stock else report_html_class()
     with source_date_epoch(moment), collecting_less():
         return document_class(
             string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
