@@ -290,3 +290,18 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
     other = pydyf.Stream([b"other bytes"], {}, compress=True)  # not the deflated content
     render._serialise_once(other, (content, attachments[0].dxval_deflated[1]))
     assert other.data == pydyf.Stream([b"other bytes"], {}, compress=True).data
+
+
+@pytest.mark.req("DXV-RENDER3-002")
+def test_a_single_rendition_is_serialised_once_per_write_with_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = render.layout(_html(), MOMENT)
+    with monkeypatch.context() as patch:
+        patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
+        plain = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    counted = _counting_stream_data(monkeypatch)
+    kept = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    assert kept == plain
+    assert counted
+    assert max(counted.values()) == 1  # pydyf's second serialisation (the /ID) reuses the first

@@ -269,11 +269,17 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
 def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: datetime) -> bytes:
     """Write a laid-out ``document`` as a tagged PDF of ``variant`` (e.g. ``pdf/a-3b``).
 
-    ``moment`` pins every date (see :func:`source_date_epoch`).
+    ``moment`` pins every date (see :func:`source_date_epoch`). Each object
+    is serialised once (:func:`_serialise_once_per_write`); the same bytes.
     """
+
+    def keep(_document: Any, pdf: Any) -> None:
+        _serialise_once_per_write(pdf.objects)
+        _keep_what_write_adds(pdf)
+
     with source_date_epoch(moment), collecting_less():
         pdf: bytes = document.write_pdf(
-            pdf_variant=variant, pdf_tags=True, attachments=attachments or None
+            pdf_variant=variant, pdf_tags=True, attachments=attachments or None, finisher=keep
         )
     return pdf
 
