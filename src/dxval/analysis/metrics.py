@@ -142,6 +142,9 @@ class MetricEngine:
         self._calibrated: dict[tuple[str, str, float], dict[str, object]] = {}
         self._single: dict[tuple[str, str, float, str], Estimate] = {}
         self._record: dict[str, object] | None = None  # the last calibration computed
+        self._by_score: (
+            tuple[npt.NDArray[np.integer], npt.NDArray[np.float64], npt.NDArray[np.bool_]] | None
+        ) = None
 
     def metrics(
         self,
@@ -272,7 +275,9 @@ class MetricEngine:
     ) -> Estimate:
         settings = self.settings
         if settings.ap_method == "logit":
-            return average_precision_logit(truth, scores, confidence_level=level)
+            return average_precision_logit(
+                truth, scores, confidence_level=level, sorted_scores=self._sorted_classes(selected)
+            )
         return average_precision(
             truth,
             scores,
@@ -282,6 +287,24 @@ class MetricEngine:
             confidence_level=level,
             interval=settings.bootstrap_interval,
         )
+
+    def _sorted_classes(
+        self, selected: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The selected cases' positive and negative scores, each ascending.
+
+        All cases are sorted once; each population's classes are then picked
+        out in that order (the same values as sorting the population: ties
+        are equal values), instead of two sorts per population and metric.
+        """
+        if self._by_score is None:
+            table = self.table
+            index = np.int32 if table.size < 2**31 else np.int64  # 4 bytes a case, not 8
+            order = np.argsort(table.scores, kind="stable").astype(index)
+            self._by_score = (order, table.scores[order], table.truth[order])
+        ranks, ranked, truth = self._by_score
+        chosen = selected[ranks]
+        return ranked[chosen & truth], ranked[chosen & ~truth]
 
     def _decision(
         self,
@@ -308,7 +331,9 @@ class MetricEngine:
         level: float,
     ) -> Estimate:
         if self.settings.auc_method == "delong":
-            return auc_delong(truth, scores, confidence_level=level)
+            return auc_delong(
+                truth, scores, confidence_level=level, sorted_scores=self._sorted_classes(selected)
+            )
         return bootstrap_auc(
             truth,
             scores,
