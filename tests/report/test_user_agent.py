@@ -1,0 +1,234 @@
+"""Report layout and writing speed (issue 18 item 4): the same pages and bytes, less CPU.
+
+Two mechanisms of :mod:`dxval.report.render`, each checked against what it
+replaces:
+
+* the user-agent stylesheet with its bare pseudo-element rules scoped
+  (:mod:`dxval.report.user_agent`): the PDF bytes equal those WeasyPrint
+  writes with its own stylesheet, on a document with what those rules could
+  reach (list items, tables, links, generated content, page counters);
+* every PDF object serialised once per write, and the painted streams once
+  for both renditions: the same bytes as serialising on every use.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from dxval.report import render, user_agent
+
+MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+DOCUMENT = """<!doctype html><html lang=en><head><title>t</title><style>
+@page { size: A5; @bottom-center { content: "Page " counter(page) " of " counter(pages) } }
+h2::before { content: "§ "; }
+td.n { text-align: right; }
+</style></head><body>
+<h1 id=top>Validation report</h1>
+<ol><li>first item</li><li>second <b>item</b></li></ol>
+<ul><li>bullet</li><li><a href="#t">to the table</a></li></ul>
+<p>Contents: <a href="#t">table</a> on page <span class=p>x</span>.</p>
+<h2 style="break-before: page">Results</h2>
+<table id=t><thead><tr><th>Metric</th><th>Estimate</th></tr></thead><tbody>
+{rows}
+</tbody></table>
+<p>End, back to <a href="#top">top</a>.</p>
+</body></html>"""
+
+
+def _html(extra: str = "") -> str:
+    rows = "".join(
+        f"<tr><td>metric {i}</td><td class=n>0.{i:03d} (95% CI)</td></tr>" for i in range(60)
+    )
+    return DOCUMENT.replace("{rows}", rows).replace("</body>", extra + "</body>")
+
+
+def _stock_pdf(html: str) -> bytes:
+    """What WeasyPrint writes with its own user-agent stylesheet."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    with render.source_date_epoch(MOMENT):
+        document = HTML(
+            string=html, base_url=str(render.TEMPLATES) + "/", url_fetcher=render.url_fetcher(None)
+        ).render(font_config=FontConfiguration())
+    return render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+
+
+def _style_computations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    from weasyprint.css import StyleFor
+
+    counted: Counter[str] = Counter()
+    original = StyleFor.set_computed_styles
+
+    def counting(self: Any, element: Any, parent: Any, *arguments: Any, **options: Any) -> Any:
+        counted[str(options.get("pseudo_type"))] += 1
+        return original(self, element, parent, *arguments, **options)
+
+    monkeypatch.setattr(StyleFor, "set_computed_styles", counting)
+    return counted
+
+
+@pytest.mark.req("DXV-RENDER3-001")
+def test_the_scoped_user_agent_gives_weasyprints_bytes_with_fewer_styles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    html = _html()
+    assert not user_agent.needs_stock_user_agent(html)
+    stock = _stock_pdf(html)
+    counted = _style_computations(monkeypatch)
+    document = render.layout(html, MOMENT)
+    scoped = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    assert len(document.pages) == 4  # the table runs over pages 2 to 4
+    assert scoped == stock
+    # the six bare pseudo-element rules no longer give every element six styles
+    assert counted["footnote-call"] == counted["note-callback"] == 0
+    assert 0 < counted["marker"] <= 4  # the four list items
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "<p style='float: footnote'>a footnote</p>",
+        "<p style='FLOAT:note'>a note</p>",
+        "<div style='display: list-item'>made a list item</div>",
+        "<link rel=stylesheet href='more.css'>",
+        "<style>@import url(more.css);</style>",
+    ],
+)
+@pytest.mark.req("DXV-RENDER3-001")
+def test_a_document_the_scoped_rules_might_miss_gets_weasyprints_own(
+    extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = _html(extra)
+    assert user_agent.needs_stock_user_agent(html)
+    if "more.css" in extra:
+        return  # not laid out: the linked sheet does not exist
+    stock = _stock_pdf(html)
+    counted = _style_computations(monkeypatch)
+    document = render.layout(html, MOMENT)
+    assert counted["footnote-call"] > 0  # WeasyPrint's own stylesheet
+    assert render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT) == stock
+
+
+@pytest.mark.req("DXV-RENDER3-001")
+def test_another_weasyprint_stylesheet_is_refused_not_half_scoped() -> None:
+    from weasyprint.html import UA
+
+    scoped = user_agent.scoped_text(UA)
+    assert "\nli::marker {" in scoped
+    assert "\n::" not in scoped.split("@page")[0].replace("\n::-", "")  # no bare rule left
+    with pytest.raises(RuntimeError, match="::footnote-call"):
+        user_agent.scoped_text(UA.replace("\n::footnote-call {", "\n::footnote-call, x {"))
+
+
+def _counting_stream_data(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
+    import pydyf
+
+    counted: Counter[int] = Counter()
+    original = pydyf.Stream.data.fget
+
+    def data(self: Any) -> bytes:
+        counted[id(self)] += 1
+        result: bytes = original(self)
+        return result
+
+    monkeypatch.setattr(pydyf.Stream, "data", property(data))
+    return counted
+
+
+@pytest.mark.req("DXV-RENDER3-002")
+def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_per_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pydyf
+
+    document = render.layout(_html(), MOMENT)
+    every_use = _write_without_keeping(document, _test_attachments(), monkeypatch)
+    counted = _counting_stream_data(monkeypatch)
+    painted: list[Any] = []
+    keep = render._serialise_once_per_write
+
+    def noting(objects: Any) -> None:
+        objects = list(objects)
+        if not painted:
+            painted.extend(obj for obj in objects if isinstance(obj, pydyf.Stream))
+        keep(objects)
+
+    monkeypatch.setattr(render, "_serialise_once_per_write", noting)
+    object_streams: list[Any] = []
+    add_object = pydyf.PDF.add_object
+
+    def adding(pdf: Any, obj: Any) -> None:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Type") == "/ObjStm":
+            object_streams.append(obj)
+        add_object(pdf, obj)
+
+    monkeypatch.setattr(pydyf.PDF, "add_object", adding)
+    both = render.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
+    assert both == every_use  # the same bytes as serialising on every use
+    assert len(painted) >= 8  # four pages, fonts, their ToUnicode maps, ICC profile, XMP
+    times = Counter(counted[id(stream)] for stream in painted)
+    # every painted stream once for both PDFs, but the XMP metadata, which changes
+    assert times == Counter({1: len(painted) - 1, 2: 1})
+    # the object stream each write makes (every dictionary): once per write, not twice
+    assert Counter(counted[id(stream)] for stream in object_streams) == Counter({1: 2})
+
+
+def _test_attachments() -> list[Any]:
+    """A fresh attachment (WeasyPrint reads an attachment's source once)."""
+    from weasyprint import Attachment
+
+    naive = MOMENT.replace(tzinfo=None)
+    return [
+        Attachment(
+            string="case_id,score\na,0.5\n",
+            name="cases.csv",
+            description="cases.csv",
+            created=naive,
+            modified=naive,
+            relationship="Data",
+        )
+    ]
+
+
+def _write_without_keeping(
+    document: Any, attachments: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> tuple[bytes, bytes]:
+    with monkeypatch.context() as patch:
+        patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
+        patch.setattr(render, "_serialise_once", lambda stream: None)
+        return render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+
+
+@pytest.mark.req("DXV-RENDER3-003")
+def test_the_collector_runs_less_often_while_weasyprint_works_and_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from weasyprint.layout import page
+
+    seen: list[tuple[int, int, int]] = []
+    make_page = page.make_page
+
+    def noting(*arguments: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return make_page(*arguments)
+
+    monkeypatch.setattr(page, "make_page", noting)
+    before = gc.get_threshold()
+    document = render.layout(_html(), MOMENT)
+    assert gc.get_threshold() == before
+    assert seen
+    assert all(threshold[0] >= render.WEASYPRINT_GC_THRESHOLD for threshold in seen)
+    assert seen[0][1:] == before[1:]
+    with pytest.raises(ZeroDivisionError), render.collecting_less():
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
+    render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+    assert gc.get_threshold() == before
