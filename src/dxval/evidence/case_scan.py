@@ -281,7 +281,7 @@ def _scan(content: bytes) -> CaseColumnsFile:
             _add_categories(column, block, starts[:, index], lengths[:, index])
     case_ids = np.concatenate(ids)
     return CaseColumnsFile(
-        case_ids=case_ids.astype(f"S{max(int(np.char.str_len(case_ids).max()), 1)}"),
+        case_ids=case_ids.astype(f"S{max(int(np.char.str_len(case_ids).max()), 1)}", copy=False),
         text={name: column.categorical() for name, column in text.items()},
         truth=np.concatenate(truth),
         scores=np.concatenate(scores),
