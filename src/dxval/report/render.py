@@ -35,7 +35,9 @@ import base64
 import gc
 import io
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -182,25 +184,40 @@ def collecting_less() -> Iterator[None]:
 def evidence_attachments(
     folder: Path, moment: datetime, names: Sequence[str] = ATTACHED_FILES
 ) -> list[Any]:
-    """The bundle files ``names`` as PDF/A-3 associated files, with fixed MIME types and dates."""
+    """The bundle files ``names`` as PDF/A-3 associated files, with fixed MIME types and dates.
+
+    Each file's compressed form starts at once on a worker thread (zlib lets
+    go of the GIL), so that it is made while WeasyPrint lays out and paints
+    the pages: cases.csv is 67 MB at a million cases, 3.4 s of zlib at level 9
+    (issue 18). The PDF gets the same bytes (:func:`_serialise_once`).
+    Call it before the layout.
+    """
     from weasyprint import Attachment
 
     naive = moment.replace(tzinfo=None)
     attachments: list[Any] = []
+    compressing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dxval-deflate")
     for name in names:
         content = (folder / name).read_bytes()
         media = _MEDIA_TYPES[Path(name).suffix]
-        attachments.append(
-            Attachment(
-                **_attachment_source(name, content, media),
-                name=name,
-                description=FILE_DESCRIPTIONS.get(name, name),
-                created=naive,
-                modified=naive,
-                relationship=_RELATIONSHIPS.get(name, "Data"),
-            )
+        attachment = Attachment(
+            **_attachment_source(name, content, media),
+            name=name,
+            description=FILE_DESCRIPTIONS.get(name, name),
+            created=naive,
+            modified=naive,
+            relationship=_RELATIONSHIPS.get(name, "Data"),
         )
+        attachment.dxval_deflated = (content, compressing.submit(_deflate, content))
+        attachments.append(attachment)
+    compressing.shutdown(wait=False)
     return attachments
+
+
+def _deflate(content: bytes) -> bytes:
+    """``content`` compressed as pydyf compresses a stream (zlib level 9); zlib drops the GIL."""
+    deflate = zlib.compressobj(level=9)
+    return deflate.compress(content) + deflate.flush()
 
 
 def _attachment_source(name: str, content: bytes, media: str) -> dict[str, Any]:
@@ -228,9 +245,10 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
 
     Fonts and other assets are resolved in ``folder`` and then in the bundled
     templates (``templates/fonts``); the layout is shared by both PDF renditions.
-    The user-agent stylesheet is WeasyPrint's with its universal pseudo-element
-    rules scoped (:mod:`dxval.report.user_agent`: same pages, a quarter less CPU)
-    unless the document might need them.
+    With the shipped templates, the user-agent stylesheet is WeasyPrint's with
+    its universal pseudo-element rules scoped (:mod:`dxval.report.user_agent`:
+    same pages, a quarter less CPU) unless the document might need them; other
+    templates get WeasyPrint's own.
     """
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
@@ -238,7 +256,10 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
     from dxval.report.user_agent import needs_stock_user_agent, report_html_class
 
     base = folder if folder is not None else TEMPLATES
-    document_class = HTML if needs_stock_user_agent(html) else report_html_class()
+    # templates from elsewhere (--templates) get WeasyPrint's own rules: their styles are
+    # not dxval's, and the text check of needs_stock_user_agent is not a CSS parser
+    stock = folder is not None or needs_stock_user_agent(html)
+    document_class = HTML if stock else report_html_class()
     with source_date_epoch(moment), collecting_less():
         return document_class(
             string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
@@ -329,7 +350,8 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
         filespec = write_pdf_attachment(pdf, attachment, compress)
         if filespec is None:  # WeasyPrint logs a failed fetch and goes on: never here
             raise RuntimeError(f"cannot embed {attachment.name} in {REPORT_NAME}")
-        _serialise_once(pdf.objects[int(filespec["EF"]["F"].split()[0])])
+        stream = pdf.objects[int(filespec["EF"]["F"].split()[0])]
+        _serialise_once(stream, getattr(attachment, "dxval_deflated", None))
         embedded.append(filespec)
     if embedded:
         names = pydyf.Dictionary({"Names": pydyf.Array()})
@@ -353,7 +375,7 @@ def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]
     return output.getvalue()
 
 
-def _serialise_once(stream: Any) -> None:
+def _serialise_once(stream: Any, deflated: tuple[bytes, Future[bytes]] | None = None) -> None:
     """Let an embedded file's stream be compressed once per write instead of twice (issue 18).
 
     pydyf serialises every object twice when it writes a PDF with an
@@ -362,9 +384,30 @@ def _serialise_once(stream: Any) -> None:
     embedded evidence files are most of those bytes (cases.csv is 67 MB at a
     million cases, 3.4 s CPU per zlib pass at level 9), so the stream keeps
     its serialised form after the first call. The output is the same bytes.
+    ``deflated``: the stream's content and its compressed form, made on a
+    worker thread while the pages were laid out (:func:`evidence_attachments`).
     """
+    if deflated is not None:
+        content, compressed = deflated
+        if stream.compress and len(stream.stream) == 1 and stream.stream[0] == content:
+            stream.__dict__["_dxval_data"] = _stream_data(stream, compressed.result())
     if not getattr(stream, "_dxval_kept", False):
         stream.__class__ = _kept_class(stream.__class__)
+
+
+def _stream_data(stream: Any, compressed: bytes) -> bytes:
+    """What pydyf's ``Stream.data`` gives for ``stream``, its content already ``compressed``.
+
+    pydyf writes the stream's dictionary with ``/Filter /FlateDecode`` and the
+    compressed ``/Length``, then the compressed bytes between ``stream`` and
+    ``endstream`` (``tests/report/test_user_agent.py`` compares with pydyf's own).
+    """
+    import pydyf
+
+    extra = pydyf.Dictionary(stream.extra.copy())
+    extra["Filter"] = "/FlateDecode"
+    extra["Length"] = len(compressed)
+    return b"\n".join((extra.data, b"stream", compressed, b"endstream"))
 
 
 def _serialise_once_per_write(objects: Iterable[Any]) -> None:
@@ -461,6 +504,7 @@ def render_reports(
         build_report_view(bundle), templates=templates_view(used, bundle.run.templates)
     )
     moment = run_time(bundle)
+    attachments = evidence_attachments(bundle.folder, moment)  # compressed during the layout
     progress("laying out the pages")
     document = layout(render_html(report, PRINT, templates), moment, templates)
     figures = [
@@ -475,9 +519,7 @@ def render_reports(
         if figure is not None
     ]
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
-    report_pdf, submission_pdf = write_both_pdfs(
-        document, attachments=evidence_attachments(bundle.folder, moment), moment=moment
-    )
+    report_pdf, submission_pdf = write_both_pdfs(document, attachments=attachments, moment=moment)
     return RenderedReports(
         report_pdf=report_pdf,
         submission_pdf=submission_pdf,
