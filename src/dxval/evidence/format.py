@@ -835,15 +835,24 @@ def _score_column(
 def read_case_columns(content: bytes, *, where: Path) -> CaseColumnsFile:
     """``cases.csv`` as columns, with the checks and messages of :func:`read_cases`.
 
-    Parsed by :mod:`csv` (same cells as ``csv.DictReader``: a short row's
-    missing cells are empty, a long row's extra cells ignored), a chunk of
-    rows at a time.
+    Same cells as ``csv.DictReader`` (a short row's missing cells are empty,
+    a long row's extra cells ignored). The files dxval writes are split by
+    :func:`dxval.evidence.case_scan.scan_case_columns` (NumPy, same result);
+    any other file, and every refusal, by :func:`csv_case_columns`.
 
     Raises
     ------
     InputError
         A required column is missing or a score is not a number.
     """
+    from dxval.evidence.case_scan import scan_case_columns
+
+    scanned = scan_case_columns(content)  # the files dxval writes, split by NumPy (issue 18)
+    return scanned if scanned is not None else csv_case_columns(content, where=where)
+
+
+def csv_case_columns(content: bytes, *, where: Path) -> CaseColumnsFile:
+    """:func:`read_case_columns` by :mod:`csv`, a chunk of rows at a time: any file, any message."""
     # Decoded as it is read (no second copy of the file), split at "\n" only, like
     # io.StringIO(content.decode("utf-8")) which the row reader used.
     reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding="utf-8", newline="\n"))
