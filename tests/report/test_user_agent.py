@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,7 +143,7 @@ def _counting_stream_data(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
 
 
 @pytest.mark.req("DXV-RENDER3-002")
-def test_painted_streams_are_serialised_once_for_both_renditions(
+def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_per_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import pydyf
@@ -160,12 +161,23 @@ def test_painted_streams_are_serialised_once_for_both_renditions(
         keep(objects)
 
     monkeypatch.setattr(render, "_serialise_once_per_write", noting)
+    object_streams: list[Any] = []
+    add_object = pydyf.PDF.add_object
+
+    def adding(pdf: Any, obj: Any) -> None:
+        if isinstance(obj, pydyf.Stream) and obj.extra.get("Type") == "/ObjStm":
+            object_streams.append(obj)
+        add_object(pdf, obj)
+
+    monkeypatch.setattr(pydyf.PDF, "add_object", adding)
     both = render.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
     assert both == every_use  # the same bytes as serialising on every use
     assert len(painted) >= 8  # four pages, fonts, their ToUnicode maps, ICC profile, XMP
     times = Counter(counted[id(stream)] for stream in painted)
     # every painted stream once for both PDFs, but the XMP metadata, which changes
     assert times == Counter({1: len(painted) - 1, 2: 1})
+    # the object stream each write makes (every dictionary): once per write, not twice
+    assert Counter(counted[id(stream)] for stream in object_streams) == Counter({1: 2})
 
 
 def _test_attachments() -> list[Any]:
@@ -190,5 +202,106 @@ def _write_without_keeping(
 ) -> tuple[bytes, bytes]:
     with monkeypatch.context() as patch:
         patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
-        patch.setattr(render, "_serialise_once", lambda stream: None)
+        patch.setattr(render, "_serialise_once", lambda stream, deflated=None: None)
         return render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+
+
+@pytest.mark.req("DXV-RENDER3-003")
+def test_the_collector_runs_less_often_while_weasyprint_works_and_is_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from weasyprint.layout import page
+
+    seen: list[tuple[int, int, int]] = []
+    make_page = page.make_page
+
+    def noting(*arguments: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return make_page(*arguments)
+
+    monkeypatch.setattr(page, "make_page", noting)
+    before = gc.get_threshold()
+    document = render.layout(_html(), MOMENT)
+    assert gc.get_threshold() == before
+    assert seen
+    assert all(threshold[0] >= render.WEASYPRINT_GC_THRESHOLD for threshold in seen)
+    assert seen[0][1:] == before[1:]
+    with pytest.raises(ZeroDivisionError), render.collecting_less():
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
+    render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+    assert gc.get_threshold() == before
+
+
+@pytest.mark.req("DXV-RENDER3-001")
+def test_templates_from_elsewhere_get_weasyprints_own_stylesheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A template's CSS may escape what the text check looks for (``fl\\oat: footnote``)."""
+    html = _html("<p>a<span style='fl\\oat: footnote'>escaped footnote</span></p>")
+    assert not user_agent.needs_stock_user_agent(html)
+    counted = _style_computations(monkeypatch)
+    render.layout(html, MOMENT, tmp_path)  # tmp_path: a --templates folder
+    assert counted["footnote-call"] > 0
+
+
+@pytest.mark.req("DXV-RENDER3-006")
+def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import zlib
+
+    import pydyf
+
+    rows = "".join(f"CASE-{i:05d},{i % 2},0.{i % 997:03d}\n" for i in range(20_000))
+    (tmp_path / "cases.csv").write_text("case_id,truth,score\n" + rows)
+    (tmp_path / "protocol.yaml").write_text("id: P\n")
+    names = ("cases.csv", "protocol.yaml")
+    document = render.layout(_html(), MOMENT)
+    plain = _write_without_keeping(
+        document, render.evidence_attachments(tmp_path, MOMENT, names), monkeypatch
+    )
+    threads: list[str] = []
+    compressobj = zlib.compressobj
+
+    def noting(*arguments: Any, **options: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return compressobj(*arguments, **options)
+
+    monkeypatch.setattr(zlib, "compressobj", noting)
+    attachments = render.evidence_attachments(tmp_path, MOMENT, names)
+    assert all(attachment.dxval_deflated[1].result(timeout=60) for attachment in attachments)
+    deflating = [name for name in threads if name.startswith("dxval-deflate")]
+    assert len(deflating) == 2  # one per file, on the worker threads
+    threads.clear()
+    archive, submission = render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+    assert (archive, submission) == plain  # the same bytes as compressing while writing
+    assert not any(name.startswith("dxval-deflate") for name in threads)
+    # what is written for a precompressed stream is what pydyf writes for it
+    content = (tmp_path / "cases.csv").read_bytes()
+    stream = pydyf.Stream([content], {"Type": "/EmbeddedFile"}, compress=True)
+    expected = stream.data
+    assert render._stream_data(stream, render._deflate(content)) == expected
+    render._serialise_once(stream, (content, attachments[0].dxval_deflated[1]))
+    assert stream.data == expected
+    other = pydyf.Stream([b"other bytes"], {}, compress=True)  # not the deflated content
+    render._serialise_once(other, (content, attachments[0].dxval_deflated[1]))
+    assert other.data == pydyf.Stream([b"other bytes"], {}, compress=True).data
+
+
+@pytest.mark.req("DXV-RENDER3-002")
+def test_a_single_rendition_is_serialised_once_per_write_with_the_same_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = render.layout(_html(), MOMENT)
+    with monkeypatch.context() as patch:
+        patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
+        plain = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    counted = _counting_stream_data(monkeypatch)
+    kept = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    assert kept == plain
+    assert counted
+    assert max(counted.values()) == 1  # pydyf's second serialisation (the /ID) reuses the first

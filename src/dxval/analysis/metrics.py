@@ -135,6 +135,16 @@ class MetricEngine:
         self.average_precision = average_precision
         self._cache: dict[tuple[str, str, float], dict[str, Estimate]] = {}
         self._calibration: dict[str, dict[str, object] | None] = {}
+        # Issue 18: a population with the same cases as one already computed (the one site
+        # of a one-site protocol is "all") reuses its estimates, and a criterion asking for
+        # one metric at its own level computes that metric only. Same values either way.
+        self._computed_cases: list[tuple[int, npt.NDArray[np.bool_], str]] = []
+        self._calibrated: dict[tuple[str, str, float], dict[str, object]] = {}
+        self._single: dict[tuple[str, str, float, str], Estimate] = {}
+        self._record: dict[str, object] | None = None  # the last calibration computed
+        self._by_score: (
+            tuple[npt.NDArray[np.integer], npt.NDArray[np.float64], npt.NDArray[np.bool_]] | None
+        ) = None
 
     def metrics(
         self,
@@ -152,8 +162,28 @@ class MetricEngine:
         level = self.settings.confidence_level if confidence_level is None else confidence_level
         key = (population.key, handling, level)
         if key not in self._cache:
-            self._cache[key] = self._compute(population, handling, level)
+            twin = self._same_cases(population)
+            if twin is not None and (twin, handling, level) in self._cache:
+                self._cache[key] = dict(self._cache[(twin, handling, level)])
+                record = self._calibrated.get((twin, handling, level))
+                if record is not None:  # as computing it again would record it
+                    self._calibrated[key] = record
+                    self._calibration.setdefault(population.key, record)
+            else:
+                self._cache[key] = self._compute(population, handling, level)
+                if twin is None:
+                    count = int(population.mask.sum())
+                    self._computed_cases.append((count, population.mask, population.key))
         return self._cache[key]
+
+    def _same_cases(self, population: Population) -> str | None:
+        """The key of a computed population with exactly ``population``'s cases, if any."""
+        mask = population.mask
+        count = int(mask.sum())
+        for other_count, other_mask, other_key in self._computed_cases:
+            if other_count == count and np.array_equal(other_mask, mask):
+                return other_key
+        return None
 
     def estimate(
         self,
@@ -163,10 +193,40 @@ class MetricEngine:
         handling: str,
         confidence_level: float | None = None,
     ) -> Estimate:
-        """One metric of ``population`` (see :meth:`metrics`)."""
-        return self.metrics(population, handling=handling, confidence_level=confidence_level)[
-            metric
-        ]
+        """One metric of ``population`` (see :meth:`metrics`).
+
+        When the population's metrics at this level are not computed yet (a
+        criterion's own level), only ``metric`` is computed: the same call
+        with the same cases, so the same estimate.
+        """
+        level = self.settings.confidence_level if confidence_level is None else confidence_level
+        key = (population.key, handling, level)
+        if key in self._cache or handling != "exclude":
+            return self.metrics(population, handling=handling, confidence_level=level)[metric]
+        single = (*key, metric)
+        if single not in self._single:
+            self._single[single] = self._compute_one(population, metric, level)
+        return self._single[single]
+
+    def _compute_one(self, population: Population, metric: str, level: float) -> Estimate:
+        """:meth:`_compute`'s ``metric`` for evaluable cases, without the other metrics."""
+        table = self.table
+        selected = population.mask & table.evaluable
+        truth, scores = table.truth[selected], table.scores[selected]
+        # the calibration record is kept at the first level computed: keep that order
+        calibration = None
+        if population.key not in self._calibration or metric in CALIBRATION_METRICS:
+            calibration = self._calibration_metrics(population.key, truth, scores, level)
+        if metric in CALIBRATION_METRICS and calibration is not None:
+            return calibration[metric]
+        if metric == "auc":
+            return self._auc(truth, scores, selected, level)
+        if metric == "average_precision" and self.average_precision:
+            return self._average_precision(truth, scores, selected, level)
+        decisions = self._decision(truth, scores, self.settings.operating_point, level)
+        if metric in decisions:
+            return decisions[metric]
+        return self.metrics(population, handling="exclude", confidence_level=level)[metric]
 
     def calibration_record(self, population: Population) -> dict[str, object] | None:
         """The full calibration result (reliability bins included) when it was computed."""
@@ -193,7 +253,10 @@ class MetricEngine:
                     n=int(truth.shape[0]),
                 )
             )
+            self._record = None
             results.update(self._calibration_metrics(population.key, truth, scores, level))
+            if self._record is not None:  # for a population with the same cases (metrics())
+                self._calibrated[(population.key, handling, level)] = self._record
         else:
             called = table.called_positive() | (~table.evaluable & (handling == "as_positive"))
             decisions = called[mask].astype(np.float64)
@@ -212,7 +275,9 @@ class MetricEngine:
     ) -> Estimate:
         settings = self.settings
         if settings.ap_method == "logit":
-            return average_precision_logit(truth, scores, confidence_level=level)
+            return average_precision_logit(
+                truth, scores, confidence_level=level, sorted_scores=self._sorted_classes(selected)
+            )
         return average_precision(
             truth,
             scores,
@@ -222,6 +287,24 @@ class MetricEngine:
             confidence_level=level,
             interval=settings.bootstrap_interval,
         )
+
+    def _sorted_classes(
+        self, selected: npt.NDArray[np.bool_]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The selected cases' positive and negative scores, each ascending.
+
+        All cases are sorted once; each population's classes are then picked
+        out in that order (the same values as sorting the population: ties
+        are equal values), instead of two sorts per population and metric.
+        """
+        if self._by_score is None:
+            table = self.table
+            index = np.int32 if table.size < 2**31 else np.int64  # 4 bytes a case, not 8
+            order = np.argsort(table.scores, kind="stable").astype(index)
+            self._by_score = (order, table.scores[order], table.truth[order])
+        ranks, ranked, truth = self._by_score
+        chosen = selected[ranks]
+        return ranked[chosen & truth], ranked[chosen & ~truth]
 
     def _decision(
         self,
@@ -248,7 +331,9 @@ class MetricEngine:
         level: float,
     ) -> Estimate:
         if self.settings.auc_method == "delong":
-            return auc_delong(truth, scores, confidence_level=level)
+            return auc_delong(
+                truth, scores, confidence_level=level, sorted_scores=self._sorted_classes(selected)
+            )
         return bootstrap_auc(
             truth,
             scores,
@@ -277,7 +362,8 @@ class MetricEngine:
             reason = "scores are not probabilities in [0, 1]"
         else:
             result = calibration(truth, scores, bins=bins, confidence_level=level)
-            self._calibration.setdefault(key, result.to_dict())
+            self._record = result.to_dict()
+            self._calibration.setdefault(key, self._record)
             no_interval = "reported without a confidence interval"
             return {
                 "brier": _point_only(

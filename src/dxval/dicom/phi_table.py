@@ -568,8 +568,8 @@ def match_row(tag: int) -> ProfileRow | None:
 
 def identifying_row_name(keyword: str) -> str | None:
     """The Table E.1-1 attribute name of a DICOM keyword (e.g. ``Patient's Sex``), or None."""
-    from pydicom.datadict import tag_for_keyword
+    from dxval.dicom.phi_keywords import KEYWORD_TAGS  # no pydicom import (issue 18)
 
-    tag = tag_for_keyword(keyword)
-    row = match_row(int(tag)) if tag is not None else None
+    tag = KEYWORD_TAGS.get(keyword)
+    row = match_row(tag) if tag is not None else None
     return row.name if row is not None else None

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -832,23 +832,30 @@ def _score_column(
     )
 
 
-def read_case_columns(content: bytes | BinaryIO, *, where: Path) -> CaseColumnsFile:
+def read_case_columns(content: bytes, *, where: Path) -> CaseColumnsFile:
     """``cases.csv`` as columns, with the checks and messages of :func:`read_cases`.
 
-    Parsed by :mod:`csv` (same cells as ``csv.DictReader``: a short row's
-    missing cells are empty, a long row's extra cells ignored), a chunk of
-    rows at a time. ``content`` is the file's bytes or an open binary file,
-    read as it is parsed (:func:`read_bundle`: the file is never whole in memory).
+    Same cells as ``csv.DictReader`` (a short row's missing cells are empty,
+    a long row's extra cells ignored). The files dxval writes are split by
+    :func:`dxval.evidence.case_scan.scan_case_columns` (NumPy, same result);
+    any other file, and every refusal, by :func:`csv_case_columns`.
 
     Raises
     ------
     InputError
         A required column is missing or a score is not a number.
     """
+    from dxval.evidence.case_scan import scan_case_columns
+
+    scanned = scan_case_columns(content)  # the files dxval writes, split by NumPy (issue 18)
+    return scanned if scanned is not None else csv_case_columns(content, where=where)
+
+
+def csv_case_columns(content: bytes, *, where: Path) -> CaseColumnsFile:
+    """:func:`read_case_columns` by :mod:`csv`, a chunk of rows at a time: any file, any message."""
     # Decoded as it is read (no second copy of the file), split at "\n" only, like
     # io.StringIO(content.decode("utf-8")) which the row reader used.
-    source = io.BytesIO(content) if isinstance(content, bytes) else content
-    reader = csv.reader(io.TextIOWrapper(source, encoding="utf-8", newline="\n"))
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding="utf-8", newline="\n"))
     header = next(reader, None) or []
     required = ("case_id", "test_set", "site", "truth", "score", "decision", "status")
     missing = [column for column in required if column not in header]
@@ -947,7 +954,11 @@ def _signatures(folder: Path, signers: SignerRegistry | None) -> tuple[Signature
 
 
 def _evidence_files(folder: Path, names: Sequence[str]) -> tuple[EvidenceFile, ...]:
-    """Digest and size of each file, read in chunks (cases.csv of 10,000,000 cases is 655 MB)."""
+    """Digest and size of each file, read in 1 MiB chunks.
+
+    cases.csv of 10,000,000 cases is 687 MB: parsing it holds its bytes once,
+    hashing does not hold them again (issue 18).
+    """
     files = []
     for name in names:
         path = folder / name
@@ -960,20 +971,6 @@ def _evidence_files(folder: Path, names: Sequence[str]) -> tuple[EvidenceFile, .
         except OSError as error:
             raise InputError(f"{path}: cannot read ({error.strerror})") from error
     return tuple(files)
-
-
-def _read_case_file(folder: Path) -> CaseColumnsFile:
-    """``cases.csv`` of the bundle as columns, parsed as it is read (see :func:`_read_bytes`)."""
-    path = folder / CASES_NAME
-    try:
-        with path.open("rb") as handle:
-            return read_case_columns(handle, where=path)
-    except FileNotFoundError as error:
-        raise InputError(
-            f"{path}: missing; expected an evidence bundle folder written by validate"
-        ) from error
-    except OSError as error:
-        raise InputError(f"{path}: cannot read ({error.strerror})") from error
 
 
 def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) -> BundleData:
@@ -996,7 +993,7 @@ def read_bundle(folder: str | Path, *, signers: SignerRegistry | None = None) ->
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder; expected an evidence bundle")
-    cases = _read_case_file(folder)
+    cases = read_case_columns(_read_bytes(folder, CASES_NAME), where=folder / CASES_NAME)
     return BundleData(
         folder=folder,
         run=read_record(folder, RUN_NAME, RunRecord),

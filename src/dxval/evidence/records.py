@@ -121,20 +121,24 @@ def case_column_chunks(columns: CaseColumnRows, attributes: Sequence[str]) -> It
     )
     yield header.getvalue().encode("utf-8")
     size = int(columns.case_ids.shape[0])
+    # Shared str objects picked by index (issue 18): no new str per cell for these columns.
+    truth_text = np.array(["0", "1"], dtype=object)
+    decision_text = np.array(["", "negative", "positive"], dtype=object)
+    status_text = np.array(["failed", "scored"], dtype=object)
     for start in range(0, size, _CHUNK_ROWS):
         part = slice(start, min(start + _CHUNK_ROWS, size))
         scores = columns.scores[part]
         scored = ~np.isnan(scores)
-        decided = np.where(scores >= columns.operating_point, "positive", "negative")
+        decision = np.where(scored, 1 + (scores >= columns.operating_point), 0)
         fields = [
             _csv_fields(columns.case_ids[part]),
             _csv_fields(columns.test_sets[part]),
             _csv_fields(columns.sites[part]),
             _csv_fields(columns.truth_labels[part]),
-            np.where(columns.truth[part], "1", "0").tolist(),
-            [repr(x) if ok else "" for x, ok in zip(scores.tolist(), scored.tolist(), strict=True)],
-            np.where(scored, decided, "").tolist(),
-            np.where(scored, "scored", "failed").tolist(),
+            truth_text[columns.truth[part].astype(np.intp)].tolist(),
+            _score_cells(scores, scored),
+            decision_text[decision].tolist(),
+            status_text[scored.astype(np.intp)].tolist(),
             _csv_fields(np.where(scored, "", columns.reason_code)),
             _csv_fields(np.where(scored, "", columns.reasons[part])),
             *(_csv_fields(columns.levels[name][part]) for name in attributes),
@@ -144,8 +148,30 @@ def case_column_chunks(columns: CaseColumnRows, attributes: Sequence[str]) -> It
         yield ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def _score_cells(scores: npt.NDArray[np.float64], scored: npt.NDArray[np.bool_]) -> list[str]:
+    """``repr`` of each score ("" where there is none), once per distinct score of the chunk."""
+    import numpy as np
+
+    values = scores[scored]
+    distinct, inverse = np.unique(values, return_inverse=True)
+    texts = np.array([repr(value) for value in distinct.tolist()], dtype=object)
+    cells = np.full(scores.shape[0], "", dtype=object)
+    cells[scored] = texts[inverse.reshape(-1)]
+    zero = np.flatnonzero(scored)[values == 0.0]  # unique() merges -0.0 with 0.0: repr apart
+    cells[zero] = np.where(np.signbit(scores[zero]), "-0.0", "0.0")
+    result: list[str] = cells.tolist()
+    return result
+
+
 def _csv_fields(values: npt.NDArray[np.str_]) -> list[str]:
     """Cells as :mod:`csv` writes them (quoted when they hold a comma, a quote or a line end)."""
+    if values.shape[0] > 1 and bool((values == values[0]).all()):  # one value: one str object
+        return _csv_fields_each(values[:1]) * values.shape[0]
+    return _csv_fields_each(values)
+
+
+def _csv_fields_each(values: npt.NDArray[np.str_]) -> list[str]:
+    """:func:`_csv_fields` cell by cell (quoting once per distinct cell)."""
     import numpy as np
 
     cells: list[str] = values.tolist()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dxval import __version__
 from dxval.analysis import (
@@ -31,7 +31,6 @@ from dxval.analysis import (
 from dxval.analysis.paired import PairedScores
 from dxval.analysis.populations import MISSING_LEVEL
 from dxval.analysis.precision import analyse_precision
-from dxval.analysis.reader_study import ProtocolReaderStudy, run_protocol_reader_study
 from dxval.analysis.robustness import LevelScores
 from dxval.data import (
     Case,
@@ -109,6 +108,9 @@ from dxval.pipeline.score import InferenceOptions, ModelScores, score_with_model
 from dxval.pipeline.tasks import run_task
 from dxval.report.template_set import TemplateSet, check_template_folder, template_set
 from dxval.stats.wording import plural
+
+if TYPE_CHECKING:  # the reader study (pandas, ~0.3 s to import) loads only when a protocol has one
+    from dxval.analysis.reader_study import ProtocolReaderStudy
 
 __all__ = ["CaseOutcome", "LockResult", "RunResult", "lock_protocol", "run_validation"]
 
@@ -243,6 +245,8 @@ def _reader_study(plan: RunPlan, pins: Sequence[PinnedItem]) -> ProtocolReaderSt
     study = plan.reader_study
     if study is None:
         return None
+    from dxval.analysis.reader_study import run_protocol_reader_study
+
     digest = next(item.pin.actual for item in pins if item.pin.field == "reader_study.sha256")
     return run_protocol_reader_study(
         study.resolved,

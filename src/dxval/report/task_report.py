@@ -430,11 +430,12 @@ def render_task_reports(
     )
     moment = _run_time(run)
     pdf_target, screen_target = _targets(view.task)
+    # before the layout: the files are compressed on worker threads meanwhile
+    attachments = evidence_attachments(folder, moment, TASK_ATTACHED_FILES[view.task])
     progress("laying out the pages")
     document = layout(render_task_html(view, pdf_target, templates), moment, templates)
     html = render_task_html(view, screen_target, templates).encode("utf-8")
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
-    attachments = evidence_attachments(folder, moment, TASK_ATTACHED_FILES[view.task])
     report_pdf, submission_pdf = write_both_pdfs(document, attachments=attachments, moment=moment)
     outputs = {
         REPORT_NAME: report_pdf,

@@ -297,8 +297,8 @@ def _digests(folder: Path) -> tuple[tuple[str, str], ...]:
 
 def _cases(folder: Path) -> tuple[tuple[CaseView, ...], str | None]:
     try:  # as columns, rows only for the non-scored cases listed (issue 18: 1e7-case bundles)
-        with (folder / "cases.csv").open("rb") as handle:
-            columns = read_case_columns(handle, where=folder / "cases.csv")
+        content = (folder / "cases.csv").read_bytes()
+        columns = read_case_columns(content, where=folder / "cases.csv")
         lines = [columns[index] for index in columns.where_status_is_not("scored").tolist()]
     except OSError as error:
         return (), f"cases.csv: cannot read ({error.strerror})"

@@ -156,7 +156,13 @@ def delong_covariance(components: list[StructuralComponents]) -> FloatArray:
     return np.asarray(s10 / positive.shape[1] + s01 / negative.shape[1], dtype=np.float64)
 
 
-def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float = 0.95) -> Estimate:
+def auc_delong(
+    truth: ArrayLike,
+    scores: ArrayLike,
+    *,
+    confidence_level: float = 0.95,
+    sorted_scores: tuple[FloatArray, FloatArray] | None = None,
+) -> Estimate:
     """AUC with its DeLong variance and Wald interval clipped to [0, 1].
 
     AUC is the Mann-Whitney statistic with midranks (ties count one half),
@@ -171,6 +177,10 @@ def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float =
         shape (N,), finite floats (higher = more likely positive).
     confidence_level
         two-sided level in (0, 1).
+    sorted_scores
+        the positive and the negative scores, each ascending, as
+        ``sorted_classes(truth, scores)`` gives them: a caller that sorted
+        all cases once passes each subset's (same values, so the same result).
 
     Returns
     -------
@@ -203,7 +213,7 @@ def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float =
     reason = _class_sizes_reason(truth_array)
     if reason is not None:
         return Estimate.undefined(reason, confidence_level=level, method=DELONG_METHOD, n=size)
-    auc, positive, negative = _placements(truth_array, score_array)
+    auc, positive, negative = _placements(truth_array, score_array, sorted_scores)
     reason = _variance_reason(truth_array)
     if reason is not None:
         return Estimate.undefined(
@@ -215,7 +225,11 @@ def auc_delong(truth: ArrayLike, scores: ArrayLike, *, confidence_level: float =
     return _wald_auc(auc, variance, confidence_level=level, n=size)
 
 
-def _placements(truth: BoolArray, scores: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+def _placements(
+    truth: BoolArray,
+    scores: FloatArray,
+    sorted_scores: tuple[FloatArray, FloatArray] | None = None,
+) -> tuple[float, FloatArray, FloatArray]:
     """AUC and the structural components V10, V01 (score order) from two sorts.
 
     V10ᵢ = (negatives below + ½ negatives tied)/n for positive i, V01ⱼ =
@@ -223,7 +237,7 @@ def _placements(truth: BoolArray, scores: FloatArray) -> tuple[float, FloatArray
     :func:`structural_components` (Sun & Xu's midranks), counted by binary
     search in the other class's sorted scores; the AUC from integer counts.
     """
-    positive_scores, negative_scores = sorted_classes(truth, scores)
+    positive_scores, negative_scores = sorted_scores or sorted_classes(truth, scores)
     m, n = positive_scores.shape[0], negative_scores.shape[0]
     twice_below = np.searchsorted(negative_scores, positive_scores, side="left")
     twice_below += np.searchsorted(negative_scores, positive_scores, side="right")

@@ -261,7 +261,11 @@ def average_precision(
 
 
 def average_precision_logit(
-    truth: ArrayLike, scores: ArrayLike, *, confidence_level: float = 0.95
+    truth: ArrayLike,
+    scores: ArrayLike,
+    *,
+    confidence_level: float = 0.95,
+    sorted_scores: tuple[FloatArray, FloatArray] | None = None,
 ) -> Estimate:
     """Average precision (step-wise) with the logit interval of Boyd, Eng & Page (2013).
 
@@ -280,6 +284,10 @@ def average_precision_logit(
         Finite floats.
     confidence_level : float
         Two-sided level in (0, 1).
+    sorted_scores : (FloatArray, FloatArray), optional
+        The positive and the negative scores, each ascending, as
+        ``sorted_classes(truth, scores)`` gives them (a caller that sorted all
+        cases once passes each subset's; same values, same result).
 
     Returns
     -------
@@ -316,7 +324,8 @@ def average_precision_logit(
             method=method,
             n=size,
         )
-    estimate = _average_precision_sorted(*sorted_classes(truth_array, score_array))
+    classes = sorted_scores or sorted_classes(truth_array, score_array)
+    estimate = _average_precision_sorted(*classes)
     if not 0.0 < estimate < 1.0:
         return Estimate.undefined(
             f"average precision is {estimate:g}: its logit interval is not defined at 0 or 1",
