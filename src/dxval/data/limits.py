@@ -50,11 +50,11 @@ MAX_FIELD_CHARS = 4096
 #: Most case rows in one manifest or predictions file read as columns, and in the test sets
 #: together of a run read as columns (a predictions protocol whose manifests name no files:
 #: ``pipeline/columnar.py``). Measured (issue 18, bench_validate.py's shape, report
-#: included, shared 2-core machine): 1,000,000 cases peak at 0.49 GiB RSS (21 s CPU);
-#: 10,000,000 complete under ``prlimit --as=4000000000`` at 2.12 GiB peak RSS (160 s CPU),
+#: included, shared 2-core machine): 1,000,000 cases peak at 0.40 GiB RSS (17 s CPU);
+#: 10,000,000 complete under ``prlimit --as=4000000000`` at 2.21 GiB peak RSS (99 s CPU),
 #: the peak now in the analysis, because the run's tables are freed before the report reads
-#: the bundle back and cases.csv is parsed and hashed as it is read (before: 3.39 GiB RSS,
-#: past 4 GB of address space while rendering, and a MemoryError under that limit).
+#: the bundle back (before: 3.39 GiB RSS, past 4 GB of address space while rendering, and a
+#: MemoryError under that limit).
 MAX_CASES = 10_000_000
 #: Most case rows a file read row by row may have (a manifest naming files, a file the column
 #: reader declines, which is re-read row by row for its exact message, the other readers of
