@@ -275,7 +275,7 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
     attachments = render.evidence_attachments(tmp_path, MOMENT, names)
     assert all(attachment.dxval_deflated[1].result(timeout=60) for attachment in attachments)
     deflating = [name for name in threads if name.startswith("dxval-deflate")]
-    assert len(deflating) == 2  # one per file, on the worker threads
+    assert len(deflating) == 2  # one per file, on the worker thread
     threads.clear()
     archive, submission = render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
     assert (archive, submission) == plain  # the same bytes as compressing while writing
@@ -305,3 +305,27 @@ def test_a_single_rendition_is_serialised_once_per_write_with_the_same_bytes(
     assert kept == plain
     assert counted
     assert max(counted.values()) == 1  # pydyf's second serialisation (the /ID) reuses the first
+
+
+@pytest.mark.req("DXV-RENDER3-006")
+def test_a_failing_render_does_not_wait_for_the_compression(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker is a daemon thread: an error ends the process without waiting for zlib."""
+    import threading
+
+    release = threading.Event()
+
+    def slow(content: bytes) -> bytes:
+        release.wait(timeout=60)
+        return b"x"
+
+    monkeypatch.setattr(render, "_deflate", slow)
+    (tmp_path / "cases.csv").write_text("case_id\na\n")
+    attachments = render.evidence_attachments(tmp_path, MOMENT, ("cases.csv",))
+    workers = [thread for thread in threading.enumerate() if thread.name == "dxval-deflate"]
+    assert workers
+    assert all(thread.daemon for thread in workers)
+    assert not attachments[0].dxval_deflated[1].done()
+    release.set()
+    assert attachments[0].dxval_deflated[1].result(timeout=60) == b"x"

@@ -35,9 +35,10 @@ import base64
 import gc
 import io
 import os
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -197,7 +198,7 @@ def evidence_attachments(
 
     naive = moment.replace(tzinfo=None)
     attachments: list[Any] = []
-    compressing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dxval-deflate")
+    deflating: list[tuple[bytes, Future[bytes]]] = []
     for name in names:
         content = (folder / name).read_bytes()
         media = _MEDIA_TYPES[Path(name).suffix]
@@ -209,10 +210,22 @@ def evidence_attachments(
             modified=naive,
             relationship=_RELATIONSHIPS.get(name, "Data"),
         )
-        attachment.dxval_deflated = (content, compressing.submit(_deflate, content))
+        attachment.dxval_deflated = (content, Future())
+        deflating.append(attachment.dxval_deflated)
         attachments.append(attachment)
-    compressing.shutdown(wait=False)
+    # one daemon thread: an error in the layout ends the process without waiting for zlib
+    worker = threading.Thread(target=_deflate_all, args=(deflating,), name="dxval-deflate")
+    worker.daemon = True
+    worker.start()
     return attachments
+
+
+def _deflate_all(work: list[tuple[bytes, Future[bytes]]]) -> None:
+    for content, future in work:
+        try:
+            future.set_result(_deflate(content))
+        except BaseException as error:  # handed to the writer, which raises it
+            future.set_exception(error)
 
 
 def _deflate(content: bytes) -> bytes:
