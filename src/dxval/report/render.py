@@ -26,7 +26,10 @@ wall time on a second core). pydyf serialises every object twice per write
 for the rest of its write, and the painted streams for both writes
 (:func:`_serialise_once_per_write`). The layout uses WeasyPrint's user-agent
 stylesheet with its bare pseudo-element rules scoped
-(:mod:`dxval.report.user_agent`). All three give the same bytes.
+(:mod:`dxval.report.user_agent`). All three give the same bytes. A bundle's
+PDFs are typeset in a forked child started before the bundle is read
+(:mod:`dxval.report.typesetter`), which imports WeasyPrint meanwhile and is
+never torn down; the same bytes again.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cache
@@ -59,6 +62,7 @@ from dxval.report.template_set import (
     template_set,
     url_fetcher,
 )
+from dxval.report.typesetter import TypesetJob, Typesetter
 from dxval.report.views import FILE_DESCRIPTIONS, ReportView, TemplatesView, build_report_view
 from dxval.report.views_model_card import MODEL_CARD_NAME
 
@@ -505,13 +509,19 @@ def templates_view(used: TemplateSet, recorded: dict[str, Any] | None) -> Templa
 
 
 def render_reports(
-    bundle: BundleData, templates: Path | None = None, *, progress: Progress = no_progress
+    bundle: BundleData,
+    templates: Path | None = None,
+    *,
+    progress: Progress = no_progress,
+    typesetter: Typesetter | None = None,
 ) -> RenderedReports:
     """Render the three renditions and the SVG figures of ``bundle`` in memory.
 
     ``templates`` is a folder of templates used over the shipped ones. Nothing
     is returned unless every rendition rendered (no partial report).
     ``progress`` receives a line per stage (views and figures, layout, PDFs).
+    ``typesetter``: where the PDFs are typeset (a forked child started before
+    the bundle was read, :mod:`dxval.report.typesetter`); by default here.
 
     Raises
     ------
@@ -524,11 +534,19 @@ def render_reports(
         build_report_view(bundle), templates=templates_view(used, bundle.run.templates)
     )
     moment = run_time(bundle)
-    attachments = evidence_attachments(bundle.folder, moment)  # compressed during the layout
+    job = TypesetJob(
+        render_html(report, PRINT, templates), moment, templates, bundle.folder, ATTACHED_FILES
+    )
     del bundle  # its case columns are not needed past the views (issue 18: freed before layout)
     forget_case_columns()
     progress("laying out the pages")
-    document = layout(render_html(report, PRINT, templates), moment, templates)
+    with ExitStack() as stack:
+        if typesetter is None:
+            typesetter = stack.enter_context(Typesetter(progress, fork=False))
+        typesetter.submit(job)
+        html = render_html(report, SCREEN, templates).encode("utf-8")
+        model_card = render_model_card(report, templates)
+        report_pdf, submission_pdf = typesetter.result()
     figures = [
         figure
         for figure in (
@@ -540,14 +558,12 @@ def render_reports(
         )
         if figure is not None
     ]
-    progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
-    report_pdf, submission_pdf = write_both_pdfs(document, attachments=attachments, moment=moment)
     return RenderedReports(
         report_pdf=report_pdf,
         submission_pdf=submission_pdf,
-        html=render_html(report, SCREEN, templates).encode("utf-8"),
+        html=html,
         figures={figure.filename: figure.svg.encode("utf-8") for figure in figures},
-        model_card=render_model_card(report, templates),
+        model_card=model_card,
     )
 
 
@@ -594,9 +610,14 @@ def render_bundle_reports(
         return render_task_reports(
             bundle_dir, templates=templates, signers=signers, progress=progress
         )
-    rendered = render_reports(
-        read_bundle(bundle_dir, signers=signers), templates, progress=progress
-    )
+    # the child imports WeasyPrint while this process reads the bundle and builds the views
+    with Typesetter(progress) as typesetter:
+        rendered = render_reports(
+            read_bundle(bundle_dir, signers=signers),
+            templates,
+            progress=progress,
+            typesetter=typesetter,
+        )
     outputs = {
         REPORT_NAME: rendered.report_pdf,
         SUBMISSION_NAME: rendered.submission_pdf,

@@ -1,0 +1,117 @@
+"""The report's PDFs typeset in a forked child (issue 18): the same bytes, errors brought back.
+
+``render_bundle_reports`` forks a :class:`~dxval.report.typesetter.Typesetter`
+before it reads the bundle; the child imports WeasyPrint while the views are
+built, then lays out and writes both PDFs. These tests compare the child's
+PDFs with those typeset in process and check every way the child can fail.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dxval.evidence.format import ATTACHED_FILES, read_bundle
+from dxval.report import render, typesetter
+from dxval.report.typesetter import TypesetJob, Typesetter
+
+MOMENT = render.datetime(2026, 1, 2, 3, 4, 5, tzinfo=render.timezone.utc)
+HTML = "<html lang=en><head><title>t</title></head><body><h1>dxval</h1><p>text</p></body></html>"
+
+
+def _job(folder: Path, names: tuple[str, ...] = ()) -> TypesetJob:
+    return TypesetJob(HTML, MOMENT, None, folder, names)
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_the_child_writes_the_pdfs_typeset_in_process(sealed_bundle: Path) -> None:
+    bundle = read_bundle(sealed_bundle)
+    here = render.render_reports(bundle)  # no typesetter: in process
+    with Typesetter(render.no_progress) as child:
+        assert child._pid is not None  # forked
+        forked = render.render_reports(read_bundle(sealed_bundle), typesetter=child)
+        assert child._pid is None  # reaped
+    assert forked.report_pdf == here.report_pdf
+    assert forked.submission_pdf == here.submission_pdf
+    assert forked.html == here.html
+    assert forked.model_card == here.model_card
+    assert forked.figures == here.figures
+    assert forked.report_pdf.count(b"/EmbeddedFile") >= len(ATTACHED_FILES)
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_an_error_in_the_child_is_raised_here(tmp_path: Path) -> None:
+    with Typesetter(render.no_progress) as child:
+        child.submit(_job(tmp_path / "missing", ("cases.csv",)))
+        with pytest.raises(FileNotFoundError, match=r"cases\.csv"):
+            child.result()
+        assert child._pid is None
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_an_error_that_cannot_travel_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class LocalError(Exception):  # a local class: cannot be pickled
+        pass
+
+    def failing(job: TypesetJob, progress: Any) -> tuple[bytes, bytes]:
+        raise LocalError("the layout broke")
+
+    monkeypatch.setattr(typesetter, "typeset", failing)  # the child inherits the patch
+    with Typesetter(render.no_progress) as child:
+        child.submit(_job(tmp_path))
+        with pytest.raises(RuntimeError, match=r"report failed: .*the layout broke"):
+            child.result()
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_a_child_that_dies_without_an_answer_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def dying(job: TypesetJob, progress: Any) -> tuple[bytes, bytes]:
+        os._exit(3)
+
+    monkeypatch.setattr(typesetter, "typeset", dying)
+    with Typesetter(render.no_progress) as child:
+        child.submit(_job(tmp_path))
+        with pytest.raises(RuntimeError, match="ended without an answer"):
+            child.result()
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_an_unused_child_is_ended_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error before the PDFs (a bad bundle, a template error): the child goes, no zombie."""
+    from dxval.report import user_agent
+
+    monkeypatch.setattr(user_agent, "scoped_user_agent", lambda: time.sleep(60))
+    started = time.perf_counter()
+
+    def failing_render() -> None:
+        with Typesetter(render.no_progress) as child:
+            pid = child._pid
+            raise ValueError(f"bad bundle ({pid})")
+
+    with pytest.raises(ValueError, match=r"bad bundle \((\d+)\)") as raised:
+        failing_render()
+    assert time.perf_counter() - started < 20
+    pid = int(str(raised.value).split("(")[1].rstrip(")"))
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped
+
+
+@pytest.mark.req("DXV-RENDER3-007")
+def test_without_fork_the_pdfs_are_typeset_when_asked(tmp_path: Path) -> None:
+    with Typesetter(render.no_progress, fork=False) as here:
+        assert here._pid is None
+        with pytest.raises(RuntimeError, match="no report was submitted"):
+            here.result()
+        here.submit(_job(tmp_path))
+        report_pdf, submission_pdf = here.result()
+    assert report_pdf.startswith(b"%PDF-")
+    assert submission_pdf.startswith(b"%PDF-")
