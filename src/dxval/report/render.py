@@ -593,7 +593,8 @@ def render_bundle_reports(
     earlier ones; stale figures are removed. ``templates``: a folder of
     templates over the shipped ones (:mod:`dxval.report.template_set`).
     ``signers``: the signer registry whose verdicts the signature block shows.
-    ``progress``: receives a line per rendering stage.
+    ``progress``: receives a line per rendering stage; the PDFs are typeset in
+    a child process forked before the bundle is read (:mod:`dxval.report.typesetter`).
     The caller lists the files in the manifest. Returns the written paths, sorted.
 
     Raises
