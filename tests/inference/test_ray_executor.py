@@ -77,9 +77,12 @@ def demo_protocol(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _validate(protocol: Path, out: Path, *extra: str) -> tuple[int, Path | None]:
+    folder = out / "DEMO-NODULE-001"
+    before = set(folder.iterdir()) if folder.exists() else set()
     code = main(["validate", str(protocol), "--out", str(out), "--no-report", *extra])
-    bundles = sorted((out / "DEMO-NODULE-001").iterdir()) if out.exists() else []
-    return code, bundles[-1] if bundles else None
+    # the run's bundle by difference: run IDs in the same second carry random hex, not order
+    new = (set(folder.iterdir()) if folder.exists() else set()) - before
+    return code, new.pop() if len(new) == 1 else None
 
 
 @pytest.mark.req("DXV-RAY-001", "DXV-RAY-002", "DXV-RAY-003")
