@@ -17,6 +17,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -612,16 +613,23 @@ def _location(error: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
-def _read_bytes(folder: Path, name: str) -> bytes:
-    path = folder / name
+@contextmanager
+def _bundle_file(path: Path) -> Iterator[None]:
+    """Turn a missing or unreadable bundle file into the one-line InputError."""
     try:
-        return path.read_bytes()
+        yield
     except FileNotFoundError as error:
         raise InputError(
             f"{path}: missing; expected an evidence bundle folder written by validate"
         ) from error
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror})") from error
+
+
+def _read_bytes(folder: Path, name: str) -> bytes:
+    path = folder / name
+    with _bundle_file(path):
+        return path.read_bytes()
 
 
 def _json(folder: Path, name: str) -> Any:
@@ -962,14 +970,8 @@ def _evidence_files(folder: Path, names: Sequence[str]) -> tuple[EvidenceFile, .
     files = []
     for name in names:
         path = folder / name
-        try:
+        with _bundle_file(path):
             files.append(EvidenceFile(name, sha256_file(path), path.stat().st_size))
-        except FileNotFoundError as error:
-            raise InputError(
-                f"{path}: missing; expected an evidence bundle folder written by validate"
-            ) from error
-        except OSError as error:
-            raise InputError(f"{path}: cannot read ({error.strerror})") from error
     return tuple(files)
 
 
