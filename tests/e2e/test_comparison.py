@@ -148,6 +148,7 @@ def test_failed_criterion_records_modification_not_to_be_implemented(
 def _check_report_views(bundle: Path) -> None:
     """The report's comparison section, cover block and 510(k) paragraph, from the bundle."""
     from dxval.evidence.format import read_bundle
+    from dxval.report.render import report_figures
     from dxval.report.summary import build_summary_view
     from dxval.report.views import build_report_view
 
@@ -163,6 +164,9 @@ def _check_report_views(bundle: Path) -> None:
     fraction = comparator.flips[0].fraction
     assert re.fullmatch(r"0\.\d{4} \(0\.\d{4}\u202f\u2013\u20090\.\d{4}\)", fraction), fraction
     assert "margin -0.02" in view.comparison.forest.svg
+    # the comparison's forest plot is one of the figures sent to the typesetter and written
+    # to figures/ (DXV-RENDER4-001)
+    assert view.comparison.forest in report_figures(view)
     assert view.comparison.decision == "PCCP-MOD-001: modification not to be implemented."
     cover = {field.label: field.value for field in view.cover.pccp}
     assert cover["Decision"] == "modification not to be implemented"

@@ -41,7 +41,8 @@ def _matplotlib_svg() -> str:
 def _page(svg: str, folder: Path, name: str) -> np.ndarray:
     data = base64.b64encode(svg.encode()).decode("ascii")
     html = (
-        f"<html><body><img style='width:12cm' src='data:image/svg+xml;base64,{data}'></body></html>"
+        "<html lang=en><body><img alt=figure style='width:12cm' "
+        f"src='data:image/svg+xml;base64,{data}'></body></html>"
     )
     pdf = folder / f"{name}.pdf"
     pdf.write_bytes(

@@ -13,12 +13,14 @@ the table's header cells (``/ID``, ``/Headers``), compared as "this table's".
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +203,69 @@ def test_re_rendering_imports_no_scipy_or_pandas(sealed_bundle: Path) -> None:
     """
     assert _heavy_after_views(sealed_bundle) == []
     assert _heavy_after_views(sealed_bundle, "import scipy.stats") == ["scipy"]
+
+
+@pytest.mark.req("DXV-RENDER4-004")
+def test_the_submission_pdf_written_by_a_forked_copy_is_the_same_bytes() -> None:
+    document, moment = _document()
+    alone = render.write_both_pdfs(
+        document, attachments=_attachments(moment), moment=moment, fork=False
+    )
+    children = _children()
+    forked = render.write_both_pdfs(
+        document, attachments=_attachments(moment), moment=moment, fork=True
+    )
+    assert forked == alone
+    assert _children() == children  # the copy was waited for
+
+
+def _children() -> set[int]:
+    """This process's child processes (Linux /proc), zombies included."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == os.getpid():
+                found.add(int(status.parent.name))
+    return found
+
+
+@pytest.mark.req("DXV-RENDER4-004")
+def test_a_forked_copy_hands_back_bytes_or_its_error_and_is_waited_for() -> None:
+    children = _children()
+    copy = render._Forked()
+    if copy.copy:
+        copy.answer(b"submission bytes")
+    assert copy.result() == b"submission bytes"
+
+    copy = render._Forked()
+    if copy.copy:
+        copy.answer(ValueError("a write failed"))
+    with pytest.raises(ValueError, match="a write failed"):
+        copy.result()
+
+    class LocalError(Exception):  # cannot be pickled: named instead
+        pass
+
+    copy = render._Forked()
+    if copy.copy:
+        copy.answer(LocalError("not picklable"))
+    with pytest.raises(
+        RuntimeError, match=r"writing report-submission\.pdf failed: .*not picklable"
+    ):
+        copy.result()
+
+    copy = render._Forked()
+    if copy.copy:
+        os._exit(9)  # dies without a word
+    with pytest.raises(RuntimeError, match="ended without an answer"):
+        copy.result()
+
+    copy = render._Forked()
+    if copy.copy:
+        time.sleep(60)
+        os._exit(0)
+    started = time.perf_counter()
+    copy.abandon()
+    assert time.perf_counter() - started < 20
+    assert _children() == children

@@ -162,3 +162,20 @@ def test_a_missing_template_folder_is_exit_2(
     missing = tmp_path / "no-such-folder"
     assert main(["report", str(bundle_copy), "--templates", str(missing)]) == 2
     assert f"--templates {missing}: got no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.req("DXV-RENDER4-003")
+def test_an_image_the_typesetter_cannot_load_is_exit_2_and_no_report(
+    bundle_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """WeasyPrint leaves out an image it cannot load and goes on; dxval refuses the report."""
+    folder = _broken_folder(tmp_path / "logo", '<img src="company-logo.png" alt="Company logo">')
+    before = {p.name: p.read_bytes() for p in bundle_copy.iterdir() if p.is_file()}
+    assert main(["report", str(bundle_copy), "--templates", str(folder)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    errors = [line for line in lines if not line.startswith("dxval report: ")]
+    assert len(errors) == 1, lines
+    assert errors[0].startswith(f"dxval: error: {folder}: the typesetter left something out: ")
+    assert "Failed to load image" in errors[0]
+    assert "company-logo.png" in errors[0]
+    assert {p.name: p.read_bytes() for p in bundle_copy.iterdir() if p.is_file()} == before

@@ -9,7 +9,9 @@ PDFs with those typeset in process and check every way the child can fail.
 from __future__ import annotations
 
 import os
+import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ def test_an_error_that_cannot_travel_is_named(
     class LocalError(Exception):  # a local class: cannot be pickled
         pass
 
-    def failing(job: TypesetJob, progress: Any) -> tuple[bytes, bytes]:
+    def failing(job: TypesetJob, progress: Any, *_: Any, **__: Any) -> tuple[bytes, bytes]:
         raise LocalError("the layout broke")
 
     monkeypatch.setattr(typesetter, "typeset", failing)  # the child inherits the patch
@@ -73,7 +75,7 @@ def test_an_error_that_cannot_travel_is_named(
 def test_a_child_that_dies_without_an_answer_is_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def dying(job: TypesetJob, progress: Any) -> tuple[bytes, bytes]:
+    def dying(job: TypesetJob, progress: Any, *_: Any, **__: Any) -> tuple[bytes, bytes]:
         os._exit(3)
 
     monkeypatch.setattr(typesetter, "typeset", dying)
@@ -115,3 +117,54 @@ def test_without_fork_the_pdfs_are_typeset_when_asked(tmp_path: Path) -> None:
         report_pdf, submission_pdf = here.result()
     assert report_pdf.startswith(b"%PDF-")
     assert submission_pdf.startswith(b"%PDF-")
+
+
+FIGURE = "dxval-figure:figures/box.svg"
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="72pt" height="36pt" viewBox="0 0 72 36">'
+    b'<rect x="4" y="4" width="64" height="28" fill="#0072B2"/></svg>'
+)
+FIGURE_HTML = (
+    f"<html lang=en><head><title>t</title></head><body><img src='{FIGURE}' alt=box></body></html>"
+)
+
+
+def _drawn(pdf: bytes) -> str:
+    """The PDF's content streams, inflated."""
+    streams = re.findall(rb"/FlateDecode[^>]*>>\nstream\n(.*?)\nendstream", pdf, re.DOTALL)
+    return "".join(zlib.decompress(s).decode("latin-1") for s in streams if s[:1] == b"x")
+
+
+@pytest.mark.req("DXV-RENDER4-001")
+def test_figures_sent_after_the_html_give_the_pdfs_typeset_in_process(tmp_path: Path) -> None:
+    job = TypesetJob(FIGURE_HTML, MOMENT, None, tmp_path, ())
+    with Typesetter(render.no_progress, fork=False) as here:
+        here.submit(job)
+        here.send_figures({FIGURE: SVG})
+        expected = here.result()
+    with Typesetter(render.no_progress) as child:
+        child.submit(job)
+        time.sleep(0.5)  # the child is on the HTML before its figure exists
+        child.send_figures({FIGURE: SVG})
+        assert child.result() == expected
+    assert "0 0.447059 0.698039 rg" in _drawn(expected[1])  # the figure's #0072B2 fill
+
+
+@pytest.mark.req("DXV-RENDER4-002")
+def test_a_figure_that_never_reaches_the_child_is_an_error(tmp_path: Path) -> None:
+    with Typesetter(render.no_progress) as child:
+        child.submit(TypesetJob(FIGURE_HTML, MOMENT, None, tmp_path, ()))
+        with pytest.raises(RuntimeError, match="figures did not reach the typesetter"):
+            child.result()  # without send_figures
+        assert child._pid is None
+
+
+@pytest.mark.req("DXV-RENDER4-002")
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_figure_missing_from_those_sent_is_an_error(tmp_path: Path, fork: bool) -> None:
+    """WeasyPrint leaves out an image it cannot fetch and goes on; the report must not."""
+    with Typesetter(render.no_progress, fork=fork) as typesetter:
+        typesetter.submit(TypesetJob(FIGURE_HTML, MOMENT, None, tmp_path, ()))
+        typesetter.send_figures({"dxval-figure:figures/other.svg": SVG})
+        with pytest.raises(RuntimeError, match=r"does not have: dxval-figure:figures/box"):
+            typesetter.result()

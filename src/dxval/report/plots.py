@@ -17,15 +17,14 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib as mpl
 import numpy as np
 import numpy.typing as npt
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 BLUE, VERMILLION, GREEN, ORANGE = "#0072B2", "#D55E00", "#009E73", "#E69F00"
 PURPLE, SKY, GREY = "#CC79A7", "#56B4E9", "#7f7f7f"
@@ -160,6 +159,12 @@ class ScorePanel:
 
 @contextmanager
 def _figure(width: float, height: float) -> Iterator[Figure]:
+    # matplotlib is imported when the first figure is drawn: a report's figures are drawn
+    # after its HTML went to the typesetter (issue 18), so the import is off that path
+    import matplotlib as mpl
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
     with mpl.rc_context(_RC):  # type: ignore[arg-type]  # keys are valid rcParams
         figure = Figure(figsize=(width, height))
         FigureCanvasSVG(figure)
@@ -468,6 +473,8 @@ def score_figure(panels: Sequence[ScorePanel], *, threshold: float) -> str:
 
     The dashed line is the operating point (positive call ⇔ score ≥ threshold).
     """
+    from matplotlib import ticker
+
     columns = 2 if len(panels) > 1 else 1
     rows = math.ceil(len(panels) / columns)
     edges = _bin_edges(panels, threshold)
@@ -489,7 +496,7 @@ def score_figure(panels: Sequence[ScorePanel], *, threshold: float) -> str:
             axes.axvline(threshold, color="#000000", linestyle="--", linewidth=0.8)
             axes.set_title(panel.title, loc="left")
             axes.set_ylabel("Cases")
-            axes.xaxis.set_major_locator(MaxNLocator(nbins=6))
+            axes.xaxis.set_major_locator(ticker.MaxNLocator(nbins=6))
             if index >= len(panels) - columns:
                 axes.set_xlabel("Score (dashed: operating point)")
                 axes.xaxis.set_tick_params(labelbottom=True)

@@ -29,7 +29,16 @@ stylesheet with its bare pseudo-element rules scoped
 (:mod:`dxval.report.user_agent`). All three give the same bytes. A bundle's
 PDFs are typeset in a forked child started before the bundle is read
 (:mod:`dxval.report.typesetter`), which imports WeasyPrint meanwhile and is
-never torn down; the same bytes again.
+never torn down; the same bytes again. The print HTML refers to its figures
+by URL (``dxval-figure:figures/<key>.svg``): this process hands the HTML to
+the child, then imports matplotlib and draws the figures while the child
+parses and styles it, and sends them (:func:`render_reports`). Once the
+pages are painted, the child forks a copy that writes the PDF/A-2b while it
+writes the PDF/A-3b (:func:`write_both_pdfs`).
+
+Nothing is left out without a word: WeasyPrint logs an image it cannot
+load, an SVG it cannot draw or an image without alternative text and goes
+on; :func:`nothing_left_out` turns the first such error into a refusal.
 """
 
 from __future__ import annotations
@@ -37,32 +46,40 @@ from __future__ import annotations
 import base64
 import gc
 import io
+import logging
 import os
+import pickle
+import re
+import signal
+import sys
 import threading
+import traceback
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
 
 from dxval.evidence.format import ATTACHED_FILES, FIGURES_FOLDER, BundleData, read_bundle
 from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.report.case_columns import forget_case_columns
+from dxval.report.elements import FIGURE_SCHEME, FigureView
 from dxval.report.template_set import (
     SHIPPED,
+    TemplateError,
     TemplateSet,
     template_environment,
     template_error,
     template_set,
     url_fetcher,
 )
-from dxval.report.typesetter import TypesetJob, Typesetter
+from dxval.report.typesetter import TypesetJob, Typesetter, picklable
 from dxval.report.views import FILE_DESCRIPTIONS, ReportView, TemplatesView, build_report_view
 from dxval.report.views_model_card import MODEL_CARD_NAME
 
@@ -72,6 +89,7 @@ SUBMISSION_NAME = "report-submission.pdf"
 HTML_NAME = "report.html"
 #: Files written by :func:`render_bundle_reports`; they are renderings, outside the signed set.
 RENDERED_NAMES = (REPORT_NAME, SUBMISSION_NAME, HTML_NAME, MODEL_CARD_NAME)
+SVG_MEDIA = "image/svg+xml"
 _MEDIA_TYPES = {".yaml": "application/yaml", ".json": "application/json", ".csv": "text/csv"}
 _RELATIONSHIPS = {"protocol.yaml": "Source", "environment.json": "Supplement"}
 
@@ -90,6 +108,13 @@ class RenderTarget:
     def file_href(self, name: str) -> str:
         """Link to a bundle file: its row in the evidence table (PDF) or the file (HTML)."""
         return f"#file-{name}" if self.pdf else name
+
+    def figure_src(self, figure: FigureView) -> str:
+        """An ``<img>`` source of ``figure``: its print URL (PDF) or its data URI (HTML).
+
+        The PDF's figures reach the typesetter after the HTML (:func:`render_reports`).
+        """
+        return figure.print_url if self.pdf else figure.data_uri
 
 
 PRINT = RenderTarget(
@@ -258,11 +283,25 @@ def _attachment_source(name: str, content: bytes, media: str) -> dict[str, Any]:
     return {"url": f"dxval-evidence:{name}", "url_fetcher": Evidence()}
 
 
-def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
+#: The figures of a print HTML by :attr:`~dxval.report.elements.FigureView.print_url`,
+#: asked for when the layout first needs one (they may still be on their way).
+FigureSource = Callable[[], Mapping[str, bytes]]
+
+
+def no_figures() -> Mapping[str, bytes]:
+    """The figure source of an HTML that refers to no figure by its print URL."""
+    return {}
+
+
+def layout(
+    html: str, moment: datetime, folder: Path | None = None, figures: FigureSource = no_figures
+) -> Any:
     """Lay out ``html`` with WeasyPrint (a ``weasyprint.Document``), fonts from ``@font-face``.
 
     Fonts and other assets are resolved in ``folder`` and then in the bundled
     templates (``templates/fonts``); the layout is shared by both PDF renditions.
+    Figures referred to by their print URL come from ``figures``; one that
+    cannot be had is an error here (WeasyPrint would leave it out and go on).
     With the shipped templates, the user-agent stylesheet is WeasyPrint's with
     its universal pseudo-element rules scoped (:mod:`dxval.report.user_agent`:
     same pages, a quarter less CPU) unless the document might need them; other
@@ -278,10 +317,92 @@ def layout(html: str, moment: datetime, folder: Path | None = None) -> Any:
     # not dxval's, and the text check of needs_stock_user_agent is not a CSS parser
     stock = folder is not None or needs_stock_user_agent(html)
     document_class = HTML if stock else report_html_class()
-    with source_date_epoch(moment), collecting_less():
-        return document_class(
-            string=html, base_url=str(base) + os.sep, url_fetcher=url_fetcher(folder)
+    failures: list[BaseException] = []
+    fetcher = _figure_fetcher(url_fetcher(folder), figures, failures)
+    with source_date_epoch(moment), collecting_less(), nothing_left_out(folder, failures):
+        document = document_class(
+            string=html, base_url=str(base) + os.sep, url_fetcher=fetcher
         ).render(font_config=FontConfiguration())
+    document.dxval_templates = folder  # whose templates an error at writing names
+    return document
+
+
+class _Errors(logging.Handler):
+    """Keeps the ERROR records of WeasyPrint's logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def nothing_left_out(folder: Path | None, failures: Sequence[BaseException] = ()) -> Iterator[None]:
+    """Refuse a document from which WeasyPrint left something out (issue 18, trust).
+
+    WeasyPrint logs at ERROR level and goes on when it cannot load an image,
+    draw an SVG, load a stylesheet or attachment, find a cross-reference's
+    target, or tag an image without alternative text: the PDF would lack it
+    without a word. The first such error (or a figure that could not be had,
+    in ``failures``) is raised after WeasyPrint returns: a
+    :class:`~dxval.report.template_set.TemplateError` (exit 2) with templates
+    from ``folder``, else an error of dxval's own (exit 70).
+    """
+    errors = _Errors()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(errors)
+    try:
+        yield
+    finally:
+        logger.removeHandler(errors)
+    if failures:
+        raise failures[0]
+    if errors.records:
+        said = _one_line(errors.records[0].getMessage())
+        if folder is not None:
+            raise TemplateError(f"{folder}: the typesetter left something out: {said}")
+        raise RuntimeError(f"the typesetter left something out of the report: {said}")
+
+
+def _figure_fetcher(fallback: Any, figures: FigureSource, failures: list[BaseException]) -> Any:
+    """``fallback`` (a WeasyPrint URL fetcher) with the figures' print URLs served from ``figures``.
+
+    An error getting a figure is added to ``failures`` before WeasyPrint sees it.
+    """
+    from weasyprint import urls
+
+    prefix = FIGURE_SCHEME + ":"
+
+    def figure(url: str) -> bytes:
+        try:
+            svg = figures().get(url)
+            if svg is None:
+                raise RuntimeError(f"the report refers to a figure it does not have: {url}")
+        except BaseException as error:
+            failures.append(error)
+            raise
+        return svg
+
+    if hasattr(urls, "URLFetcher") and hasattr(urls, "URLFetcherResponse"):
+
+        class Fetcher(urls.URLFetcher):
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                if url.startswith(prefix):
+                    return urls.URLFetcherResponse(
+                        url, body=figure(url), headers={"Content-Type": SVG_MEDIA}
+                    )
+                return fallback.fetch(url, headers)
+
+        return Fetcher()
+
+    def fetch(url: str) -> Any:
+        if url.startswith(prefix):
+            return {"string": figure(url), "mime_type": SVG_MEDIA, "redirected_url": url}
+        return fallback(url)
+
+    return fetch
 
 
 def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: datetime) -> bytes:
@@ -295,7 +416,7 @@ def write_pdf(document: Any, *, variant: str, attachments: list[Any], moment: da
         _serialise_once_per_write(pdf.objects)
         _keep_what_write_adds(pdf)
 
-    with source_date_epoch(moment), collecting_less():
+    with source_date_epoch(moment), collecting_less(), nothing_left_out(_templates_of(document)):
         pdf: bytes = document.write_pdf(
             pdf_variant=variant, pdf_tags=True, attachments=attachments or None, finisher=keep
         )
@@ -315,7 +436,7 @@ ARCHIVE_VARIANT = "pdf/a-3b"
 
 
 def write_both_pdfs(
-    document: Any, *, attachments: list[Any], moment: datetime
+    document: Any, *, attachments: list[Any], moment: datetime, fork: bool = False
 ) -> tuple[bytes, bytes]:
     """``report.pdf`` (PDF/A-3b with ``attachments``) and ``report-submission.pdf`` (PDF/A-2b).
 
@@ -329,20 +450,125 @@ def write_both_pdfs(
     The pages, fonts and every object are those of a PDF/A-3b that WeasyPrint
     paints on its own; only the order of the objects in the file differs (the
     attachments come last). ``moment`` pins every date.
+
+    ``fork``: once the pages are painted, a forked copy of this process
+    writes the PDF/A-2b while this one writes the PDF/A-3b (a second core;
+    the same bytes as one after the other, :class:`_Forked`). The typesetting
+    child does (:mod:`dxval.report.typesetter`), a process of its own with no
+    thread but the compression worker's.
     """
     painted: list[tuple[Any, int]] = []
+    forked: list[_Forked] = []
 
     def keep(_document: Any, pdf: Any) -> None:
         painted.append((pdf, len(pdf.objects)))
         _serialise_once_per_write(pdf.objects)
         _keep_what_write_adds(pdf)
+        if fork:
+            forked.append(_Forked())
+            if not forked[0].copy:
+                raise _Painted  # here: no PDF/A-2b write; the copy goes on with it
 
-    with source_date_epoch(moment), collecting_less():
-        submission: bytes = document.write_pdf(
-            pdf_variant=SUBMISSION_VARIANT, pdf_tags=True, finisher=keep
-        )
+    with source_date_epoch(moment), collecting_less(), nothing_left_out(_templates_of(document)):
+        try:
+            submission: bytes = document.write_pdf(
+                pdf_variant=SUBMISSION_VARIANT, pdf_tags=True, finisher=keep
+            )
+        except _Painted:
+            pass
+        except BaseException as error:
+            if forked and forked[0].copy:
+                forked[0].answer(error)  # never returns
+            raise
+        if forked and forked[0].copy:
+            forked[0].answer(submission)  # never returns
         (pdf, objects), *_ = painted
-        return _make_archival(pdf, objects, document, attachments), submission
+        try:
+            archival = _make_archival(pdf, objects, document, attachments)
+        except BaseException:
+            if forked:
+                forked[0].abandon()
+            raise
+        if forked:
+            submission = forked[0].result()
+    return archival, submission
+
+
+class _Painted(Exception):  # noqa: N818  # a signal, not an error
+    """Ends WeasyPrint's write once the pages are painted (:func:`write_both_pdfs`)."""
+
+
+class _Forked:
+    """A forked copy of this process that hands back one ``bytes`` value, or its error.
+
+    ``copy`` is true in the copy, which ends with :meth:`answer`; this process
+    takes the value with :meth:`result` (the copy's exception raised here when
+    it can be passed, else a RuntimeError naming it) or ends it with
+    :meth:`abandon`. The copy never returns from :meth:`answer` (``os._exit``:
+    nothing of this process is torn down twice).
+    """
+
+    def __init__(self) -> None:
+        reading, writing = os.pipe()
+        sys.stdout.flush()  # nothing buffered before the fork is written twice
+        sys.stderr.flush()
+        self.pid = os.fork()
+        self.copy = self.pid == 0
+        os.close(reading if self.copy else writing)
+        self._descriptor = writing if self.copy else reading
+
+    def answer(self, value: bytes | BaseException) -> NoReturn:
+        """In the copy: hand ``value`` back and end."""
+        status = 0
+        try:
+            if isinstance(value, BaseException):
+                text = "".join(traceback.format_exception(value))
+                message: tuple[Any, ...] = ("error", picklable(value), text)
+            else:
+                message = ("bytes", value)
+            with os.fdopen(self._descriptor, "wb") as out:
+                out.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+        except BaseException:  # this process sees no answer and says so
+            status = 1
+        os._exit(status)
+
+    def result(self) -> bytes:
+        """The copy's value (waits for it)."""
+        with os.fdopen(self._descriptor, "rb") as stream:
+            data = stream.read()
+        os.waitpid(self.pid, 0)
+        if not data:
+            raise RuntimeError(f"the process writing {SUBMISSION_NAME} ended without an answer")
+        kind, *content = pickle.loads(data)  # noqa: S301  # our own copy's bytes
+        if kind == "bytes":
+            value: bytes = content[0]
+            return value
+        error, text = content
+        if isinstance(error, BaseException):
+            raise error
+        raise RuntimeError(f"writing {SUBMISSION_NAME} failed: {text.strip().splitlines()[-1]}")
+
+    def abandon(self) -> None:
+        """End the copy without its value and wait for it."""
+        os.close(self._descriptor)
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        os.waitpid(self.pid, 0)
+
+
+_DATA_URL = re.compile(r"(data:[\w.+/-]*)[;,][^'\"]*")  # to the closing quote
+
+
+def _one_line(message: str, limit: int = 300) -> str:
+    """``message`` as one line of at most ``limit`` characters, ``data:`` URLs cut to their type."""
+    line = " ".join(_DATA_URL.sub(r"\1,…", message).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _templates_of(document: Any) -> Path | None:
+    """The templates folder ``document`` was laid out from (:func:`layout`), if any."""
+    folder: Path | None = getattr(document, "dxval_templates", None)
+    return folder
 
 
 def _make_archival(pdf: Any, objects: int, document: Any, attachments: list[Any]) -> bytes:
@@ -544,27 +770,32 @@ def render_reports(
         if typesetter is None:
             typesetter = stack.enter_context(Typesetter(progress, fork=False))
         typesetter.submit(job)
+        # drawn while the child parses and styles the HTML, which needs them only for its boxes
+        figures = {figure.filename: figure.svg.encode("utf-8") for figure in report_figures(report)}
+        typesetter.send_figures({f"{FIGURE_SCHEME}:{name}": svg for name, svg in figures.items()})
         html = render_html(report, SCREEN, templates).encode("utf-8")
         model_card = render_model_card(report, templates)
         report_pdf, submission_pdf = typesetter.result()
-    figures = [
-        figure
-        for figure in (
-            report.results.roc,
-            *report.results.forest,
-            report.results.calibration.figure,
-            report.failure_modes.figure,
-            *(() if report.reader_study is None else report.reader_study.figures),
-        )
-        if figure is not None
-    ]
     return RenderedReports(
         report_pdf=report_pdf,
         submission_pdf=submission_pdf,
         html=html,
-        figures={figure.filename: figure.svg.encode("utf-8") for figure in figures},
+        figures=figures,
         model_card=model_card,
     )
+
+
+def report_figures(report: ReportView) -> list[FigureView]:
+    """Every figure of the report, in the order of the document."""
+    candidates = (
+        report.results.roc,
+        *report.results.forest,
+        report.results.calibration.figure,
+        *(() if report.reader_study is None else report.reader_study.figures),
+        None if report.comparison is None else report.comparison.forest,
+        report.failure_modes.figure,
+    )
+    return [figure for figure in candidates if figure is not None]
 
 
 def render_model_card(report: ReportView, folder: Path | None = None) -> bytes:

@@ -24,17 +24,20 @@ from __future__ import annotations
 
 import os
 import pickle
+import queue
 import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 Progress = Callable[[str], None]
+FigureSource = Callable[[], Mapping[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +51,20 @@ class TypesetJob:
     attached: tuple[str, ...]
 
 
-def typeset(job: TypesetJob, progress: Progress) -> tuple[bytes, bytes]:
-    """``report.pdf`` and ``report-submission.pdf`` of ``job``, in this process."""
-    from dxval.report.render import evidence_attachments, layout, write_both_pdfs
+def typeset(
+    job: TypesetJob, progress: Progress, figures: FigureSource | None = None, *, fork: bool = False
+) -> tuple[bytes, bytes]:
+    """``report.pdf`` and ``report-submission.pdf`` of ``job``, in this process.
+
+    ``figures``: the SVG of each figure by its print URL, asked for when the layout needs them.
+    ``fork``: the two PDFs are written at once, one by a forked copy (the typesetting child).
+    """
+    from dxval.report.render import evidence_attachments, layout, no_figures, write_both_pdfs
 
     attachments = evidence_attachments(job.bundle, job.moment, job.attached)  # zlib meanwhile
-    document = layout(job.html, job.moment, job.templates)
+    document = layout(job.html, job.moment, job.templates, figures or no_figures)
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
-    return write_both_pdfs(document, attachments=attachments, moment=job.moment)
+    return write_both_pdfs(document, attachments=attachments, moment=job.moment, fork=fork)
 
 
 class Typesetter:
@@ -69,6 +78,9 @@ class Typesetter:
         self._progress = progress
         self._pid: int | None = None
         self._job: TypesetJob | None = None
+        self._figures: Mapping[str, bytes] | None = None
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._jobs = self._answers = -1
         if not fork or not hasattr(os, "fork"):
             return
@@ -92,22 +104,54 @@ class Typesetter:
         self.close()
 
     def submit(self, job: TypesetJob) -> None:
-        """Hand ``job`` to the child (without one: keep it for :meth:`result`)."""
+        """Hand ``job`` to the child (without one: keep it for :meth:`result`).
+
+        The child starts on the HTML at once; its figures follow (:meth:`send_figures`).
+        """
         self._job = job
         if self._pid is None:
             return
-        with os.fdopen(self._jobs, "wb") as jobs:
-            self._jobs = -1
-            # a broken pipe: the child failed before reading the job; its answer says why
-            with suppress(BrokenPipeError):
-                jobs.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        # a thread writes: the HTML is larger than a pipe holds, and the child may still be
+        # importing WeasyPrint; meanwhile this process draws the figures
+        stream = os.fdopen(self._jobs, "wb")
+        self._jobs = -1
+        self._writer = threading.Thread(
+            target=_write_all, args=(stream, self._outbox), name="dxval-typeset-jobs"
+        )
+        self._writer.daemon = True
+        self._writer.start()
+        self._send(job)
+
+    def send_figures(self, figures: Mapping[str, bytes]) -> None:
+        """Hand the child the SVG of each figure by its print URL; the child waits for them
+        when its layout first needs one (building the boxes, after parsing and styling)."""
+        self._figures = figures
+        self._send(figures)
+        self._stop_sending()
+
+    def _send(self, message: object) -> None:
+        if self._writer is not None:
+            self._outbox.put(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def _stop_sending(self) -> None:
+        """Close the child's job pipe once everything sent is written (or the child is gone)."""
+        if self._writer is not None:
+            self._outbox.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _sent_figures(self) -> Mapping[str, bytes]:
+        if self._figures is None:
+            raise RuntimeError("the report's figures were not sent for typesetting")
+        return self._figures
 
     def result(self) -> tuple[bytes, bytes]:
         """Both PDFs of the submitted job: from the child, or typeset here without one."""
         if self._job is None:
             raise RuntimeError("no report was submitted for typesetting")
         if self._pid is None:
-            return typeset(self._job, self._progress)
+            return typeset(self._job, self._progress, self._sent_figures)
+        self._stop_sending()  # figures never sent: the child's wait for them ends
         with os.fdopen(self._answers, "rb") as answers:
             self._answers = -1
             answer = answers.read()
@@ -126,12 +170,13 @@ class Typesetter:
     def close(self) -> None:
         """End the child if it is still there (no job, or no answer wanted) and wait for it."""
         unused = self._pid is not None and self._answers >= 0
+        if unused and self._pid is not None:
+            os.kill(self._pid, signal.SIGTERM)  # an error before the PDFs: do not wait for it
+        self._stop_sending()  # the child is gone or reads to the end: the writer ends
         for descriptor in (self._jobs, self._answers):
             if descriptor >= 0:
                 os.close(descriptor)
         self._jobs = self._answers = -1
-        if unused and self._pid is not None:
-            os.kill(self._pid, signal.SIGTERM)  # an error before the PDFs: do not wait for it
         self._reap()
 
     def _reap(self) -> None:
@@ -140,30 +185,60 @@ class Typesetter:
             self._pid = None
 
 
+def _write_all(stream: BinaryIO, outbox: queue.SimpleQueue[bytes | None]) -> None:
+    """Write each message of ``outbox`` to ``stream`` until ``None``; then close it."""
+    try:
+        while (message := outbox.get()) is not None:
+            stream.write(message)
+            stream.flush()
+    except BrokenPipeError:  # the child failed before reading everything; its answer says why
+        pass
+    finally:
+        with suppress(BrokenPipeError):
+            stream.close()
+
+
 def _child(jobs: int, answers: int, progress: Progress) -> None:
     """Warm up WeasyPrint, typeset the job read from ``jobs``, answer on ``answers``, exit."""
     status = 0
+    stream = os.fdopen(jobs, "rb")
+    received: list[Mapping[str, bytes]] = []
+
+    def figures() -> Mapping[str, bytes]:
+        """The figures the parent sends after the job, read when first asked for."""
+        if not received:
+            try:
+                received.append(pickle.load(stream))  # noqa: S301  # our own parent's bytes
+            except EOFError:
+                raise RuntimeError("the report's figures did not reach the typesetter") from None
+        return received[0]
+
     try:
         try:
             from dxval.report.user_agent import scoped_user_agent
 
             scoped_user_agent()  # imports WeasyPrint and parses its stylesheet
-            with os.fdopen(jobs, "rb") as stream:
-                data = stream.read()
-            if not data:  # the parent needed no PDF (e.g. a template error): nothing to say
+            try:
+                job: TypesetJob = pickle.load(stream)  # noqa: S301  # our own parent's bytes
+            except EOFError:  # the parent needed no PDF (e.g. a template error): nothing to say
                 os._exit(0)
-            job: TypesetJob = pickle.loads(data)  # noqa: S301  # our own parent's bytes
-            answer: Sequence[Any] = ("pdfs", *typeset(job, progress))
+            answer: Sequence[Any] = ("pdfs", *typeset(job, progress, figures, fork=True))
         except BaseException as error:  # everything goes back to the parent, which raises it
-            answer = ("error", _picklable(error), "".join(traceback.format_exception(error)))
-        with os.fdopen(answers, "wb") as stream:
-            stream.write(pickle.dumps(tuple(answer), protocol=pickle.HIGHEST_PROTOCOL))
+            answer = ("error", picklable(error), "".join(traceback.format_exception(error)))
+        # read what is left of the parent's messages first: it writes them before it reads
+        # the answer, and neither would get past a full pipe
+        with suppress(Exception):
+            stream.read()
+        stream.close()
+        with os.fdopen(answers, "wb") as out:
+            out.write(pickle.dumps(tuple(answer), protocol=pickle.HIGHEST_PROTOCOL))
     except BaseException:  # the parent sees no answer and says so
         status = 1
     os._exit(status)
 
 
-def _picklable(error: BaseException) -> BaseException | None:
+def picklable(error: BaseException) -> BaseException | None:
+    """``error`` if it survives pickling (it can be raised in another process), else None."""
     try:
         pickle.loads(pickle.dumps(error))  # noqa: S301  # made just here
     except Exception:  # not every exception survives pickling

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from dxval.evidence.format import BundleData
@@ -223,7 +224,7 @@ def build_comparison(bundle: BundleData, *, figure_number: int) -> ComparisonVie
         "adjusted level in criteria.json). Dotted red lines: the required values of the "
         "protocol's auc_difference criteria (non-inferiority margins).",
         alt="Forest plot of AUC differences candidate minus comparator",
-        svg=_forest_figure(forest_rows, drawn),
+        svg=partial(_forest_figure, forest_rows, drawn),
     )
     pccp = bundle.run.pccp
     decision = None

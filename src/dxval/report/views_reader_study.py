@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from dxval.report import formatting as fmt
@@ -179,7 +180,7 @@ def build_reader_study(document: Mapping[str, Any], *, figure_number: int) -> Re
         "readers (mean sensitivity at each false-positive rate); AUCs are the reader-averaged "
         "empirical AUCs.",
         alt="Reader-averaged ROC curves of " + " and ".join(modalities),
-        svg=_roc_figure(document),
+        svg=partial(_roc_figure, document),
     )
     forest = figure_view(
         figure_number + 1,
@@ -189,7 +190,7 @@ def build_reader_study(document: Mapping[str, Any], *, figure_number: int) -> Re
         "(the reader's own paired comparison) and the reader-averaged difference with the "
         f"{level} interval of the pre-specified analysis.",
         alt=f"Forest plot of the AUC difference {test} minus {reference} per reader",
-        svg=_forest_figure(forest_rows),
+        svg=partial(_forest_figure, forest_rows),
     )
     components = tuple(
         (COMPONENT_LABELS.get(name, name), f"{value:.6g}")

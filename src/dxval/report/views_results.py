@@ -11,6 +11,7 @@ cell size carries the flag ``†`` with the reason recorded by the analysis.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -289,7 +290,7 @@ def _roc(bundle: BundleData, operating_point: float) -> tuple[FigureView | None,
         "(protocol's proportion method). Right: each site with its operating point. "
         "Where the bootstrap interval is undefined (every replicate equal) the band is not drawn."
     )
-    svg = plots.roc_figure(plot)
+    svg = partial(plots.roc_figure, plot)  # drawn when first needed
     alt = "ROC curves of all cases and of each site with the operating point"
     figure = figure_view(1, "roc", title="ROC curves", caption=caption, alt=alt, svg=svg)
     return figure, "; ".join(notes)
@@ -414,7 +415,7 @@ def _forest(bundle: BundleData, *, first: int) -> tuple[FigureView, ...]:
         )
         alt = "Forest plot of sensitivity, specificity and ROC AUC by site and subgroup"
         key = "forest" if len(chunks) == 1 else f"forest-{index}"
-        svg = plots.forest_figure(plot)
+        svg = partial(plots.forest_figure, plot)
         title = f"Forest plot{part}"
         figures.append(
             figure_view(first + index - 1, key, title=title, caption=caption, alt=alt, svg=svg)
@@ -507,7 +508,7 @@ def _calibration(bundle: BundleData, *, number: int) -> CalibrationView:
         return CalibrationView(tuple(rows), reason or "no calibration recorded", "", None)
     points = [plots.ReliabilityPoint(**point) for point in overall_points["reliability"]]
     bins = f"{overall_points['bins']} equal-width bins, {overall_points['bin_convention']}"
-    svg = plots.reliability_figure(points, title="All cases")
+    svg = partial(plots.reliability_figure, points, title="All cases")
     caption = f"Reliability diagram of all evaluable cases ({bins}); lower panel: cases per bin."
     figure = figure_view(
         number, "reliability", title="Reliability diagram", caption=caption, alt=caption, svg=svg
@@ -653,7 +654,7 @@ def build_failure_modes(bundle: BundleData, *, figure_number: int) -> FailureMod
         if row.enriched
     )
     threshold = bundle.loaded.protocol.operating_point
-    svg = plots.score_figure(_score_panels(bundle), threshold=threshold)
+    svg = partial(plots.score_figure, _score_panels(bundle), threshold=threshold)
     caption = (
         "Scores of evaluable cases by reference standard, all cases and each site; "
         f"dashed line: operating point {threshold:g} (positive call when score ≥ {threshold:g})."
