@@ -172,7 +172,7 @@ def test_report_command_takes_the_registry(
     signed: Path, keys: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def html_only(
-        bundle: Path, *, signers: SignerRegistry | None = None, progress: object = None
+        bundle: Path, *, signers: SignerRegistry | None = None, **_: object
     ) -> list[Path]:
         """The HTML rendition only (the PDFs take half a minute and show the same block)."""
         view = build_report_view(read_bundle(bundle, signers=signers))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dxval.report import plots, render
+from dxval.report import pdf, plots, render
 
 MOMENT = render.datetime(2026, 1, 2, 3, 4, 5, tzinfo=render.timezone.utc)
 
@@ -44,13 +44,13 @@ def _page(svg: str, folder: Path, name: str) -> np.ndarray:
         "<html lang=en><body><img alt=figure style='width:12cm' "
         f"src='data:image/svg+xml;base64,{data}'></body></html>"
     )
-    pdf = folder / f"{name}.pdf"
-    pdf.write_bytes(
-        render.write_pdf(
-            render.layout(html, MOMENT), variant="pdf/a-2b", attachments=[], moment=MOMENT
-        )
+    written = folder / f"{name}.pdf"
+    written.write_bytes(
+        pdf.write_pdf(pdf.layout(html, MOMENT), variant="pdf/a-2b", attachments=[], moment=MOMENT)
     )
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", pdf, folder / name], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", written, folder / name], check=True
+    )
     return np.asarray(Image.open(folder / f"{name}.png"))
 
 

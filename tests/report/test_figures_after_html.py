@@ -88,3 +88,41 @@ def test_reading_the_report_code_does_not_import_matplotlib() -> None:
     code = "import sys, dxval.report.render; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.req("DXV-RENDER4-001")
+def test_the_layout_takes_a_figure_after_building_the_boxes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SVG is asked for when the page holding it is laid out, not when the boxes are
+    built, so the process drawing it has the parsing, styling and boxes' time."""
+    import weasyprint.document
+
+    from dxval.report import pdf
+
+    events: list[str] = []
+    build = weasyprint.document.build_formatting_structure
+
+    def building(*arguments: Any, **options: Any) -> Any:
+        boxes = build(*arguments, **options)
+        events.append("boxes built")
+        return boxes
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="40pt" height="20pt"/>'
+
+    def figures() -> dict[str, bytes]:
+        events.append("figure asked")
+        return {"dxval-figure:figures/a.svg": svg}
+
+    monkeypatch.setattr(weasyprint.document, "build_formatting_structure", building)
+    html = (
+        "<html lang=en><head><title>t</title></head><body><p>text</p>"
+        "<img alt=a src='dxval-figure:figures/a.svg'></body></html>"
+    )
+    document = pdf.layout(
+        html, render.datetime(2026, 1, 2, tzinfo=render.timezone.utc), None, figures
+    )
+    assert events[:2] == ["boxes built", "figure asked"]
+    image = document.pages[0]._page_box.descendants()
+    sizes = [box.width for box in image if type(box).__name__.endswith("ReplacedBox")]
+    assert sizes == [pytest.approx(40 * 4 / 3)]  # 40 pt in CSS px: the figure's own size

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dxval.report import render
+from dxval.report import pdf
 from dxval.report.template_set import TemplateError
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -27,14 +27,14 @@ def _html(body: str) -> str:
 def test_an_image_that_cannot_be_loaded_is_an_error_naming_it() -> None:
     html = _html('<p>x</p><img src="no-such-image.png" alt="logo">')
     with pytest.raises(RuntimeError, match=r"left something out .*no-such-image\.png"):
-        render.layout(html, MOMENT)
+        pdf.layout(html, MOMENT)
 
 
 @pytest.mark.req("DXV-RENDER4-003")
 def test_with_custom_templates_it_is_a_template_error(tmp_path: Path) -> None:
     html = _html('<img src="no-such-image.png" alt="logo">')
     with pytest.raises(TemplateError, match=rf"^{tmp_path}: the typesetter left something out"):
-        render.layout(html, MOMENT, tmp_path)
+        pdf.layout(html, MOMENT, tmp_path)
 
 
 @pytest.mark.req("DXV-RENDER4-003")
@@ -44,7 +44,7 @@ def test_a_cross_reference_to_nowhere_is_an_error() -> None:
         '<a href="#no-such-section">see</a>'
     )
     with pytest.raises(RuntimeError, match="left something out"):
-        render.layout(html, MOMENT)
+        pdf.layout(html, MOMENT)
 
 
 @pytest.mark.req("DXV-RENDER4-003")
@@ -54,17 +54,17 @@ def test_an_svg_that_cannot_be_drawn_is_an_error_at_writing() -> None:
         '<path d="M 0 0 L 10 10" transform="rotate(nonsense)"/></svg>'
     )
     html = _html(f'<img alt="x" src="data:image/svg+xml;utf8,{broken.replace(chr(34), "%22")}">')
-    document = render.layout(html, MOMENT)
+    document = pdf.layout(html, MOMENT)
     with pytest.raises(RuntimeError, match="Failed to render SVG image"):
-        render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+        pdf.write_both_pdfs(document, attachments=[], moment=MOMENT)
 
 
 @pytest.mark.req("DXV-RENDER4-003")
 def test_an_image_without_alternative_text_is_an_error_at_writing() -> None:
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"/>'
-    document = render.layout(_html(f"<img src='data:image/svg+xml;utf8,{svg}'>"), MOMENT)
+    document = pdf.layout(_html(f"<img src='data:image/svg+xml;utf8,{svg}'>"), MOMENT)
     with pytest.raises(RuntimeError, match="no required alt description"):
-        render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+        pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
 
 
 @pytest.mark.req("DXV-RENDER4-003")
@@ -72,8 +72,8 @@ def test_a_clean_document_passes_and_the_logger_is_left_as_it_was() -> None:
     import logging
 
     handlers = list(logging.getLogger("weasyprint").handlers)
-    document = render.layout(_html("<p>fine</p>"), MOMENT)
-    report_pdf, submission_pdf = render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+    document = pdf.layout(_html("<p>fine</p>"), MOMENT)
+    report_pdf, submission_pdf = pdf.write_both_pdfs(document, attachments=[], moment=MOMENT)
     assert report_pdf.startswith(b"%PDF-")
     assert submission_pdf.startswith(b"%PDF-")
     assert logging.getLogger("weasyprint").handlers == handlers
@@ -83,9 +83,9 @@ def test_a_clean_document_passes_and_the_logger_is_left_as_it_was() -> None:
 def test_the_message_is_one_short_line_without_the_bytes_of_a_data_url() -> None:
     svg = base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg' width='9' height='9'/>")
     padded = svg.decode("ascii") + "\n" * 3 + "A" * 4000
-    document = render.layout(_html(f'<img src="data:image/svg+xml;base64,{padded}">'), MOMENT)
+    document = pdf.layout(_html(f'<img src="data:image/svg+xml;base64,{padded}">'), MOMENT)
     with pytest.raises(RuntimeError) as raised:
-        render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+        pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
     message = str(raised.value)
     assert message == (
         "the typesetter left something out of the report: "

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from dxval.report import render
+from dxval.report import pdf, render
 
 
 def _document() -> tuple[Any, Any]:
@@ -37,7 +37,7 @@ def _document() -> tuple[Any, Any]:
         "<table><thead><tr><th>a</th><th>b</th></tr></thead>"
         "<tbody><tr><td>1</td><td>2</td></tr></tbody></table></body></html>"
     )
-    return render.layout(html, moment), moment
+    return pdf.layout(html, moment), moment
 
 
 def _attachments(moment: Any) -> list[Any]:
@@ -116,12 +116,10 @@ def test_both_pdfs_from_one_painting_are_what_weasyprint_writes(
     from weasyprint.document import Page
 
     document, moment = _document()
-    direct_archive = render.write_pdf(
+    direct_archive = pdf.write_pdf(
         document, variant="pdf/a-3b", attachments=_attachments(moment), moment=moment
     )
-    direct_submission = render.write_pdf(
-        document, variant="pdf/a-2b", attachments=[], moment=moment
-    )
+    direct_submission = pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=moment)
     painted: list[Any] = []
     paint = Page.paint
 
@@ -130,7 +128,7 @@ def test_both_pdfs_from_one_painting_are_what_weasyprint_writes(
         return paint(page, *arguments, **options)
 
     monkeypatch.setattr(Page, "paint", counting)
-    archive, submission = render.write_both_pdfs(
+    archive, submission = pdf.write_both_pdfs(
         document, attachments=_attachments(moment), moment=moment
     )
     assert len(document.pages) == 2
@@ -156,7 +154,7 @@ def test_both_pdfs_from_one_painting_are_what_weasyprint_writes(
     assert 'pdfaid:part="2"' not in metadata
     # deterministic: a second call gives the same bytes
     monkeypatch.setattr(Page, "paint", paint)
-    again = render.write_both_pdfs(document, attachments=_attachments(moment), moment=moment)
+    again = pdf.write_both_pdfs(document, attachments=_attachments(moment), moment=moment)
     assert again == (archive, submission)
 
 
@@ -208,11 +206,11 @@ def test_re_rendering_imports_no_scipy_or_pandas(sealed_bundle: Path) -> None:
 @pytest.mark.req("DXV-RENDER4-004")
 def test_the_submission_pdf_written_by_a_forked_copy_is_the_same_bytes() -> None:
     document, moment = _document()
-    alone = render.write_both_pdfs(
+    alone = pdf.write_both_pdfs(
         document, attachments=_attachments(moment), moment=moment, fork=False
     )
     children = _children()
-    forked = render.write_both_pdfs(
+    forked = pdf.write_both_pdfs(
         document, attachments=_attachments(moment), moment=moment, fork=True
     )
     assert forked == alone
@@ -233,12 +231,12 @@ def _children() -> set[int]:
 @pytest.mark.req("DXV-RENDER4-004")
 def test_a_forked_copy_hands_back_bytes_or_its_error_and_is_waited_for() -> None:
     children = _children()
-    copy = render._Forked()
+    copy = pdf._Forked()
     if copy.copy:
         copy.answer(b"submission bytes")
     assert copy.result() == b"submission bytes"
 
-    copy = render._Forked()
+    copy = pdf._Forked()
     if copy.copy:
         copy.answer(ValueError("a write failed"))
     with pytest.raises(ValueError, match="a write failed"):
@@ -247,7 +245,7 @@ def test_a_forked_copy_hands_back_bytes_or_its_error_and_is_waited_for() -> None
     class LocalError(Exception):  # cannot be pickled: named instead
         pass
 
-    copy = render._Forked()
+    copy = pdf._Forked()
     if copy.copy:
         copy.answer(LocalError("not picklable"))
     with pytest.raises(
@@ -255,13 +253,13 @@ def test_a_forked_copy_hands_back_bytes_or_its_error_and_is_waited_for() -> None
     ):
         copy.result()
 
-    copy = render._Forked()
+    copy = pdf._Forked()
     if copy.copy:
         os._exit(9)  # dies without a word
     with pytest.raises(RuntimeError, match="ended without an answer"):
         copy.result()
 
-    copy = render._Forked()
+    copy = pdf._Forked()
     if copy.copy:
         time.sleep(60)
         os._exit(0)

@@ -200,7 +200,7 @@ def test_an_embedded_file_is_compressed_once_with_the_same_bytes(
 
     import pydyf
 
-    from dxval.report import render
+    from dxval.report import pdf
 
     content = b"case_id,score\n" + b"".join(b"C-%d,0.%d\n" % (i, i) for i in range(20_000))
     plain = pydyf.Stream([content], pydyf.Dictionary({"Type": "/EmbeddedFile"}), compress=True)
@@ -214,7 +214,7 @@ def test_an_embedded_file_is_compressed_once_with_the_same_bytes(
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pydyf.zlib, "compressobj", counting)
-    render._serialise_once(once)
+    pdf._serialise_once(once)
     assert isinstance(once, pydyf.Stream)
     assert once.data == expected
     assert once.data == expected  # pydyf asks twice per write (file, then /ID digest)
@@ -227,10 +227,10 @@ def test_an_embedded_file_is_compressed_once_with_the_same_bytes(
 def test_an_attachment_reaches_weasyprint_as_its_bytes_and_media_type() -> None:
     from weasyprint import urls
 
-    from dxval.report import render
+    from dxval.report import pdf
 
     content = b"case_id,score\nC-1,0.5\n"
-    source = render._attachment_source("cases.csv", content, "text/csv")
+    source = pdf._attachment_source("cases.csv", content, "text/csv")
     if "url_fetcher" not in source:  # WeasyPrint < 66: the data: URL
         assert source["url"].startswith("data:text/csv;base64,")
         return

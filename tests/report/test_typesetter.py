@@ -8,8 +8,11 @@ PDFs with those typeset in process and check every way the child can fail.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -168,3 +171,70 @@ def test_a_figure_missing_from_those_sent_is_an_error(tmp_path: Path, fork: bool
         typesetter.send_figures({"dxval-figure:figures/other.svg": SVG})
         with pytest.raises(RuntimeError, match=r"does not have: dxval-figure:figures/box"):
             typesetter.result()
+
+
+CHILD_PROBE = """\
+import json, sys
+from datetime import datetime, timezone
+from pathlib import Path
+from dxval.report import typesetter
+
+def modules(job, progress, figures=None, **options):  # the child's imports, as its answer
+    from dxval.report import pdf  # noqa: F401  # what typeset() imports
+    return json.dumps(sorted(sys.modules)).encode(), b""
+
+typesetter.typeset = modules
+with typesetter.Typesetter(print) as child:
+    moment = datetime(2026, 1, 2, tzinfo=timezone.utc)
+    child.submit(typesetter.TypesetJob("<html></html>", moment, None, Path("."), ()))
+    child.send_figures({})
+    print(child.result()[0].decode())
+"""
+
+
+@pytest.mark.req("DXV-RENDER4-005")
+def test_the_typesetting_child_imports_no_view_code() -> None:
+    """Forked before the report code is imported, the child imports WeasyPrint and
+    ``dxval.report.pdf`` only: it is ready for the HTML while the views are built."""
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD_PROBE], capture_output=True, text=True, check=True
+    )
+    imported = set(json.loads(completed.stdout.strip().splitlines()[-1]))
+    assert {"weasyprint", "dxval.report.pdf", "dxval.report.user_agent"} <= imported
+    assert not imported & {
+        "dxval.report.render",
+        "dxval.report.views",
+        "dxval.evidence.format",
+        "matplotlib",
+        "pydantic",
+    }
+
+
+REPORT_PROBE = """\
+import sys
+from dxval.report import typesetter
+forking = typesetter.Typesetter.__init__
+
+def noting(self, *arguments, **options):
+    print("report code imported at fork:", "dxval.report.render" in sys.modules, file=sys.stderr)
+    forking(self, *arguments, **options)
+
+typesetter.Typesetter.__init__ = noting
+from dxval.cli import main
+sys.exit(main(["report", sys.argv[1]]))
+"""
+
+
+@pytest.mark.req("DXV-RENDER4-005")
+def test_dxval_report_forks_the_typesetter_before_importing_the_report_code(
+    bundle_copy: Path,
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", REPORT_PROBE, str(bundle_copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "report code imported at fork: False" in completed.stderr
+    assert completed.stderr.count("report code imported at fork") == 1  # one child

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from dxval.report import render, user_agent
+from dxval.report import pdf, user_agent
+from dxval.report.template_set import SHIPPED, url_fetcher
 
 MOMENT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
@@ -53,11 +54,11 @@ def _stock_pdf(html: str) -> bytes:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    with render.source_date_epoch(MOMENT):
+    with pdf.source_date_epoch(MOMENT):
         document = HTML(
-            string=html, base_url=str(render.TEMPLATES) + "/", url_fetcher=render.url_fetcher(None)
+            string=html, base_url=str(SHIPPED) + "/", url_fetcher=url_fetcher(None)
         ).render(font_config=FontConfiguration())
-    return render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    return pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
 
 
 def _style_computations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
@@ -82,8 +83,8 @@ def test_the_scoped_user_agent_gives_weasyprints_bytes_with_fewer_styles(
     assert not user_agent.needs_stock_user_agent(html)
     stock = _stock_pdf(html)
     counted = _style_computations(monkeypatch)
-    document = render.layout(html, MOMENT)
-    scoped = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    document = pdf.layout(html, MOMENT)
+    scoped = pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
     assert len(document.pages) == 4  # the table runs over pages 2 to 4
     assert scoped == stock
     # the six bare pseudo-element rules no longer give every element six styles
@@ -111,9 +112,9 @@ def test_a_document_the_scoped_rules_might_miss_gets_weasyprints_own(
         return  # not laid out: the linked sheet does not exist
     stock = _stock_pdf(html)
     counted = _style_computations(monkeypatch)
-    document = render.layout(html, MOMENT)
+    document = pdf.layout(html, MOMENT)
     assert counted["footnote-call"] > 0  # WeasyPrint's own stylesheet
-    assert render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT) == stock
+    assert pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT) == stock
 
 
 @pytest.mark.req("DXV-RENDER3-001")
@@ -148,11 +149,11 @@ def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_p
 ) -> None:
     import pydyf
 
-    document = render.layout(_html(), MOMENT)
+    document = pdf.layout(_html(), MOMENT)
     every_use = _write_without_keeping(document, _test_attachments(), monkeypatch)
     counted = _counting_stream_data(monkeypatch)
     painted: list[Any] = []
-    keep = render._serialise_once_per_write
+    keep = pdf._serialise_once_per_write
 
     def noting(objects: Any) -> None:
         objects = list(objects)
@@ -160,7 +161,7 @@ def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_p
             painted.extend(obj for obj in objects if isinstance(obj, pydyf.Stream))
         keep(objects)
 
-    monkeypatch.setattr(render, "_serialise_once_per_write", noting)
+    monkeypatch.setattr(pdf, "_serialise_once_per_write", noting)
     object_streams: list[Any] = []
     add_object = pydyf.PDF.add_object
 
@@ -170,7 +171,7 @@ def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_p
         add_object(pdf, obj)
 
     monkeypatch.setattr(pydyf.PDF, "add_object", adding)
-    both = render.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
+    both = pdf.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
     assert both == every_use  # the same bytes as serialising on every use
     assert len(painted) >= 8  # four pages, fonts, their ToUnicode maps, ICC profile, XMP
     times = Counter(counted[id(stream)] for stream in painted)
@@ -201,9 +202,9 @@ def _write_without_keeping(
     document: Any, attachments: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> tuple[bytes, bytes]:
     with monkeypatch.context() as patch:
-        patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
-        patch.setattr(render, "_serialise_once", lambda stream, deflated=None: None)
-        return render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+        patch.setattr(pdf, "_serialise_once_per_write", lambda objects: None)
+        patch.setattr(pdf, "_serialise_once", lambda stream, deflated=None: None)
+        return pdf.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
 
 
 @pytest.mark.req("DXV-RENDER3-003")
@@ -223,15 +224,15 @@ def test_the_collector_runs_less_often_while_weasyprint_works_and_is_restored(
 
     monkeypatch.setattr(page, "make_page", noting)
     before = gc.get_threshold()
-    document = render.layout(_html(), MOMENT)
+    document = pdf.layout(_html(), MOMENT)
     assert gc.get_threshold() == before
     assert seen
-    assert all(threshold[0] >= render.WEASYPRINT_GC_THRESHOLD for threshold in seen)
+    assert all(threshold[0] >= pdf.WEASYPRINT_GC_THRESHOLD for threshold in seen)
     assert seen[0][1:] == before[1:]
-    with pytest.raises(ZeroDivisionError), render.collecting_less():
+    with pytest.raises(ZeroDivisionError), pdf.collecting_less():
         1 / 0  # noqa: B018
     assert gc.get_threshold() == before
-    render.write_both_pdfs(document, attachments=[], moment=MOMENT)
+    pdf.write_both_pdfs(document, attachments=[], moment=MOMENT)
     assert gc.get_threshold() == before
 
 
@@ -243,7 +244,7 @@ def test_templates_from_elsewhere_get_weasyprints_own_stylesheet(
     html = _html("<p>a<span style='fl\\oat: footnote'>escaped footnote</span></p>")
     assert not user_agent.needs_stock_user_agent(html)
     counted = _style_computations(monkeypatch)
-    render.layout(html, MOMENT, tmp_path)  # tmp_path: a --templates folder
+    pdf.layout(html, MOMENT, tmp_path)  # tmp_path: a --templates folder
     assert counted["footnote-call"] > 0
 
 
@@ -260,9 +261,9 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
     (tmp_path / "cases.csv").write_text("case_id,truth,score\n" + rows)
     (tmp_path / "protocol.yaml").write_text("id: P\n")
     names = ("cases.csv", "protocol.yaml")
-    document = render.layout(_html(), MOMENT)
+    document = pdf.layout(_html(), MOMENT)
     plain = _write_without_keeping(
-        document, render.evidence_attachments(tmp_path, MOMENT, names), monkeypatch
+        document, pdf.evidence_attachments(tmp_path, MOMENT, names), monkeypatch
     )
     threads: list[str] = []
     compressobj = zlib.compressobj
@@ -272,23 +273,23 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
         return compressobj(*arguments, **options)
 
     monkeypatch.setattr(zlib, "compressobj", noting)
-    attachments = render.evidence_attachments(tmp_path, MOMENT, names)
+    attachments = pdf.evidence_attachments(tmp_path, MOMENT, names)
     assert all(attachment.dxval_deflated[1].result(timeout=60) for attachment in attachments)
     deflating = [name for name in threads if name.startswith("dxval-deflate")]
     assert len(deflating) == 2  # one per file, on the worker thread
     threads.clear()
-    archive, submission = render.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
+    archive, submission = pdf.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
     assert (archive, submission) == plain  # the same bytes as compressing while writing
     assert not any(name.startswith("dxval-deflate") for name in threads)
     # what is written for a precompressed stream is what pydyf writes for it
     content = (tmp_path / "cases.csv").read_bytes()
     stream = pydyf.Stream([content], {"Type": "/EmbeddedFile"}, compress=True)
     expected = stream.data
-    assert render._stream_data(stream, render._deflate(content)) == expected
-    render._serialise_once(stream, (content, attachments[0].dxval_deflated[1]))
+    assert pdf._stream_data(stream, pdf._deflate(content)) == expected
+    pdf._serialise_once(stream, (content, attachments[0].dxval_deflated[1]))
     assert stream.data == expected
     other = pydyf.Stream([b"other bytes"], {}, compress=True)  # not the deflated content
-    render._serialise_once(other, (content, attachments[0].dxval_deflated[1]))
+    pdf._serialise_once(other, (content, attachments[0].dxval_deflated[1]))
     assert other.data == pydyf.Stream([b"other bytes"], {}, compress=True).data
 
 
@@ -296,12 +297,12 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
 def test_a_single_rendition_is_serialised_once_per_write_with_the_same_bytes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    document = render.layout(_html(), MOMENT)
+    document = pdf.layout(_html(), MOMENT)
     with monkeypatch.context() as patch:
-        patch.setattr(render, "_serialise_once_per_write", lambda objects: None)
-        plain = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+        patch.setattr(pdf, "_serialise_once_per_write", lambda objects: None)
+        plain = pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
     counted = _counting_stream_data(monkeypatch)
-    kept = render.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
+    kept = pdf.write_pdf(document, variant="pdf/a-2b", attachments=[], moment=MOMENT)
     assert kept == plain
     assert counted
     assert max(counted.values()) == 1  # pydyf's second serialisation (the /ID) reuses the first
@@ -320,9 +321,9 @@ def test_a_failing_render_does_not_wait_for_the_compression(
         release.wait(timeout=60)
         return b"x"
 
-    monkeypatch.setattr(render, "_deflate", slow)
+    monkeypatch.setattr(pdf, "_deflate", slow)
     (tmp_path / "cases.csv").write_text("case_id\na\n")
-    attachments = render.evidence_attachments(tmp_path, MOMENT, ("cases.csv",))
+    attachments = pdf.evidence_attachments(tmp_path, MOMENT, ("cases.csv",))
     workers = [thread for thread in threading.enumerate() if thread.name == "dxval-deflate"]
     assert workers
     assert all(thread.daemon for thread in workers)

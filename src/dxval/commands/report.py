@@ -34,13 +34,22 @@ class _SlowProgress:
 
 def _report(args: argparse.Namespace) -> int:
     progress = _SlowProgress()
-    from dxval.evidence.signatures.registry import load_registry
-    from dxval.report.refresh import refresh_reports
+    from dxval.report.typesetter import Typesetter
 
-    signers = None if args.signers is None else load_registry(args.signers)
-    result = refresh_reports(
-        args.bundle, templates=args.templates, signers=signers, progress=progress
-    )
+    # forked first: the child imports WeasyPrint while this process imports the report code,
+    # verifies the bundle and builds the views (issue 18); ended at once if they fail
+    with Typesetter(progress) as typesetter:
+        from dxval.evidence.signatures.registry import load_registry
+        from dxval.report.refresh import refresh_reports
+
+        signers = None if args.signers is None else load_registry(args.signers)
+        result = refresh_reports(
+            args.bundle,
+            templates=args.templates,
+            signers=signers,
+            progress=progress,
+            typesetter=typesetter,
+        )
     progress(f"rendered {args.bundle}")
     for path in result.written:
         print(f"wrote {path}")

@@ -13,8 +13,12 @@ minus is never read as a dash); counts of things agree in number ("1 case",
 
 from __future__ import annotations
 
-from dxval.evidence.format import EstimateRecord
+from typing import TYPE_CHECKING
+
 from dxval.stats import wording
+
+if TYPE_CHECKING:
+    from dxval.evidence.format import EstimateRecord
 
 UNDEFINED = "undefined"
 DASH = "–"  # en dash: an empty cell, and between interval ends (thin-spaced)

@@ -23,8 +23,9 @@ import jinja2
 from dxval.errors import InputError
 from dxval.evidence.format import MONITORING_NAME, RUN_NAME
 from dxval.report.elements import FigureView, figure_view
+from dxval.report.pdf import layout, write_pdf
 from dxval.report.plots import BLUE, GREY, VERMILLION, _figure, _svg
-from dxval.report.render import PRINT, SCREEN, layout, write_pdf
+from dxval.report.render import PRINT, SCREEN
 from dxval.report.template_set import MONITORING_ROOTS, template_environment, template_error
 
 MONITORING_TEMPLATE = MONITORING_ROOTS[0]

@@ -31,6 +31,7 @@ from dxval.report.render import (
     render_bundle_reports,
 )
 from dxval.report.template_set import check_template_folder
+from dxval.report.typesetter import Typesetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ def refresh_reports(
     templates: str | Path | None = None,
     signers: SignerRegistry | None = None,
     progress: Progress = no_progress,
+    typesetter: Typesetter | None = None,
 ) -> RefreshResult:
     """Verify the bundle, re-render its reports and rewrite ``MANIFEST.sha256``.
 
@@ -71,7 +73,9 @@ def refresh_reports(
     one recorded at the run: it is signed evidence). With ``signers`` the
     signature block shows each signature's registry verdict and registered
     name (a signature that is not TRUSTED is shown as such; it does not stop
-    the rendering). ``progress`` receives a line per stage.
+    the rendering). ``progress`` receives a line per stage. ``typesetter``:
+    the child process that typesets the PDFs, if the caller forked it already
+    (see :func:`~dxval.report.render.render_bundle_reports`).
 
     Raises
     ------
@@ -101,12 +105,9 @@ def refresh_reports(
             f"{bundle}: {plural(len(blocking), 'integrity problem')}, first: {blocking[0]}; "
             "refusing to re-render and re-seal altered evidence (run dxval verify)"
         )
-    if folder is None:
-        written = render_bundle_reports(bundle, signers=signers, progress=progress)
-    else:
-        written = render_bundle_reports(
-            bundle, templates=folder, signers=signers, progress=progress
-        )
+    written = render_bundle_reports(
+        bundle, templates=folder, signers=signers, progress=progress, typesetter=typesetter
+    )
     manifest_path = bundle / MANIFEST_NAME
     entries = {
         name: digest

@@ -25,7 +25,8 @@ from dxval.evidence.format import BundleData, PopulationRecord, read_bundle
 from dxval.protocol.sections import Attribute
 from dxval.report import formatting as fmt
 from dxval.report.insufficiency import Insufficiency, flagged_text, insufficiency
-from dxval.report.render import layout, run_time, template_environment, write_pdf
+from dxval.report.pdf import layout, write_pdf
+from dxval.report.render import run_time, template_environment
 from dxval.report.views import VERDICT_TEXT, DocumentView, build_document
 from dxval.report.views_comparison import summary_paragraph as comparison_paragraph
 from dxval.report.views_data import INDEPENDENCE_MISSING, SiteRow, TestDataView, build_test_data

@@ -51,19 +51,21 @@ from dxval.evidence.signatures.registry import SignerRegistry
 from dxval.protocol import load_protocol
 from dxval.report import formatting as fmt
 from dxval.report.elements import Field, FigureView
+from dxval.report.pdf import (
+    REPORT_NAME,
+    SUBMISSION_NAME,
+    evidence_attachments,
+    layout,
+    write_both_pdfs,
+)
 from dxval.report.render import (
     HTML_NAME,
     PRINT,
-    REPORT_NAME,
     SCREEN,
-    SUBMISSION_NAME,
     Progress,
     RenderTarget,
-    evidence_attachments,
-    layout,
     no_progress,
     templates_view,
-    write_both_pdfs,
     write_renditions,
 )
 from dxval.report.template_set import template_environment, template_error, template_set
@@ -431,7 +433,9 @@ def render_task_reports(
     moment = _run_time(run)
     pdf_target, screen_target = _targets(view.task)
     # before the layout: the files are compressed on worker threads meanwhile
-    attachments = evidence_attachments(folder, moment, TASK_ATTACHED_FILES[view.task])
+    attachments = evidence_attachments(
+        folder, moment, TASK_ATTACHED_FILES[view.task], FILE_DESCRIPTIONS
+    )
     progress("laying out the pages")
     document = layout(render_task_html(view, pdf_target, templates), moment, templates)
     html = render_task_html(view, screen_target, templates).encode("utf-8")

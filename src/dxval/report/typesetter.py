@@ -49,6 +49,7 @@ class TypesetJob:
     templates: Path | None
     bundle: Path
     attached: tuple[str, ...]
+    descriptions: tuple[tuple[str, str], ...] = ()  # of the attached files, in the PDF
 
 
 def typeset(
@@ -59,9 +60,10 @@ def typeset(
     ``figures``: the SVG of each figure by its print URL, asked for when the layout needs them.
     ``fork``: the two PDFs are written at once, one by a forked copy (the typesetting child).
     """
-    from dxval.report.render import evidence_attachments, layout, no_figures, write_both_pdfs
+    from dxval.report.pdf import evidence_attachments, layout, no_figures, write_both_pdfs
 
-    attachments = evidence_attachments(job.bundle, job.moment, job.attached)  # zlib meanwhile
+    descriptions = dict(job.descriptions)
+    attachments = evidence_attachments(job.bundle, job.moment, job.attached, descriptions)
     document = layout(job.html, job.moment, job.templates, figures or no_figures)
     progress(f"writing report.pdf and report-submission.pdf ({len(document.pages)} pages)")
     return write_both_pdfs(document, attachments=attachments, moment=job.moment, fork=fork)
@@ -218,6 +220,8 @@ def _child(jobs: int, answers: int, progress: Progress) -> None:
             from dxval.report.user_agent import scoped_user_agent
 
             scoped_user_agent()  # imports WeasyPrint and parses its stylesheet
+            import dxval.report.pdf  # noqa: F401  # what typeset() uses, ready before the job
+
             try:
                 job: TypesetJob = pickle.load(stream)  # noqa: S301  # our own parent's bytes
             except EOFError:  # the parent needed no PDF (e.g. a template error): nothing to say

@@ -9,7 +9,7 @@ styles for each of the report's ~6,800 elements (40,800 style computations,
 a quarter of the layout's CPU, issue 18), although only a list item ever
 shows a marker and only a ``float: footnote`` / ``float: note`` element a
 footnote or note call. Only documents of dxval's shipped templates are laid
-out with it (:func:`dxval.report.render.layout`); templates given with
+out with it (:func:`dxval.report.pdf.layout`); templates given with
 ``--templates`` always get WeasyPrint's own stylesheet.
 
 :func:`scoped_user_agent` returns the same stylesheet with ``::marker``

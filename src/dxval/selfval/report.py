@@ -80,7 +80,7 @@ def _groups(checks: Sequence[CheckResult]) -> list[dict[str, Any]]:
 
 def _write_pdf(html: str, path: Path) -> None:
     """Lay out ``html`` as a tagged PDF/A-2b with the report module's fonts and writer."""
-    from dxval.report.render import layout, write_pdf
+    from dxval.report.pdf import layout, write_pdf
 
     moment = datetime.now(timezone.utc).replace(microsecond=0)
     document = layout(html, moment)
