@@ -10,9 +10,9 @@ issue's sizes are ``--cases 1000000`` and ``--cases 10000000`` (``MAX_CASES``,
 data/limits.py, is 10,000,000 for such a protocol, read as columns).
 ``--address-space BYTES`` runs validate under that address-space limit (as
 ``prlimit --as=BYTES``): ``--cases 10000000 --address-space 4000000000`` is the
-4 GB check. ``dxval metrics`` refuses more than 5,000,000 rows, so at 1e7 only
-validate's time and peak RSS are printed. CPU seconds (user + system of each
-child) move less with the machine's load than wall time.
+4 GB check. ``dxval metrics`` takes up to 10,000,000 rows as well, so the ratio
+is printed at every size. CPU seconds (user + system of each child) move less
+with the machine's load than wall time.
 
 Usage: ``python benchmarks/bench_validate.py [--cases N] [--keep DIR] [--address-space BYTES]``.
 """
