@@ -211,7 +211,7 @@ def render_reports(
         if typesetter is None:
             typesetter = stack.enter_context(Typesetter(progress, fork=False))
         typesetter.submit(job)
-        # drawn while the child parses and styles the HTML, which needs them only for its boxes
+        # drawn while the child lays the HTML out; it takes each when the layout sizes it
         figures = {figure.filename: figure.svg.encode("utf-8") for figure in report_figures(report)}
         typesetter.send_figures({f"{FIGURE_SCHEME}:{name}": svg for name, svg in figures.items()})
         html = render_html(report, SCREEN, templates).encode("utf-8")

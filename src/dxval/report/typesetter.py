@@ -131,11 +131,12 @@ class Typesetter:
         self._send(job)
 
     def send_figures(self, figures: Mapping[str, bytes]) -> None:
-        """Hand the child the SVG of each figure by its print URL; the child waits for them
-        when its layout first needs one (building the boxes, after parsing and styling)."""
+        """Hand the child the SVG of each figure by its print URL, the last message: the
+        child reads them when its layout first sizes a figure (the writer thread waits)."""
         self._figures = figures
         self._send(figures)
-        self._stop_sending()
+        if self._writer is not None:
+            self._outbox.put(None)  # then the writer closes the pipe
 
     def _send(self, message: object) -> None:
         if self._writer is not None:
@@ -144,7 +145,7 @@ class Typesetter:
     def _stop_sending(self) -> None:
         """Close the child's job pipe once everything sent is written (or the child is gone)."""
         if self._writer is not None:
-            self._outbox.put(None)
+            self._outbox.put(None)  # a second None after send_figures' is never read
             self._writer.join()
             self._writer = None
 
