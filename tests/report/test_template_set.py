@@ -180,3 +180,16 @@ def test_an_image_the_typesetter_cannot_load_is_exit_2_and_no_report(
     assert error.startswith(f"dxval: error: {folder}: the typesetter left something out: ")
     assert "Failed to load image" in error
     assert "company-logo.png" in error
+
+
+@pytest.mark.req("DXV-RENDER4-002")
+def test_a_figure_the_report_does_not_have_is_exit_2_and_no_report(
+    bundle_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A template refers to a figure by a print URL the report has none for."""
+    line = '<img src="dxval-figure:figures/logo.svg" alt="Company logo">'
+    error = _refused(bundle_copy, _broken_folder(tmp_path / "figure", line), capsys)
+    assert error == (
+        f"dxval: error: {tmp_path / 'figure'}: the report refers to a figure it does not have: "
+        "dxval-figure:figures/logo.svg"
+    )

@@ -214,11 +214,15 @@ def layout(
     stock = folder is not None or needs_stock_user_agent(html)
     document_class = HTML if stock else report_html_class()
     failures: list[BaseException] = []
-    fetcher = _figure_fetcher(url_fetcher(folder), figures, failures)
+
+    def figure(url: str) -> bytes:
+        return _figure_bytes(figures, url, failures, folder)
+
+    fetcher = _figure_fetcher(url_fetcher(folder), figure)
     fonts = FontConfiguration()
     # WeasyPrint's image cache, given the figures before it looks for them
     late = {
-        url: _LateFigure(url, figures, fonts, fetcher, failures)
+        url: _LateFigure(url, figure, fonts, fetcher, failures)
         for url in sorted(set(_FIGURE_URL.findall(html)))
     }
     with source_date_epoch(moment), collecting_less(), nothing_left_out(folder, failures):
@@ -247,12 +251,12 @@ class _LateFigure:
     def __init__(
         self,
         url: str,
-        figures: FigureSource,
+        figure: Callable[[str], bytes],
         fonts: Any,
         fetcher: Any,
         failures: list[BaseException],
     ) -> None:
-        self._url, self._figures, self._fonts = url, figures, fonts
+        self._url, self._figure, self._fonts = url, figure, fonts
         self._fetcher, self._failures = fetcher, failures
         self._image: Any = None
 
@@ -262,12 +266,8 @@ class _LateFigure:
 
             from weasyprint.images import SVGImage
 
+            data = self._figure(self._url)
             try:
-                data = self._figures().get(self._url)
-                if data is None:
-                    raise RuntimeError(
-                        f"the report refers to a figure it does not have: {self._url}"
-                    )
                 tree = ElementTree.fromstring(data)  # noqa: S314  # our own figure
             except BaseException as error:
                 self._failures.append(error)
@@ -335,24 +335,28 @@ def nothing_left_out(folder: Path | None, failures: Sequence[BaseException] = ()
         raise RuntimeError(f"the typesetter left something out of the report: {said}")
 
 
-def _figure_fetcher(fallback: Any, figures: FigureSource, failures: list[BaseException]) -> Any:
-    """``fallback`` (a WeasyPrint URL fetcher) with the figures' print URLs served from ``figures``.
+def _figure_bytes(
+    figures: FigureSource, url: str, failures: list[BaseException], folder: Path | None
+) -> bytes:
+    """The SVG of the figure at ``url``; an error is added to ``failures`` first (WeasyPrint
+    may catch it and go on). A figure the report does not have is the templates' error: a
+    :class:`~dxval.report.template_set.TemplateError` naming ``folder`` for the user's."""
+    try:
+        svg = figures().get(url)
+        if svg is None:
+            message = f"the report refers to a figure it does not have: {url}"
+            raise RuntimeError(message) if folder is None else TemplateError(f"{folder}: {message}")
+    except BaseException as error:
+        failures.append(error)
+        raise
+    return svg
 
-    An error getting a figure is added to ``failures`` before WeasyPrint sees it.
-    """
+
+def _figure_fetcher(fallback: Any, figure: Callable[[str], bytes]) -> Any:
+    """``fallback`` (a WeasyPrint URL fetcher) with the figures' print URLs served by ``figure``."""
     from weasyprint import urls
 
     prefix = FIGURE_SCHEME + ":"
-
-    def figure(url: str) -> bytes:
-        try:
-            svg = figures().get(url)
-            if svg is None:
-                raise RuntimeError(f"the report refers to a figure it does not have: {url}")
-        except BaseException as error:
-            failures.append(error)
-            raise
-        return svg
 
     if hasattr(urls, "URLFetcher") and hasattr(urls, "URLFetcherResponse"):
 
