@@ -144,6 +144,7 @@ def _counting_stream_data(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
 
 
 @pytest.mark.req("DXV-RENDER3-002")
+@pytest.mark.req("DXV-RENDER4-006")
 def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_per_write(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -174,9 +175,11 @@ def test_painted_streams_are_serialised_once_for_both_renditions_the_rest_once_p
     both = pdf.write_both_pdfs(document, attachments=_test_attachments(), moment=MOMENT)
     assert both == every_use  # the same bytes as serialising on every use
     assert len(painted) >= 8  # four pages, fonts, their ToUnicode maps, ICC profile, XMP
+    pages = len(document.pages)
     times = Counter(counted[id(stream)] for stream in painted)
-    # every painted stream once for both PDFs, but the XMP metadata, which changes
-    assert times == Counter({1: len(painted) - 1, 2: 1})
+    # every painted stream once for both PDFs, but the XMP metadata, which changes, and the
+    # pages' content streams, serialised from what the worker thread compressed (DXV-RENDER4-006)
+    assert times == Counter({0: pages, 1: len(painted) - pages - 1, 2: 1})
     # the object stream each write makes (every dictionary): once per write, not twice
     assert Counter(counted[id(stream)] for stream in object_streams) == Counter({1: 2})
 
@@ -248,6 +251,7 @@ def test_templates_from_elsewhere_get_weasyprints_own_stylesheet(
     assert counted["footnote-call"] > 0
 
 
+@pytest.mark.req("DXV-RENDER4-006")
 @pytest.mark.req("DXV-RENDER3-006")
 def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -280,7 +284,8 @@ def test_evidence_files_are_compressed_on_a_worker_thread_into_the_same_bytes(
     threads.clear()
     archive, submission = pdf.write_both_pdfs(document, attachments=attachments, moment=MOMENT)
     assert (archive, submission) == plain  # the same bytes as compressing while writing
-    assert not any(name.startswith("dxval-deflate") for name in threads)
+    assert "dxval-deflate" not in threads  # the files are not compressed again
+    assert "dxval-deflate-pages" in threads  # the pages are, once painted (DXV-RENDER4-006)
     # what is written for a precompressed stream is what pydyf writes for it
     content = (tmp_path / "cases.csv").read_bytes()
     stream = pydyf.Stream([content], {"Type": "/EmbeddedFile"}, compress=True)
