@@ -28,7 +28,8 @@ object keeps its first serialisation for the rest of its write, and the
 painted streams for both writes (:func:`_serialise_once_per_write`); the
 garbage collector runs less often while WeasyPrint works
 (:func:`collecting_less`); the evidence files are compressed on a worker
-thread during the layout.
+thread during the layout, and each page's content stream on another as soon
+as it is painted (:class:`_PageDeflater`).
 """
 
 from __future__ import annotations
