@@ -40,10 +40,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from dxval.report.pdf import FigureSource
 
 Progress = Callable[[str], None]
-FigureSource = Callable[[], Mapping[str, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
